@@ -1,0 +1,45 @@
+# The README's commands. `make run` and `make test` each set up .venv on first use;
+# a second call reinstalls nothing unless pyproject.toml changed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# Kedro telemetry stays off for everyone; nothing here contacts the network.
+export KEDRO_DISABLE_TELEMETRY := true
+export DO_NOT_TRACK := 1
+
+.PHONY: install run test viz bench lint format clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the project with its dev tools
+
+run: install ## the full pipeline with the real settings on the shipped data
+	$(BIN)/kedro run
+
+test: install ## the test suite (small `smoke` settings)
+	$(BIN)/python -m pytest
+
+viz: install ## kedro-viz on http://127.0.0.1:4141
+	$(BIN)/kedro viz run --no-browser
+
+bench: install ## the benchmarks in benchmarks/, printing side-by-side ratios
+	$(BIN)/python benchmarks/run_all.py
+
+lint: install ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean: ## remove every pipeline output (keeps data/01_raw and .venv)
+	find data/02_intermediate data/03_primary data/04_feature data/05_model_input data/06_models \
+		data/07_model_output data/08_reporting -type f ! -name .gitkeep -delete
+	rm -rf logs

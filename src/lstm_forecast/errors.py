@@ -1,0 +1,17 @@
+"""The project's exception types: each says what is wrong and what to change."""
+
+
+class LstmForecastError(Exception):
+    """Base class of every error this project raises on purpose."""
+
+
+class CandleDataError(LstmForecastError):
+    """Input candles that cannot be trusted: names the file, the column and the rows at fault."""
+
+
+class ArtifactError(LstmForecastError):
+    """A model artefact (checkpoint, ONNX file) that is missing, corrupt or inconsistent."""
+
+
+class ValidationFailedError(LstmForecastError):
+    """An exported model failed a validation check; says which check and by how much."""

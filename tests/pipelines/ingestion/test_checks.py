@@ -1,0 +1,306 @@
+"""One test per refusal (and per repair) of ``clean_candles``, on small hand-made files.
+
+Every refusal must name the file, the column and the file line at fault.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from lstm_forecast.errors import CandleDataError
+from lstm_forecast.pipelines.ingestion.nodes import clean_candles
+
+from ._helpers import assert_candle_invariants, bar_rows, params, to_text
+
+WINDOW = 3  # needs window + 2 = 5 contiguous bars
+
+
+def refusal(text: str, window: int = WINDOW, **source) -> str:
+    """The message of the ``CandleDataError`` that ``text`` must raise."""
+    interval = source.pop("interval", "1h")
+    with pytest.raises(CandleDataError) as caught:
+        clean_candles(text, params(interval=interval, **source), window)
+    message = str(caught.value)
+    assert "bad.csv" in message
+    return message
+
+
+def test_malformed_csv_is_refused_with_its_line():
+    rows = bar_rows()
+    rows[3][0] = '"' + rows[3][0]  # an unterminated quote swallows the rest of the file
+    message = refusal(to_text(rows))
+    assert "malformed CSV" in message
+    assert "line 5" in message  # header is line 1, so data row 3 is line 5
+
+
+def test_missing_column_lists_the_columns_found():
+    message = refusal(to_text(bar_rows()), columns={"volume": "vol"})
+    assert "volume='vol'" in message
+    assert "'timestamp', 'open', 'high', 'low', 'close', 'volume'" in message
+    assert "line 1" in message
+
+
+def test_column_names_match_case_insensitively():
+    text = to_text(bar_rows(), header=" Timestamp,OPEN,High,Low,Close,Volume")
+    candles, _ = clean_candles(text, params(), WINDOW)
+    assert len(candles) == 8
+
+
+def test_headerless_file_needs_positions():
+    message = refusal(to_text(bar_rows(), header=None), header="false")
+    assert "timestamp='timestamp'" in message
+    assert "ingestion.source.columns.timestamp=0" in message
+
+
+def test_unparseable_number_names_line_and_value():
+    rows = bar_rows()
+    rows[2][2] = "abc"
+    message = refusal(to_text(rows))
+    assert "column 'high'" in message
+    assert "line 4: high='abc'" in message
+    assert "ingestion.source.decimal" in message
+
+
+def test_comma_decimal_without_decimal_param_suggests_it():
+    rows = bar_rows()
+    rows[1][4] = "101,5"
+    message = refusal(to_text(rows, header=HEADER_SEMI).replace(",", ";").replace("101;5", "101,5"),
+                      sep=";")
+    assert "column 'close'" in message
+    assert "line 3: close='101,5'" in message
+    assert 'ingestion.source.decimal=","' in message
+
+
+HEADER_SEMI = "timestamp,open,high,low,close,volume"
+
+
+def test_unparseable_timestamp_names_line_and_value():
+    rows = bar_rows()
+    rows[4][0] = "2021-02-30 10:00:00"
+    message = refusal(to_text(rows))
+    assert "column 'timestamp'" in message
+    assert "line 6: timestamp='2021-02-30 10:00:00'" in message
+    assert "timestamp_format" in message
+
+
+def test_epoch_timestamps_without_unit_suggest_it():
+    rows = bar_rows()
+    for row in rows:
+        row[0] = str(pd.Timestamp(row[0], tz="UTC").value // 10**6)
+    message = refusal(to_text(rows))
+    assert "column 'timestamp'" in message
+    assert f"line 2: timestamp='{rows[0][0]}'" in message
+    assert "ingestion.source.epoch_unit=ms" in message
+
+
+def test_epoch_timestamps_in_wrong_unit_are_refused():
+    rows = bar_rows()
+    for row in rows:
+        row[0] = str(pd.Timestamp(row[0], tz="UTC").value)  # ns, read as seconds
+    message = refusal(to_text(rows), epoch_unit="s")
+    assert "column 'timestamp'" in message
+    assert "line 2" in message
+    assert "epoch_unit" in message
+
+
+def test_off_grid_timestamp_is_refused():
+    rows = bar_rows()
+    rows[1][0] = "2021-01-01 01:30:00"
+    message = refusal(to_text(rows))
+    assert "column 'timestamp'" in message
+    assert "not on the interval grid" in message
+    assert "line 3: timestamp='2021-01-01T01:30:00+00:00'" in message
+    assert "ingestion.interval" in message
+
+
+@pytest.mark.parametrize("blank", ["", "nan", "NaN"])
+def test_partial_null_is_refused(blank: str):
+    rows = bar_rows()
+    rows[5][4] = blank
+    message = refusal(to_text(rows))
+    assert "column 'close'" in message
+    assert "empty or NaN" in message
+    assert "line 7: close=nan" in message
+
+
+def test_partial_null_timestamp_is_refused():
+    rows = bar_rows()
+    rows[5][0] = ""
+    message = refusal(to_text(rows))
+    assert "column 'timestamp'" in message
+    assert "line 7" in message
+
+
+def test_high_below_open_or_close_is_refused():
+    rows = bar_rows()
+    rows[2][2] = "50"
+    message = refusal(to_text(rows))
+    assert "column 'high'" in message
+    assert "high is below max(open, close)" in message
+    assert "line 4: open=102.0, high=50.0, close=103.0" in message
+
+
+def test_low_above_open_or_close_is_refused():
+    rows = bar_rows()
+    rows[2][3] = "102.5"
+    message = refusal(to_text(rows))
+    assert "column 'low'" in message
+    assert "line 4: open=102.0, low=102.5, close=103.0" in message
+
+
+@pytest.mark.parametrize("price", ["0", "-3", "inf"])
+def test_non_positive_or_infinite_price_is_refused(price: str):
+    rows = bar_rows()
+    rows[3][1] = price
+    message = refusal(to_text(rows))
+    assert "column 'open'" in message
+    assert "price is not a positive finite number" in message
+    assert f"line 5: open={float(price)!r}" in message
+
+
+def test_negative_volume_is_refused():
+    rows = bar_rows()
+    rows[3][5] = "-1"
+    message = refusal(to_text(rows))
+    assert "column 'volume'" in message
+    assert "line 5: volume=-1.0" in message
+
+
+def test_every_failed_rule_is_reported_at_once_with_at_most_five_rows():
+    rows = bar_rows(12)
+    for row in rows[1:8]:
+        row[5] = "-1"
+    rows[9][2] = "1"
+    message = refusal(to_text(rows))
+    assert "in 7 row(s)" in message
+    assert "line 7" in message
+    assert "line 8" not in message.split("\n")[-2]  # the volume paragraph stops at 5 rows
+    assert "column 'high'" in message
+    assert "line 11" in message
+
+
+def test_conflicting_duplicates_are_refused():
+    rows = bar_rows()
+    twin = list(rows[2])
+    twin[4] = "101.5"
+    message = refusal(to_text([*rows, twin]))
+    assert "column 'timestamp'" in message
+    assert "same timestamp appears with different values" in message
+    assert "line 4:" in message
+    assert "line 10:" in message
+
+
+def test_identical_duplicates_are_dropped_and_counted():
+    rows = bar_rows()
+    candles, report = clean_candles(to_text([*rows, rows[2], rows[2], rows[5]]), params(), WINDOW)
+    expected, _ = clean_candles(to_text(rows), params(), WINDOW)
+    pd.testing.assert_frame_equal(candles, expected)
+    assert report["duplicate_rows_dropped"] == 3
+    assert report["rows_read"] == 11
+    assert report["rows_kept"] == 8
+
+
+def test_empty_rows_are_dropped_and_counted():
+    rows = bar_rows()
+    text = to_text([*rows[:3], ["", "", "", "", "", ""], *rows[3:]]) + "\n"
+    candles, report = clean_candles(text, params(), WINDOW)
+    assert len(candles) == 8
+    assert report["null_rows_dropped"] == 2  # the ",,,,," row and the trailing blank line
+
+
+def test_empty_row_does_not_shift_line_numbers():
+    rows = bar_rows()
+    rows[6][5] = "-2"
+    message = refusal(to_text([*rows[:3], ["", "", "", "", "", ""], *rows[3:]]))
+    assert "line 9: volume=-2.0" in message
+
+
+def test_too_few_contiguous_bars_are_refused():
+    rows = bar_rows(9)
+    del rows[4]  # a gap after 4 bars leaves segments of 4 and 4 bars
+    message = refusal(to_text(rows))
+    assert "column 'timestamp'" in message
+    assert "need at least 5" in message
+    assert "found 4" in message
+    assert re.search(r"line 2 .* to line 5 ", message)
+
+
+def test_header_only_file_is_refused_as_too_short():
+    message = refusal(to_text([]))
+    assert "found 0" in message
+
+
+def test_gaps_start_segments_and_are_reported():
+    rows = bar_rows(12)
+    del rows[8:10]  # 2 missing bars
+    del rows[3]  # 1 missing bar
+    candles, report = clean_candles(to_text(rows), params(), 2)
+    assert candles["segment"].tolist() == [0, 0, 0, 1, 1, 1, 1, 1, 2, 2]
+    assert report["gaps"] == 2
+    assert report["missing_bars"] == 3
+    assert report["gap_list"][1] == {
+        "start": "2021-01-01T08:00:00+00:00",
+        "end": "2021-01-01T09:00:00+00:00",
+        "missing_bars": 2,
+    }
+
+
+def test_newest_first_input_is_sorted():
+    rows = bar_rows()
+    candles, _ = clean_candles(to_text(rows[::-1]), params(), WINDOW)
+    assert_candle_invariants(candles)
+    assert candles["open"].tolist() == [float(row[1]) for row in rows]
+
+
+def test_naive_local_times_are_converted_from_the_timezone():
+    candles, _ = clean_candles(to_text(bar_rows()), params(timezone="Asia/Tokyo"), WINDOW)
+    assert candles["timestamp"].iloc[0] == pd.Timestamp("2020-12-31 15:00", tz="UTC")
+
+
+def test_aware_times_are_converted_to_utc():
+    rows = bar_rows()
+    for row in rows:
+        row[0] = pd.Timestamp(row[0], tz="UTC").tz_convert("Europe/Berlin").isoformat()
+    candles, _ = clean_candles(to_text(rows), params(), WINDOW)
+    assert candles["timestamp"].iloc[0] == pd.Timestamp("2021-01-01 00:00", tz="UTC")
+
+
+def test_ambiguous_local_time_is_refused():
+    rows = bar_rows(8, start="2021-10-31 00:00:00")  # 02:00 happens twice in Berlin
+    message = refusal(to_text(rows), timezone="Europe/Berlin")
+    assert "column 'timestamp'" in message
+    assert "line 4: timestamp='2021-10-31 02:00:00'" in message
+    assert "export the file in UTC" in message
+
+
+def test_custom_timestamp_format():
+    rows = bar_rows()
+    for row in rows:
+        row[0] = pd.Timestamp(row[0]).strftime("%d/%m/%Y %H:%M")
+    candles, _ = clean_candles(to_text(rows), params(timestamp_format="%d/%m/%Y %H:%M"), WINDOW)
+    assert candles["timestamp"].iloc[-1] == pd.Timestamp("2021-01-01 07:00", tz="UTC")
+
+
+@pytest.mark.parametrize(
+    ("source", "needle"),
+    [
+        ({"interval": "1fortnight"}, "ingestion.interval='1fortnight'"),
+        ({"interval": "1ME"}, "ingestion.interval='1ME'"),
+        ({"epoch_unit": "minutes"}, "ingestion.source.epoch_unit='minutes'"),
+        ({"header": "maybe"}, "ingestion.source.header='maybe'"),
+        ({"skip_rows": "two"}, "ingestion.source.skip_rows='two'"),
+        ({"timezone": "Mars/Olympus"}, "ingestion.source.timezone='Mars/Olympus'"),
+    ],
+)
+def test_bad_parameters_are_refused(source: dict, needle: str):
+    assert needle in refusal(to_text(bar_rows()), **source)
+
+
+def test_four_hour_interval():
+    rows = bar_rows(24)[::4]
+    candles, report = clean_candles(to_text(rows), params(interval="4h"), WINDOW)
+    assert_candle_invariants(candles, step_ns=4 * 3_600_000_000_000)
+    assert report["gaps"] == 0
