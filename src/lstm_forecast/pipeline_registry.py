@@ -10,9 +10,16 @@ DEFAULT_STAGES = ("ingestion", "features", "training", "export", "validation")
 def register_pipelines() -> dict[str, Pipeline]:
     """Register the project's pipelines.
 
+    ``kedro run --pipelines=<name>`` makes ``find_pipelines`` import only the pipelines
+    asked for (so a torch-free pipeline never imports torch); ``__default__`` exists
+    whenever all its stages were loaded.
+
     Returns:
         A mapping from pipeline names to ``Pipeline`` objects.
     """
     pipelines = find_pipelines(raise_errors=True)
-    pipelines["__default__"] = sum((pipelines[name] for name in DEFAULT_STAGES), Pipeline([]))
+    if all(name in pipelines for name in DEFAULT_STAGES):
+        pipelines["__default__"] = sum(
+            (pipelines[name] for name in DEFAULT_STAGES), Pipeline([])
+        )
     return pipelines

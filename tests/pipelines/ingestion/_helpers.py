@@ -35,7 +35,14 @@ def bar_rows(n: int = 8, start: str = "2021-01-01 00:00:00") -> list[list[str]]:
     """``n`` valid consecutive hourly bars as CSV fields."""
     stamps = pd.date_range(start, periods=n, freq="1h")
     return [
-        [t.strftime("%Y-%m-%d %H:%M:%S"), f"{100 + i}", f"{102 + i}", f"{99 + i}", f"{101 + i}", "5"]
+        [
+            t.strftime("%Y-%m-%d %H:%M:%S"),
+            f"{100 + i}",
+            f"{102 + i}",
+            f"{99 + i}",
+            f"{101 + i}",
+            "5",
+        ]
         for i, t in enumerate(stamps)
     ]
 

@@ -13,7 +13,7 @@ import pytest
 from lstm_forecast.errors import CandleDataError
 from lstm_forecast.pipelines.ingestion.nodes import clean_candles
 
-from ._helpers import assert_candle_invariants, bar_rows, params, to_text
+from ._helpers import HEADER, assert_candle_invariants, bar_rows, params, to_text
 
 WINDOW = 3  # needs window + 2 = 5 contiguous bars
 
@@ -66,15 +66,12 @@ def test_unparseable_number_names_line_and_value():
 
 def test_comma_decimal_without_decimal_param_suggests_it():
     rows = bar_rows()
-    rows[1][4] = "101,5"
-    message = refusal(to_text(rows, header=HEADER_SEMI).replace(",", ";").replace("101;5", "101,5"),
-                      sep=";")
+    rows[1][4] = "102,5"
+    text = "\n".join(";".join(row) for row in [HEADER.split(","), *rows])
+    message = refusal(text, sep=";")
     assert "column 'close'" in message
-    assert "line 3: close='101,5'" in message
+    assert "line 3: close='102,5'" in message
     assert 'ingestion.source.decimal=","' in message
-
-
-HEADER_SEMI = "timestamp,open,high,low,close,volume"
 
 
 def test_unparseable_timestamp_names_line_and_value():
@@ -111,7 +108,7 @@ def test_off_grid_timestamp_is_refused():
     rows[1][0] = "2021-01-01 01:30:00"
     message = refusal(to_text(rows))
     assert "column 'timestamp'" in message
-    assert "not on the interval grid" in message
+    assert "not on the 1h grid" in message
     assert "line 3: timestamp='2021-01-01T01:30:00+00:00'" in message
     assert "ingestion.interval" in message
 
@@ -238,7 +235,7 @@ def test_gaps_start_segments_and_are_reported():
     del rows[8:10]  # 2 missing bars
     del rows[3]  # 1 missing bar
     candles, report = clean_candles(to_text(rows), params(), 2)
-    assert candles["segment"].tolist() == [0, 0, 0, 1, 1, 1, 1, 1, 2, 2]
+    assert candles["segment"].tolist() == [0, 0, 0, 1, 1, 1, 1, 2, 2]
     assert report["gaps"] == 2
     assert report["missing_bars"] == 3
     assert report["gap_list"][1] == {

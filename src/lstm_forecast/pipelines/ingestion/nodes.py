@@ -71,7 +71,7 @@ _RULES = {
     ),
     ("timestamp", "on_interval_grid"): (
         ("timestamp",),
-        "timestamp is not on the interval grid (multiples of "
+        "timestamp is not on the {interval} grid (multiples of "
         "the interval since 1970-01-01 00:00 UTC)",
         "set ingestion.interval to the file's bar interval; "
         "for local times set ingestion.source.timezone, for "
@@ -103,7 +103,7 @@ def clean_candles(
     step_ns = interval_ns(interval, layout)
 
     frame, rows_read, empty_rows = read_candles(raw_text, layout)
-    _validate_values(frame, layout, step_ns)
+    _validate_values(frame, layout, step_ns, interval)
     frame, duplicates = _drop_duplicates(frame, layout)
     frame = _assign_segments(frame.sort_values("timestamp", kind="stable"), step_ns)
     _check_length(frame, window_length, layout)
@@ -163,7 +163,7 @@ def _candle_schema(step_ns: int) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns, checks=[high_ok, low_ok], strict=True, ordered=True)
 
 
-def _validate_values(frame: pd.DataFrame, layout: Layout, step_ns: int) -> None:
+def _validate_values(frame: pd.DataFrame, layout: Layout, step_ns: int, interval: str) -> None:
     """Run the schema lazily and turn every failed rule into one refusal."""
     try:
         _candle_schema(step_ns).validate(frame, lazy=True, inplace=True)
@@ -174,28 +174,21 @@ def _validate_values(frame: pd.DataFrame, layout: Layout, step_ns: int) -> None:
     # Wide checks list every column of a bad row; file them under the column they guard.
     wide = {"high_at_least_open_close": "high", "low_at_most_open_close": "low"}
     column = cases["check"].map(wide).fillna(cases["column"])
+    groups = cases.groupby([column, cases["check"]], sort=False)
     problems = []
-    for (col, check), group in cases.groupby([column, cases["check"]], sort=False):
+    # Report in file column order so the message reads like the file.
+    for (col, check), group in sorted(groups, key=lambda g: _field_order(g[0][0])):
         shown, problem, fix = _RULES.get(
             (col, check), ((col,), f"failed check {check!r}", "fix or remove the rows")
         )
         rows = pd.Index(group["index"].dropna().unique()).sort_values()
-        problems.append(
-            (
-                FIELDS.index(col) if col in FIELDS else len(FIELDS),
-                col,
-                problem,
-                frame.loc[rows, list(shown)],
-                fix,
-            )
-        )
-    refuse_if(
-        [
-            describe(layout, col, problem, rows, fix)
-            for _, col, problem, rows, fix in sorted(problems, key=lambda p: p[0])
-        ],
-        layout,
-    )
+        problem = problem.format(interval=interval)
+        problems.append(describe(layout, col, problem, frame.loc[rows, list(shown)], fix))
+    refuse_if(problems, layout)
+
+
+def _field_order(column: str) -> int:
+    return FIELDS.index(column) if column in FIELDS else len(FIELDS)
 
 
 # ------------------------------------------------------------------------------ shape checks

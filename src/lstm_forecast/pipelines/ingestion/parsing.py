@@ -154,8 +154,11 @@ def _read_csv(text: str, layout: Layout, **kwargs: Any) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
     except (pd.errors.ParserError, ValueError) as exc:
+        # The tokenizer counts rows from 0 over the whole file; say the 1-based line.
+        reason = re.sub(r"\brow (\d+)", lambda m: f"line {int(m[1]) + 1}", str(exc))
         raise CandleDataError(
-            f"{layout.path}: malformed CSV: {exc}. Check ingestion.source.sep "
+            f"{layout.path}: malformed CSV (column unknown, the line could not be split "
+            f"into fields): {reason}. Check ingestion.source.sep "
             f"(now {layout.sep!r}), skip_rows (now {layout.skip_rows}), decimal and thousands."
         ) from exc
 
@@ -293,7 +296,7 @@ def _parse_timestamps(values: pd.Series, layout: Layout, problems: list[str]) ->
     if bad.any():
         shown = values[bad]
         looks_epoch = pd.to_numeric(shown.str.strip(), errors="coerce").notna().all()
-        if looks_epoch and not layout.epoch_unit:
+        if looks_epoch and _guess_unit(shown) != layout.epoch_unit:
             fix = (
                 "the values look like epoch numbers: set "
                 f"ingestion.source.epoch_unit={_guess_unit(shown)}"
@@ -307,8 +310,9 @@ def _parse_date_strings(
 ) -> tuple[pd.Series, str]:
     """Parse date strings; naive ones are in ``timezone``, aware ones are converted to UTC."""
     fmt = layout.timestamp_format or "ISO8601"
+    now = layout.timestamp_format or "null, i.e. ISO 8601"
     fix = (
-        f"set ingestion.source.timestamp_format (now {layout.timestamp_format!r}) to the "
+        f"set ingestion.source.timestamp_format (now {now}) to the "
         "strptime format of the file, e.g. '%d/%m/%Y %H:%M', or epoch_unit for epoch numbers"
     )
     try:
@@ -341,10 +345,11 @@ def _parse_date_strings(
                 f"{layout.path}: ingestion.source.timezone={layout.timezone!r} is not a known "
                 f"time zone ({exc}); use an IANA name such as UTC or Europe/Berlin."
             ) from exc
-        fix += (
-            f"; times that do not exist or are ambiguous in {layout.timezone} (daylight "
-            "saving) cannot be placed: export the file in UTC"
-        )
+        if layout.timezone != "UTC":
+            fix += (
+                f"; times that do not exist or are ambiguous in {layout.timezone} (daylight "
+                "saving) cannot be placed: export the file in UTC"
+            )
     stamps = stamps.dt.tz_convert("UTC")
     return stamps.where((stamps >= _MIN_TIME) & (stamps <= _MAX_TIME)), fix
 

@@ -7,14 +7,18 @@ import tempfile
 import time
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from pytorch_lightning.loggers import CSVLogger, Logger, TensorBoardLogger
 
+from lstm_forecast.timeseries.windows import gather_windows
+
 from .datamodule import WindowDataModule
 from .model import LSTMForecaster
+from .ridge import fit_ridge
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +61,8 @@ def train_lstm(
         summary (epochs run, best validation loss, wall time).
     """
     pl.seed_everything(training["seed"], workers=True)
+    # A small LSTM gains nothing from intra-op threads and loses much when cores are shared.
+    torch.set_num_threads(training["torch_threads"])
     feature_names = [name for name in scaled_features.columns if name != "target"]
     datamodule = WindowDataModule(
         matrix=scaled_features[feature_names].to_numpy(),
@@ -106,6 +112,34 @@ def train_lstm(
         summary["best_epoch"],
     )
     return _portable(checkpoint), pd.DataFrame(history.rows), summary
+
+
+def train_ridge(
+    scaled_features: pd.DataFrame,
+    train_windows: pd.DataFrame,
+    ridge: dict[str, Any],
+    window_length: int,
+) -> Any:
+    """Fit the scikit-learn baseline on the same training windows and target as the LSTM.
+
+    Args:
+        scaled_features: Scaled feature matrix with a ``target`` column.
+        train_windows: End rows of the training windows.
+        ridge: ``params:training.ridge`` (``alpha``).
+        window_length: Bars per window.
+
+    Returns:
+        A fitted ``sklearn.linear_model.Ridge`` on flattened windows.
+    """
+    feature_names = [name for name in scaled_features.columns if name != "target"]
+    ends = train_windows["end_row"].to_numpy()
+    windows = gather_windows(scaled_features[feature_names].to_numpy(np.float32), ends, window_length)
+    estimator = fit_ridge(windows, scaled_features["target"].to_numpy()[ends], ridge["alpha"])
+    # Export and validation read these instead of guessing the input layout.
+    estimator.window_length_ = window_length
+    estimator.feature_names_ = feature_names
+    logger.info("Fitted the ridge baseline on %d windows x %d inputs.", *windows.shape[:1], estimator.n_features_in_)
+    return estimator
 
 
 def _make_logger(settings: dict[str, Any]) -> Logger | bool:

@@ -123,7 +123,8 @@ def assert_validation_passed(validation_report: dict[str, Any]) -> None:
     """
     if not validation_report["passed"]:
         raise ValidationFailedError(
-            "ONNX validation failed (report: data/08_reporting/validation_report.json):\n- "
+            f"ONNX validation of the {validation_report['model_kind']} model failed (details in "
+            "its validation_report under data/08_reporting/):\n- "
             + "\n- ".join(validation_report["failures"])
         )
 

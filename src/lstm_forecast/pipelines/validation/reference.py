@@ -15,13 +15,16 @@ def reference_predictor(trained_model: Any) -> Reference:
     """Wrap a trained model artefact as a batch predictor.
 
     Args:
-        trained_model: A Lightning checkpoint dict (the LSTM).
+        trained_model: A Lightning checkpoint dict (the LSTM), or a fitted scikit-learn
+            regressor on flattened windows.
 
     Returns:
         A function from a batch of windows to ``[batch, 1]`` predictions.
     """
     if isinstance(trained_model, dict) and "state_dict" in trained_model:
         return _torch_reference(trained_model)
+    if hasattr(trained_model, "predict") and hasattr(trained_model, "window_length_"):
+        return _sklearn_reference(trained_model)
     raise TypeError(f"No reference predictor for a {type(trained_model).__name__}.")
 
 
@@ -35,5 +38,13 @@ def _torch_reference(checkpoint: dict[str, Any]) -> Reference:
     def predict(windows: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
             return model(torch.from_numpy(np.ascontiguousarray(windows))).numpy()
+
+    return predict
+
+
+def _sklearn_reference(estimator: Any) -> Reference:
+    def predict(windows: np.ndarray) -> np.ndarray:
+        flat = windows.reshape(len(windows), -1)
+        return estimator.predict(flat).reshape(-1, 1)
 
     return predict

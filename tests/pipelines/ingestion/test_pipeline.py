@@ -1,0 +1,34 @@
+"""The ingestion node, wired as in ``create_pipeline``, run by Kedro's own runner."""
+
+from __future__ import annotations
+
+import pandas as pd
+from kedro.config import OmegaConfigLoader
+from kedro.io import DataCatalog, MemoryDataset
+from kedro.runner import SequentialRunner
+
+from lstm_forecast.pipelines.ingestion import create_pipeline
+
+from ._helpers import PROJECT, SHIPPED
+
+
+def test_pipeline_runs_on_the_shipped_file_with_the_project_parameters(
+    shipped_text: str, shipped_clean
+):
+    config = OmegaConfigLoader(
+        conf_source=str(PROJECT / "conf"), base_env="base", default_run_env="local"
+    )
+    ingestion = config["parameters"]["ingestion"]
+    assert ingestion["source"]["path"] == SHIPPED  # the globals default reaches the node
+    catalog = DataCatalog(
+        {
+            "raw_candles": MemoryDataset(shipped_text),
+            "params:ingestion": MemoryDataset(ingestion),
+            "params:features.window_length": MemoryDataset(24),
+        }
+    )
+    outputs = SequentialRunner().run(create_pipeline(), catalog)
+    candles = outputs["candles"].load()
+    report = outputs["data_quality_report"].load()
+    pd.testing.assert_frame_equal(candles, shipped_clean[0])
+    assert report == shipped_clean[1]
