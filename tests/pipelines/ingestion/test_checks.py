@@ -55,6 +55,17 @@ def test_headerless_file_needs_positions():
     assert "ingestion.source.columns.timestamp=0" in message
 
 
+def test_data_line_taken_for_header_is_refused():
+    positions = dict(zip(HEADER.split(","), range(6), strict=True))
+    rows = bar_rows()
+    for row in rows:
+        row[0] = str(pd.Timestamp(row[0], tz="UTC").value // 10**6)
+    message = refusal(to_text(rows, header=None), columns=positions, epoch_unit="ms")
+    assert "line 1 should be the header but looks like data" in message
+    assert "'1609459200000'" in message
+    assert "ingestion.source.header=false" in message
+
+
 def test_unparseable_number_names_line_and_value():
     rows = bar_rows()
     rows[2][2] = "abc"
@@ -301,3 +312,35 @@ def test_four_hour_interval():
     candles, report = clean_candles(to_text(rows), params(interval="4h"), WINDOW)
     assert_candle_invariants(candles, step_ns=4 * 3_600_000_000_000)
     assert report["gaps"] == 0
+
+
+def test_aware_times_across_daylight_saving_are_converted():
+    rows = bar_rows(8, start="2021-10-30 22:00:00")  # Berlin leaves summer time at 01:00 UTC
+    for row in rows:
+        row[0] = pd.Timestamp(row[0], tz="UTC").tz_convert("Europe/Berlin").isoformat()
+    candles, report = clean_candles(to_text(rows), params(), WINDOW)
+    assert len(candles) == 8
+    assert report["gaps"] == 0
+
+
+def test_naive_times_mixed_with_aware_ones_are_refused():
+    rows = bar_rows()
+    for row in rows[:4]:
+        row[0] = pd.Timestamp(row[0], tz="UTC").tz_convert("Europe/Berlin").isoformat()
+    message = refusal(to_text(rows))
+    assert "column 'timestamp'" in message
+    assert "no UTC offset while others do" in message
+    assert "line 6: timestamp='2021-01-01 04:00:00'" in message
+
+
+def test_positions_given_as_strings_on_a_headerless_file():
+    columns = {name: str(i) for i, name in enumerate(HEADER.split(","))}
+    candles, _ = clean_candles(
+        to_text(bar_rows(), header=None), params(header="false", columns=columns), WINDOW
+    )
+    assert len(candles) == 8
+
+
+def test_two_fields_on_one_column_are_refused():
+    message = refusal(to_text(bar_rows()), columns={"close": "open"})
+    assert "['open', 'close'] all point at the same file column" in message

@@ -37,7 +37,7 @@ JUNK = [
 START = pd.Timestamp("2021-01-01", tz="UTC")
 PROPERTY_SETTINGS = settings(
     # INGESTION_EXAMPLES=5000 for a long hunt; the default keeps the module fast.
-    max_examples=int(os.environ.get("INGESTION_EXAMPLES", "150")),
+    max_examples=int(os.environ.get("INGESTION_EXAMPLES", "100")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )

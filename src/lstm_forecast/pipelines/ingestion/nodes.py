@@ -188,6 +188,7 @@ def _validate_values(frame: pd.DataFrame, layout: Layout, step_ns: int, interval
 
 
 def _field_order(column: str) -> int:
+    """Position of ``column`` among the required fields (unknown columns last)."""
     return FIELDS.index(column) if column in FIELDS else len(FIELDS)
 
 

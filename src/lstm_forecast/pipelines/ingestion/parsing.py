@@ -174,6 +174,14 @@ def _resolve_positions(raw_text: str, layout: Layout) -> dict[str, int]:
         dtype=str,
     )
     found = [str(name) for name in head.columns]
+    numeric = pd.to_numeric(pd.Series(found, dtype=object), errors="coerce").notna()
+    if layout.header and numeric.sum() > len(found) / 2:
+        # A data line taken for the header would silently lose the first bar.
+        raise CandleDataError(
+            f"{layout.path}: line {layout.skip_rows + 1} should be the header but looks like "
+            f"data: {found}. Fix: set ingestion.source.header=false and give 0-based "
+            "positions in ingestion.source.columns, or set skip_rows."
+        )
     folded = [name.strip().lstrip("\ufeff").casefold() for name in found]
     positions: dict[str, int] = {}
     missing = []

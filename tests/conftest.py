@@ -1,0 +1,88 @@
+"""Fixtures shared by the whole suite: copies of the project driven by the real `kedro` CLI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+KEDRO = str(Path(sys.executable).parent / "kedro")
+RAW_CSV = PROJECT_ROOT / "data" / "01_raw" / "btcusdt_1h_binance_2021-03-06_2022-03-06.csv"
+DATA_LAYERS = (
+    "01_raw",
+    "02_intermediate",
+    "03_primary",
+    "04_feature",
+    "05_model_input",
+    "06_models",
+    "07_model_output",
+    "08_reporting",
+)
+
+
+def copy_project(destination: Path) -> Path:
+    """Copy what `kedro run` needs (not outputs, not conf/local) into ``destination``.
+
+    Tests run there, so they never touch the checkout's own data/ outputs.
+    """
+    destination.mkdir(parents=True, exist_ok=True)
+    for name in ("pyproject.toml", ".telemetry"):
+        shutil.copy2(PROJECT_ROOT / name, destination / name)
+    shutil.copytree(
+        PROJECT_ROOT / "conf",
+        destination / "conf",
+        ignore=lambda folder, names: [n for n in names if Path(folder).name == "local" and n != ".gitkeep"],
+    )
+    if (PROJECT_ROOT / "notebooks").is_dir():
+        shutil.copytree(PROJECT_ROOT / "notebooks", destination / "notebooks")
+    for layer in DATA_LAYERS:
+        (destination / "data" / layer).mkdir(parents=True, exist_ok=True)
+    shutil.copy2(RAW_CSV, destination / "data" / "01_raw" / RAW_CSV.name)
+    return destination
+
+
+def kedro_env() -> dict[str, str]:
+    """The environment for a `kedro` subprocess: telemetry off, one thread per library."""
+    return {
+        **os.environ,
+        "KEDRO_DISABLE_TELEMETRY": "true",
+        "DO_NOT_TRACK": "1",
+        "OMP_NUM_THREADS": "1",
+    }
+
+
+def run_kedro(
+    project: Path, *args: str, check: bool = True, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `kedro` CLI in ``project``; on an unexpected exit, show its output."""
+    result = subprocess.run(
+        [KEDRO, *args],
+        cwd=project,
+        env=kedro_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        pytest.fail(
+            f"`kedro {' '.join(args)}` exited {result.returncode}:\n"
+            f"{result.stdout[-4000:]}\n{result.stderr[-6000:]}"
+        )
+    return result
+
+
+@pytest.fixture(scope="session")
+def smoke_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the project after one full `kedro run --env=smoke`; shared, do not modify.
+
+    Tests that change outputs should make their own copy with ``copy_project``.
+    """
+    project = copy_project(tmp_path_factory.mktemp("smoke") / "project")
+    run_kedro(project, "run", "--env=smoke")
+    return project
