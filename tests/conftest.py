@@ -36,10 +36,14 @@ def copy_project(destination: Path) -> Path:
     shutil.copytree(
         PROJECT_ROOT / "conf",
         destination / "conf",
-        ignore=lambda folder, names: [n for n in names if Path(folder).name == "local" and n != ".gitkeep"],
+        ignore=lambda folder, names: [
+            n for n in names if Path(folder).name == "local" and n != ".gitkeep"
+        ],
     )
     if (PROJECT_ROOT / "notebooks").is_dir():
         shutil.copytree(PROJECT_ROOT / "notebooks", destination / "notebooks")
+    # Kedro insists on the project's source folder; the package itself is installed.
+    (destination / "src").mkdir(exist_ok=True)
     for layer in DATA_LAYERS:
         (destination / "data" / layer).mkdir(parents=True, exist_ok=True)
     shutil.copy2(RAW_CSV, destination / "data" / "01_raw" / RAW_CSV.name)

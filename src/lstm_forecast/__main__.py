@@ -1,4 +1,4 @@
-"""lstm-forecast file for ensuring the package is executable as `lstm-forecast` and `python -m lstm_forecast`."""
+"""Entry point: `python -m lstm_forecast` and the `lstm-forecast` command run the Kedro CLI."""
 
 import sys
 from pathlib import Path

@@ -4,7 +4,7 @@ from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
 
 # The stages of `__default__`, in the order a user reads them; Kedro orders nodes by data anyway.
-DEFAULT_STAGES = ("ingestion", "features", "training", "export", "validation")
+DEFAULT_STAGES = ("ingestion", "features", "training", "export", "validation", "reporting")
 
 
 def register_pipelines() -> dict[str, Pipeline]:
@@ -19,7 +19,5 @@ def register_pipelines() -> dict[str, Pipeline]:
     """
     pipelines = find_pipelines(raise_errors=True)
     if all(name in pipelines for name in DEFAULT_STAGES):
-        pipelines["__default__"] = sum(
-            (pipelines[name] for name in DEFAULT_STAGES), Pipeline([])
-        )
+        pipelines["__default__"] = sum((pipelines[name] for name in DEFAULT_STAGES), Pipeline([]))
     return pipelines

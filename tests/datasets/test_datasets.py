@@ -36,7 +36,7 @@ def test_checkpoint_round_trip(tmp_path):
 def test_checkpoint_with_code_is_refused_by_weights_only(tmp_path):
     path = tmp_path / "model.ckpt"
     torch.save({"state_dict": {}, "hyper_parameters": {}, "code": print}, path)
-    with pytest.raises(DatasetError, match="not a readable Lightning checkpoint") as error:
+    with pytest.raises(DatasetError, match=r"not a readable Lightning checkpoint") as error:
         LightningCheckpointDataset(filepath=str(path)).load()
     assert isinstance(error.value.__cause__, ArtifactError)
 
@@ -46,7 +46,7 @@ def test_truncated_checkpoint_gives_a_clear_error(tmp_path):
     dataset.save({"state_dict": {"w": torch.ones(100)}, "hyper_parameters": {}})
     payload = (tmp_path / "model.ckpt").read_bytes()
     (tmp_path / "model.ckpt").write_bytes(payload[: len(payload) // 2])
-    with pytest.raises(DatasetError, match="truncated or corrupt.*--pipeline=training"):
+    with pytest.raises(DatasetError, match=r"truncated or corrupt.*--pipelines=training"):
         dataset.load()
 
 
@@ -57,7 +57,7 @@ def test_torch_file_that_is_not_a_checkpoint_is_refused(tmp_path):
 
 
 def test_missing_checkpoint_gives_a_clear_error(tmp_path):
-    with pytest.raises(DatasetError, match="model.ckpt"):
+    with pytest.raises(DatasetError, match=r"model\.ckpt"):
         LightningCheckpointDataset(filepath=str(tmp_path / "model.ckpt")).load()
 
 
@@ -76,7 +76,7 @@ def test_truncated_onnx_gives_a_clear_error(tmp_path):
     path = tmp_path / "model.onnx"
     payload = _tiny_onnx().SerializeToString()
     path.write_bytes(payload[: len(payload) // 2])
-    with pytest.raises(DatasetError, match="not a readable ONNX model|empty graph"):
+    with pytest.raises(DatasetError, match=r"not a readable ONNX model|empty graph"):
         OnnxModelDataset(filepath=str(path)).load()
 
 

@@ -1,6 +1,21 @@
 """The project's custom Kedro datasets: model artefacts written atomically, versionable."""
 
-from .checkpoint_dataset import LightningCheckpointDataset
-from .onnx_dataset import OnnxModelDataset
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Imported on first use, so that loading an ONNX file never imports torch: the inference
+# path runs where torch is not installed.
+_MODULES = {
+    "LightningCheckpointDataset": ".checkpoint_dataset",
+    "OnnxModelDataset": ".onnx_dataset",
+}
 
 __all__ = ["LightningCheckpointDataset", "OnnxModelDataset"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_MODULES[name], __name__), name)

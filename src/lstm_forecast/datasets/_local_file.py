@@ -33,7 +33,7 @@ class AtomicLocalFileDataset(AbstractVersionedDataset):
     def _exists(self) -> bool:
         try:
             return Path(self._get_load_path()).is_file()
-        except Exception:  # noqa: BLE001 - a missing version is "does not exist"
+        except Exception:
             return False
 
     def _read_bytes(self) -> tuple[Path, bytes]:
@@ -43,7 +43,9 @@ class AtomicLocalFileDataset(AbstractVersionedDataset):
     def _write_bytes(self, payload: bytes) -> None:
         path = Path(self._get_save_path())
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        handle, temporary = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+        )
         try:
             with os.fdopen(handle, "wb") as file:
                 file.write(payload)

@@ -34,13 +34,13 @@ class LightningCheckpointDataset(AtomicLocalFileDataset):
         except Exception as error:
             raise ArtifactError(
                 f"{path} is not a readable Lightning checkpoint ({type(error).__name__}: "
-                f"{error}). It may be truncated or corrupt: rerun `kedro run --pipeline=training`."
+                f"{error}). It may be truncated or corrupt: rerun `kedro run --pipelines=training`."
             ) from error
         missing = [key for key in _REQUIRED_KEYS if key not in checkpoint]
         if missing:
             raise ArtifactError(
                 f"{path} is a torch file but not a Lightning checkpoint: it lacks {missing}. "
-                "Rerun `kedro run --pipeline=training`."
+                "Rerun `kedro run --pipelines=training`."
             )
         return checkpoint
 

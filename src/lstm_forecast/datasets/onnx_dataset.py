@@ -28,12 +28,12 @@ class OnnxModelDataset(AtomicLocalFileDataset):
         except (DecodeError, ValueError, RuntimeError) as error:
             raise ArtifactError(
                 f"{path} is not a readable ONNX model ({type(error).__name__}: {error}). "
-                "It may be truncated or corrupt: rerun `kedro run --pipeline=export`."
+                "It may be truncated or corrupt: rerun `kedro run --pipelines=export`."
             ) from error
         if not model.graph.node:
             raise ArtifactError(
                 f"{path} parses but holds an empty graph ({len(payload)} bytes): it is not a "
-                "model this project wrote. Rerun `kedro run --pipeline=export`."
+                "model this project wrote. Rerun `kedro run --pipelines=export`."
             )
         return model
 

@@ -75,7 +75,9 @@ def test_no_window_crosses_a_gap_or_puts_its_target_in_another_split(outputs):
         ends = frame["end_row"].to_numpy()
         starts = ends - PARAMS["window_length"] + 1
         assert (segment[starts] == segment[ends + 1]).all(), split  # inputs and target: one segment
-        hours = (times.iloc[ends + 1].to_numpy() - times.iloc[starts].to_numpy()) / np.timedelta64(1, "h")
+        hours = (times.iloc[ends + 1].to_numpy() - times.iloc[starts].to_numpy()) / np.timedelta64(
+            1, "h"
+        )
         assert (hours == PARAMS["window_length"]).all(), split  # consecutive hours, no gap
         low, high = limits[split]
         assert (frame["target_time"] >= low).all() and (frame["target_time"] < high).all(), split

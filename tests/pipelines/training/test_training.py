@@ -27,7 +27,13 @@ TRAINING = {
     "seed": 7,
     "torch_threads": 1,
     "batch_size": 32,
-    "model": {"hidden_size": 4, "num_layers": 1, "dropout": 0.0, "learning_rate": 0.01, "weight_decay": 0.0},
+    "model": {
+        "hidden_size": 4,
+        "num_layers": 1,
+        "dropout": 0.0,
+        "learning_rate": 0.01,
+        "weight_decay": 0.0,
+    },
     "trainer": {
         "max_epochs": 2,
         "accelerator": "cpu",
@@ -61,7 +67,10 @@ def trained(model_inputs):
 def _predict(checkpoint, scaled, windows):
     feature_names = [c for c in scaled.columns if c != "target"]
     dataset = WindowDataset(
-        scaled[feature_names].to_numpy(), scaled["target"].to_numpy(), windows["end_row"].to_numpy(), WINDOW
+        scaled[feature_names].to_numpy(),
+        scaled["target"].to_numpy(),
+        windows["end_row"].to_numpy(),
+        WINDOW,
     )
     batch, _ = dataset.__getitems__(list(range(len(dataset))))
     with torch.inference_mode():
@@ -100,13 +109,19 @@ def test_datamodule_batches_match_single_windows(model_inputs):
     scaled, train, val, _ = model_inputs
     names = [c for c in scaled.columns if c != "target"]
     module = WindowDataModule(
-        scaled[names].to_numpy(), scaled["target"].to_numpy(), train["end_row"].to_numpy(),
-        val["end_row"].to_numpy(), WINDOW, batch_size=16,
+        scaled[names].to_numpy(),
+        scaled["target"].to_numpy(),
+        train["end_row"].to_numpy(),
+        val["end_row"].to_numpy(),
+        WINDOW,
+        batch_size=16,
     )
     windows, targets = next(iter(module.val_dataloader()))
     assert windows.shape == (16, WINDOW, len(names)) and windows.dtype == torch.float32
     first_end = val["end_row"].iloc[0]
-    np.testing.assert_array_equal(windows[0].numpy(), scaled[names].to_numpy()[first_end - WINDOW + 1 : first_end + 1])
+    np.testing.assert_array_equal(
+        windows[0].numpy(), scaled[names].to_numpy()[first_end - WINDOW + 1 : first_end + 1]
+    )
     assert targets[0].item() == pytest.approx(scaled["target"].iloc[first_end])
 
 

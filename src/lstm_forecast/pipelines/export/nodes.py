@@ -39,7 +39,9 @@ def export_onnx(
     """
     converter = export["converter"]
     if converter not in _CONVERTERS:
-        raise ValueError(f"export converter must be one of {sorted(_CONVERTERS)}, not {converter!r}.")
+        raise ValueError(
+            f"export converter must be one of {sorted(_CONVERTERS)}, not {converter!r}."
+        )
     model = _CONVERTERS[converter](trained_model, export)
     exporter = converter if converter != "torch" else f"torch {export['exporter']}"
     metadata = build_metadata(
@@ -60,7 +62,9 @@ def export_onnx(
         model.graph.output[0].name,
         shape_of(model.graph.output[0]),
     )
-    return stamp(model, metadata, doc=f"{export['model_kind']} next-bar forecaster; see metadata_props.")
+    return stamp(
+        model, metadata, doc=f"{export['model_kind']} next-bar forecaster; see metadata_props."
+    )
 
 
 def _trained_window_length(trained_model: Any) -> int:

@@ -47,7 +47,9 @@ def export_estimator(estimator: Any, export: dict[str, Any]) -> onnx.ModelProto:
     graph.node.append(helper.make_node("Reshape", [inner_output, "forecast_shape"], [OUTPUT_NAME]))
     del graph.input[:]
     graph.input.append(
-        helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["batch", window_length, n_features])
+        helper.make_tensor_value_info(
+            INPUT_NAME, TensorProto.FLOAT, ["batch", window_length, n_features]
+        )
     )
     del graph.output[:]
     graph.output.append(helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["batch", 1]))

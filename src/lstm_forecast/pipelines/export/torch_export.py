@@ -47,7 +47,7 @@ def export_checkpoint(checkpoint: dict[str, Any], export: dict[str, Any]) -> onn
     else:
         payload = _export_bytes(checkpoint, export)
     model = onnx.load_model_from_string(payload)
-    produced = {op.domain: op.version for op in model.opset_import}.get("", None)
+    produced = {op.domain: op.version for op in model.opset_import}.get("")
     if produced != export["opset"]:
         # (c): never ship an opset other than the one asked for.
         raise ArtifactError(

@@ -61,7 +61,7 @@ def split_chronologically(feature_table: pd.DataFrame, features: dict[str, Any])
         method = "dates"
     else:
         train_fraction, val_fraction = split["train_fraction"], split["val_fraction"]
-        if not (0 < train_fraction and 0 < val_fraction and train_fraction + val_fraction < 1):
+        if not (train_fraction > 0 and val_fraction > 0 and train_fraction + val_fraction < 1):
             raise ValueError(
                 "features.split fractions must be positive and leave room for a test split, got "
                 f"train_fraction={train_fraction}, val_fraction={val_fraction}."
@@ -177,7 +177,9 @@ def make_windows(
     return scaled, windows["train"], windows["val"], windows["test"]
 
 
-def scale_feature_table(feature_table: pd.DataFrame, feature_scaler: dict[str, Any]) -> pd.DataFrame:
+def scale_feature_table(
+    feature_table: pd.DataFrame, feature_scaler: dict[str, Any]
+) -> pd.DataFrame:
     """Apply stored scaler parameters to features and target.
 
     Args:

@@ -60,9 +60,7 @@ class WindowDataModule(pl.LightningDataModule):
         self.batch_size = batch_size
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        dataset = WindowDataset(
-            self.matrix, self.targets, self.end_rows[split], self.window_length
-        )
+        dataset = WindowDataset(self.matrix, self.targets, self.end_rows[split], self.window_length)
         return DataLoader(
             dataset, batch_size=self.batch_size, shuffle=shuffle, collate_fn=_keep_batch
         )

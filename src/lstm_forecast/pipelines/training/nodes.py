@@ -82,7 +82,9 @@ def train_lstm(
     started = time.perf_counter()
     # Lightning writes checkpoints to a directory; only the best one leaves this function.
     with tempfile.TemporaryDirectory(prefix="lstm-forecast-ckpt-") as checkpoint_dir:
-        best = ModelCheckpoint(dirpath=checkpoint_dir, filename="best", save_top_k=1, **training["checkpoint"])
+        best = ModelCheckpoint(
+            dirpath=checkpoint_dir, filename="best", save_top_k=1, **training["checkpoint"]
+        )
         trainer = pl.Trainer(
             **training["trainer"],
             callbacks=[best, EarlyStopping(**training["early_stopping"]), history],
@@ -133,12 +135,18 @@ def train_ridge(
     """
     feature_names = [name for name in scaled_features.columns if name != "target"]
     ends = train_windows["end_row"].to_numpy()
-    windows = gather_windows(scaled_features[feature_names].to_numpy(np.float32), ends, window_length)
+    windows = gather_windows(
+        scaled_features[feature_names].to_numpy(np.float32), ends, window_length
+    )
     estimator = fit_ridge(windows, scaled_features["target"].to_numpy()[ends], ridge["alpha"])
     # Export and validation read these instead of guessing the input layout.
     estimator.window_length_ = window_length
     estimator.feature_names_ = feature_names
-    logger.info("Fitted the ridge baseline on %d windows x %d inputs.", *windows.shape[:1], estimator.n_features_in_)
+    logger.info(
+        "Fitted the ridge baseline on %d windows x %d inputs.",
+        *windows.shape[:1],
+        estimator.n_features_in_,
+    )
     return estimator
 
 

@@ -1,0 +1,80 @@
+"""The exporter's silent failures (a)-(d), each caught by a guard that this file would miss."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+from lstm_forecast.errors import ArtifactError
+from lstm_forecast.onnx_contract import INPUT_NAME, OUTPUT_NAME, shape_of
+from lstm_forecast.pipelines.export.torch_export import export_checkpoint
+from lstm_forecast.pipelines.training.model import LSTMForecaster, model_from_checkpoint
+from tests.pipelines.conftest import DYNAMO, N_FEATURES, WINDOW, make_checkpoint
+
+
+def _run(model: onnx.ModelProto, windows: np.ndarray) -> np.ndarray:
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run([OUTPUT_NAME], {INPUT_NAME: windows})[0]
+
+
+def _torch(checkpoint: dict, windows: np.ndarray) -> np.ndarray:
+    with torch.inference_mode():
+        return model_from_checkpoint(checkpoint)(torch.from_numpy(windows)).numpy()
+
+
+def test_names_and_symbolic_axes(dynamo_export):
+    assert shape_of(dynamo_export.graph.input[0])[0] != 1
+    assert dynamo_export.graph.input[0].name == INPUT_NAME
+    assert dynamo_export.graph.output[0].name == OUTPUT_NAME
+    batch, window, features = shape_of(dynamo_export.graph.input[0])
+    assert isinstance(batch, str) and isinstance(window, str) and features == N_FEATURES
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 64])
+def test_a_batch_axis_is_not_fixed_by_the_example(dynamo_export, checkpoint, batch_size):
+    # (a): an example of batch 1 would pin the batch axis to 1 and batch 7 would fail.
+    windows = np.random.default_rng(batch_size).normal(size=(batch_size, WINDOW, N_FEATURES))
+    windows = windows.astype(np.float32)
+    np.testing.assert_allclose(
+        _run(dynamo_export, windows), _torch(checkpoint, windows), rtol=1e-3, atol=1e-5
+    )
+
+
+def test_b_a_second_export_in_this_process_keeps_the_window_axis_symbolic(dynamo_export):
+    # (b): a second in-process dynamo export of an nn.LSTM pins the sequence length.
+    second = export_checkpoint(make_checkpoint(window_length=24, seed=1), DYNAMO)
+    for model in (dynamo_export, second):
+        assert isinstance(shape_of(model.graph.input[0])[1], str)
+    windows = np.zeros((3, 5, N_FEATURES), dtype=np.float32)
+    assert _run(second, windows).shape == (3, 1)
+
+
+def test_c_an_opset_the_exporter_does_not_honour_is_refused(checkpoint):
+    # (c): the dynamo exporter silently raises opset 11 to 18.
+    with pytest.raises(ArtifactError, match="opset 11 but the dynamo exporter produced opset 18"):
+        export_checkpoint(checkpoint, {**DYNAMO, "opset": 11})
+
+
+def test_c_torchscript_exporter_honours_an_older_opset(checkpoint):
+    model = export_checkpoint(checkpoint, {**DYNAMO, "exporter": "torchscript", "opset": 17})
+    assert {op.domain: op.version for op in model.opset_import}[""] == 17
+
+
+def test_d_export_of_a_train_mode_model_has_dropout_off(dynamo_export, checkpoint):
+    # (d): dropout=0.5 in the checkpoint; exported in train mode it would drop half the units.
+    model = LSTMForecaster(**checkpoint["hyper_parameters"])
+    model.load_state_dict(checkpoint["state_dict"])
+    assert model.training  # what loading a checkpoint gives: train mode
+    windows = np.random.default_rng(0).normal(size=(256, WINDOW, N_FEATURES)).astype(np.float32)
+    exported = _run(dynamo_export, windows)
+    np.testing.assert_allclose(exported, _torch(checkpoint, windows), rtol=1e-3, atol=1e-5)
+    np.testing.assert_array_equal(exported, _run(dynamo_export, windows))
+    assert not model_from_checkpoint(checkpoint).training
+
+
+def test_unknown_exporter_is_refused(checkpoint):
+    with pytest.raises(ValueError, match=r"export\.exporter"):
+        export_checkpoint(checkpoint, {**DYNAMO, "exporter": "tensorflow"})

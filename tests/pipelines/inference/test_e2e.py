@@ -1,0 +1,133 @@
+"""`kedro run --pipelines=inference` on the smoke project's ONNX model, torch made unimportable."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import RAW_CSV, copy_project, kedro_env, run_kedro
+
+pytestmark = pytest.mark.e2e
+
+FORECASTS = Path("data/07_model_output/inference_forecasts.parquet")
+# Put first on sys.path, it makes every import of the torch family fail, as on a machine
+# where only onnxruntime, numpy and pandas are installed.
+_BLOCK_TORCH = """
+import sys
+
+class _RefuseTorch:
+    blocked = {"torch", "pytorch_lightning", "lightning", "torchmetrics"}
+
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in self.blocked:
+            raise ImportError(f"{name} is not installed here (blocked by the test)")
+        return None
+
+sys.meta_path.insert(0, _RefuseTorch())
+"""
+
+
+@pytest.fixture
+def inference_project(smoke_project: Path, tmp_path: Path) -> Path:
+    """A fresh project copy holding only the smoke run's ONNX model, nothing it was made from."""
+    project = copy_project(tmp_path / "project")
+    # Kedro checks that the source folder exists; the package itself is installed.
+    (project / "src").mkdir(exist_ok=True)
+    shutil.copy2(smoke_project / "data/06_models/model.onnx", project / "data/06_models")
+    return project
+
+
+@pytest.fixture
+def torchless_env(tmp_path: Path) -> dict[str, str]:
+    blocker = tmp_path / "torchless"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(_BLOCK_TORCH)
+    env = kedro_env()
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(blocker), env.get("PYTHONPATH")]))
+    return env
+
+
+def _kedro(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "kedro"), "run", "--env=smoke", *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_inference_runs_where_torch_cannot_be_imported(inference_project, torchless_env):
+    refused = subprocess.run(
+        [sys.executable, "-c", "import torch"],
+        env=torchless_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode != 0
+    assert "blocked by the test" in refused.stderr
+
+    result = _kedro(inference_project, torchless_env, "--pipelines=inference")
+    assert result.returncode == 0, result.stderr[-6000:]
+    forecasts = pd.read_parquet(inference_project / FORECASTS)
+    last_bar = pd.read_csv(RAW_CSV, usecols=["timestamp"])["timestamp"].iloc[-1]
+    # Default tail_rows=500: the window-length-12 model forecasts 500 - 12 hours, the last
+    # one being the hour after the file ends.
+    assert len(forecasts) == 500 - 12
+    assert forecasts["forecast_time"].iloc[-1] == pd.Timestamp(last_bar, tz="UTC") + pd.Timedelta(
+        "1h"
+    )
+    assert np.isfinite(forecasts["forecast_close"]).all()
+    table = pd.read_csv(inference_project / "data/07_model_output/inference_forecasts.csv")
+    assert list(table.columns) == list(forecasts.columns)
+    assert len(table) == len(forecasts)
+
+
+def test_batch_scoring_matches_the_validation_stage_forecasts(smoke_project, inference_project):
+    run_kedro(
+        inference_project,
+        "run",
+        "--env=smoke",
+        "--pipelines=inference",
+        "--params=inference.tail_rows=null,inference.batch_size=100",
+    )
+    forecasts = pd.read_parquet(inference_project / FORECASTS)
+    validated = pd.read_parquet(
+        smoke_project / "data/07_model_output/lstm_test_predictions.parquet"
+    )
+    matched = validated.merge(
+        forecasts, left_on="target_time", right_on="forecast_time", suffixes=("_val", "")
+    )
+    assert len(matched) == len(validated) > 100
+    np.testing.assert_array_equal(matched["last_close"], matched["last_close_val"])
+    np.testing.assert_allclose(matched["forecast_close"], matched["forecast_close_val"], rtol=1e-6)
+
+
+def test_a_csv_shorter_than_one_window_fails_the_run_and_says_why(inference_project):
+    short = inference_project / "data/01_raw/short.csv"
+    lines = RAW_CSV.read_text().splitlines()
+    short.write_text("\n".join(lines[:11]) + "\n")  # header + 10 bars
+    result = run_kedro(
+        inference_project,
+        "run",
+        "--env=smoke",
+        "--pipelines=inference",
+        "--params=inference_csv=data/01_raw/short.csv",
+        check=False,
+    )
+    assert result.returncode != 0
+    output = " ".join((result.stdout + result.stderr).split())
+    assert "CandleDataError" in output
+    assert "short.csv" in output
+    assert "at least 13 consecutive bars" in output
