@@ -25,8 +25,13 @@ run: install ## the full pipeline with the real settings on the shipped data
 test: install ## the test suite (small `smoke` settings)
 	$(BIN)/python -m pytest
 
-viz: install ## kedro-viz on http://127.0.0.1:4141
-	$(BIN)/kedro viz run --no-browser
+# kedro-viz asks PyPI for a newer version at start (30 s timeout when offline) and has no
+# switch to skip it; an HTTPS proxy on a closed local port makes that check fail at once.
+# Online and want the update notice? `make viz VIZ_OFFLINE=`
+VIZ_OFFLINE ?= HTTPS_PROXY=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
+
+viz: install ## kedro-viz on http://127.0.0.1:4141 (after `make run`, for previews)
+	$(VIZ_OFFLINE) $(BIN)/kedro viz run --no-browser --host 127.0.0.1 --port 4141
 
 bench: install ## the benchmarks in benchmarks/, printing side-by-side ratios
 	$(BIN)/python benchmarks/run_all.py

@@ -1,3 +1,7 @@
 """lstm-forecast: hourly candles to a validated ONNX forecaster."""
 
+from lstm_forecast._warnings import silence_library_warnings
+
 __version__ = "0.1.0"
+
+silence_library_warnings()

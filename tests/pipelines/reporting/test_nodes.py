@@ -129,8 +129,7 @@ def test_summary_logs_parity_relative_mae_and_dm(predictions, caplog):
 
 
 def test_summary_files_match_the_catalog():
-    catalog = yaml.safe_load((PROJECT_ROOT / "conf/base/catalog_reporting.yml").read_text())
-    catalog |= yaml.safe_load((PROJECT_ROOT / "conf/base/catalog.yml").read_text())
+    catalog = yaml.safe_load((PROJECT_ROOT / "conf/base/catalog.yml").read_text())
     paths = {entry["filepath"] for entry in catalog.values() if "filepath" in entry}
     for name in REPORTING["report_files"]:
         assert f"{REPORTING['reports_dir']}/{name}" in paths

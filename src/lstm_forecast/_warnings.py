@@ -1,0 +1,27 @@
+"""Silence library warnings that a user of this project cannot act on.
+
+Each entry names the library that emits it and why it is harmless here. Anything not
+listed still reaches the console. Installed on import of the package, so it also covers
+the spawned export process and notebooks (kedro.ipython imports the settings first).
+"""
+
+import warnings
+
+# (category, message regex): all emitted inside the libraries, none caused by our code.
+_LIBRARY_WARNINGS = (
+    # kedro 1.7's OmegaConfigLoader calls omegaconf's deprecated register_new_resolver().
+    (UserWarning, r"register_new_resolver\(\) is deprecated"),
+    # pytorch-lightning 2.6 and torch.export use a torch pytree API that torch 2.13 deprecates.
+    (FutureWarning, r"`isinstance\(treespec, LeafSpec\)` is deprecated"),
+    # torch's dynamo ONNX exporter calls its own deprecated torch._check_is_size.
+    (FutureWarning, r"_check_is_size will be removed"),
+    # nn.LSTM re-assigns its _flat_weights while torch.export traces it; the exported graph is
+    # checked for parity by the validation stage.
+    (UserWarning, r"The tensor attributes self\.lstm\._flat_weights"),
+)
+
+
+def silence_library_warnings() -> None:
+    """Install the filters above (idempotent: warnings.filterwarnings dedups entries)."""
+    for category, message in _LIBRARY_WARNINGS:
+        warnings.filterwarnings("ignore", message=message, category=category)
