@@ -146,16 +146,15 @@ def make_windows(
         np.isfinite(scaled["target"].to_numpy()),
         window_length,
     )
-    timestamps = feature_table["timestamp"]
-    # Valid ends have a next bar in the same segment, so it is the target bar.
-    target_time = timestamps.to_numpy()[ends + 1]
-    val_start = np.datetime64(pd.Timestamp(split_boundaries["val_start"]).tz_convert(None))
-    test_start = np.datetime64(pd.Timestamp(split_boundaries["test_start"]).tz_convert(None))
-    naive_target_time = pd.DatetimeIndex(target_time).tz_convert(None).to_numpy()
+    # Valid ends have a next bar in the same segment, so it is the target bar. Indexing the
+    # datetime array (not .to_numpy(), which makes one Python object per tz-aware stamp).
+    target_time = pd.DatetimeIndex(feature_table["timestamp"].array[ends + 1])
+    val_start = pd.Timestamp(split_boundaries["val_start"])
+    test_start = pd.Timestamp(split_boundaries["test_start"])
     masks = {
-        "train": naive_target_time < val_start,
-        "val": (naive_target_time >= val_start) & (naive_target_time < test_start),
-        "test": naive_target_time >= test_start,
+        "train": np.asarray(target_time < val_start),
+        "val": np.asarray((target_time >= val_start) & (target_time < test_start)),
+        "test": np.asarray(target_time >= test_start),
     }
     windows = {}
     for split in SPLITS:

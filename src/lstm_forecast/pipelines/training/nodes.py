@@ -30,12 +30,12 @@ class _EpochHistory(Callback):
         self.rows: list[dict[str, float]] = []
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        metrics = trainer.callback_metrics
+        # Callbacks run before the module's own on_train_epoch_end, which logs train_loss.
         self.rows.append(
             {
                 "epoch": trainer.current_epoch,
-                "train_loss": float(metrics.get("train_loss", float("nan"))),
-                "val_loss": float(metrics.get("val_loss", float("nan"))),
+                "train_loss": pl_module.epoch_train_loss,
+                "val_loss": float(trainer.callback_metrics.get("val_loss", float("nan"))),
             }
         )
 
