@@ -7,7 +7,7 @@ the spawned export process and notebooks (kedro.ipython imports the settings fir
 
 import warnings
 
-# (category, message regex): all emitted inside the libraries, none caused by our code.
+# (category, message regex): each is raised inside a library, and none asks the user to act.
 _LIBRARY_WARNINGS = (
     # kedro 1.7's OmegaConfigLoader calls omegaconf's deprecated register_new_resolver().
     (UserWarning, r"register_new_resolver\(\) is deprecated"),
@@ -18,6 +18,9 @@ _LIBRARY_WARNINGS = (
     # nn.LSTM re-assigns its _flat_weights while torch.export traces it; the exported graph is
     # checked for parity by the validation stage.
     (UserWarning, r"The tensor attributes self\.lstm\._flat_weights"),
+    # kedro warns once when a node outside a namespace reads a namespaced dataset; reporting
+    # and inference read each model branch's outputs (lstm.test_predictions, ...) on purpose.
+    (UserWarning, r"One or more dataset names contain '\.' characters"),
 )
 
 
