@@ -104,6 +104,25 @@ def target_to_price(prediction: np.ndarray, last_close: np.ndarray, kind: str) -
     return prediction
 
 
+def scale_features(values: np.ndarray, mean: list[float], scale: list[float]) -> np.ndarray:
+    """Standardise with stored scaler parameters: float64 arithmetic, float32 result.
+
+    Training and torch-free inference both go through here, so they feed the model the
+    same numbers bit for bit.
+
+    Args:
+        values: ``[rows, features]`` unscaled features.
+        mean: Per-feature mean of the training rows.
+        scale: Per-feature standard deviation of the training rows.
+
+    Returns:
+        ``[rows, features]`` float32.
+    """
+    mean_ = np.asarray(mean, dtype=np.float64)
+    scale_ = np.asarray(scale, dtype=np.float64)
+    return ((np.asarray(values, dtype=np.float64) - mean_) / scale_).astype(np.float32)
+
+
 def _check_target_kind(kind: str) -> None:
     if kind not in TARGET_KINDS:
         raise ValueError(f"Unknown target kind {kind!r}; choose one of {sorted(TARGET_KINDS)}.")

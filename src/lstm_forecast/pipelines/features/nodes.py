@@ -15,6 +15,7 @@ from lstm_forecast.timeseries.features import (
     TARGET_KINDS,
     compute_features,
     compute_target,
+    scale_features,
 )
 from lstm_forecast.timeseries.windows import valid_window_ends
 
@@ -189,10 +190,10 @@ def scale_feature_table(
         float32 frame of scaled features (and scaled ``target`` when present).
     """
     names = feature_scaler["feature_names"]
-    values = (feature_table[names].to_numpy() - np.asarray(feature_scaler["mean"])) / np.asarray(
-        feature_scaler["scale"]
+    values = scale_features(
+        feature_table[names].to_numpy(), feature_scaler["mean"], feature_scaler["scale"]
     )
-    scaled = pd.DataFrame(values.astype(np.float32), columns=names, index=feature_table.index)
+    scaled = pd.DataFrame(values, columns=names, index=feature_table.index)
     if "target" in feature_table:
         scaled["target"] = (
             (feature_table["target"].to_numpy() - feature_scaler["target_mean"])

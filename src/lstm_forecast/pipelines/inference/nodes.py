@@ -20,6 +20,7 @@ from lstm_forecast.timeseries.features import (
     FEATURE_NAMES,
     TARGET_KINDS,
     compute_features,
+    scale_features,
     target_to_price,
 )
 from lstm_forecast.timeseries.windows import gather_windows, valid_window_ends
@@ -126,7 +127,10 @@ def forecast_next_closes(
     _check_enough_bars(candles, window_length, inference)
 
     names = list(model_contract["feature_names"])
-    matrix = _scale(compute_features(candles)[names].to_numpy(), model_contract["scaler"])
+    scaler = model_contract["scaler"]
+    matrix = scale_features(
+        compute_features(candles)[names].to_numpy(), scaler["feature_mean"], scaler["feature_scale"]
+    )
     # No target is needed: the bar after the window is what is being forecast.
     ends = valid_window_ends(
         candles["segment"].to_numpy(),
@@ -149,7 +153,6 @@ def forecast_next_closes(
             for chunk in np.array_split(ends, list(range(batch_size, len(ends), batch_size)))
         ]
     )[:, 0]
-    scaler = model_contract["scaler"]
     target = scaled.astype(np.float64) * scaler["target_scale"] + scaler["target_mean"]
     last_close = candles["close"].to_numpy(dtype=np.float64)[ends]
     window_end = candles["timestamp"].iloc[ends].reset_index(drop=True)
@@ -187,13 +190,6 @@ def format_forecasts(forecasts: pd.DataFrame) -> pd.DataFrame:
     for column in ("forecast_time", "window_end"):
         table[column] = table[column].map(pd.Timestamp.isoformat)
     return table.round({"last_close": 2, "forecast_close": 2})
-
-
-def _scale(features: np.ndarray, scaler: dict[str, Any]) -> np.ndarray:
-    """Apply the metadata's scaler exactly as the features stage does (float64, then float32)."""
-    mean = np.asarray(scaler["feature_mean"], dtype=np.float64)
-    scale = np.asarray(scaler["feature_scale"], dtype=np.float64)
-    return ((features - mean) / scale).astype(np.float32)
 
 
 def _check_enough_bars(
