@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from lstm_forecast._warnings import _LIBRARY_WARNINGS
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 KEDRO = str(Path(sys.executable).parent / "kedro")
 RAW_CSV = PROJECT_ROOT / "data" / "01_raw" / "btcusdt_1h_binance_2021-03-06_2022-03-06.csv"
@@ -23,6 +25,13 @@ DATA_LAYERS = (
     "07_model_output",
     "08_reporting",
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest resets warning filters for each test; reinstate the package's list of library
+    # warnings nobody can act on, so the summary shows only warnings worth reading.
+    for category, message in _LIBRARY_WARNINGS:
+        config.addinivalue_line("filterwarnings", f"ignore:{message}:{category.__name__}")
 
 
 def copy_project(destination: Path) -> Path:
