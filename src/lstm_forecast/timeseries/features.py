@@ -104,6 +104,30 @@ def target_to_price(prediction: np.ndarray, last_close: np.ndarray, kind: str) -
     return prediction
 
 
+def forecast_to_price(
+    forecast: np.ndarray,
+    last_close: np.ndarray,
+    *,
+    target_mean: float,
+    target_scale: float,
+    kind: str,
+) -> np.ndarray:
+    """Turn the model's scaled forecasts into next-bar close prices.
+
+    Args:
+        forecast: Model outputs, in scaled target units.
+        last_close: The close of the last bar of each window.
+        target_mean: Mean of the training targets (the target scaler's ``mean_``).
+        target_scale: Standard deviation of the training targets.
+        kind: One of ``TARGET_KINDS``.
+
+    Returns:
+        The predicted next close of each window.
+    """
+    target = np.asarray(forecast, dtype=np.float64).reshape(-1) * target_scale + target_mean
+    return target_to_price(target, last_close, kind)
+
+
 def scale_features(values: np.ndarray, mean: list[float], scale: list[float]) -> np.ndarray:
     """Standardise with stored scaler parameters: float64 arithmetic, float32 result.
 

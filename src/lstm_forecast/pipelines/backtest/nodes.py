@@ -12,7 +12,7 @@ import torch
 
 from lstm_forecast.errors import CandleDataError
 from lstm_forecast.timeseries import metrics
-from lstm_forecast.timeseries.features import target_to_price
+from lstm_forecast.timeseries.features import forecast_to_price
 from lstm_forecast.timeseries.windows import gather_windows
 
 from ..features.nodes import fit_scaler, make_windows
@@ -173,9 +173,14 @@ def _forecast_prices(
     matrix = scaled[scaler["feature_names"]].to_numpy(np.float32)
     windows = np.ascontiguousarray(gather_windows(matrix, ends, window_length))
     with torch.inference_mode():
-        output = model(torch.from_numpy(windows)).numpy()[:, 0].astype(np.float64)
-    target = output * scaler["target_scale"] + scaler["target_mean"]
-    return target_to_price(target, last_close, scaler["target_kind"])
+        output = model(torch.from_numpy(windows)).numpy()
+    return forecast_to_price(
+        output,
+        last_close,
+        target_mean=scaler["target_mean"],
+        target_scale=scaler["target_scale"],
+        kind=scaler["target_kind"],
+    )
 
 
 def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

@@ -20,8 +20,8 @@ from lstm_forecast.timeseries.features import (
     FEATURE_NAMES,
     TARGET_KINDS,
     compute_features,
+    forecast_to_price,
     scale_features,
-    target_to_price,
 )
 from lstm_forecast.timeseries.windows import gather_windows, valid_window_ends
 
@@ -153,7 +153,6 @@ def forecast_next_closes(
             for chunk in np.array_split(ends, list(range(batch_size, len(ends), batch_size)))
         ]
     )[:, 0]
-    target = scaled.astype(np.float64) * scaler["target_scale"] + scaler["target_mean"]
     last_close = candles["close"].to_numpy(dtype=np.float64)[ends]
     window_end = candles["timestamp"].iloc[ends].reset_index(drop=True)
     forecasts = pd.DataFrame(
@@ -161,7 +160,13 @@ def forecast_next_closes(
             "forecast_time": window_end + pd.Timedelta(model_contract["interval"]),
             "window_end": window_end,
             "last_close": last_close,
-            "forecast_close": target_to_price(target, last_close, model_contract["target"]["kind"]),
+            "forecast_close": forecast_to_price(
+                scaled,
+                last_close,
+                target_mean=scaler["target_mean"],
+                target_scale=scaler["target_scale"],
+                kind=model_contract["target"]["kind"],
+            ),
             "model_kind": str(model_contract.get("model_kind", "unknown")),
         }
     )

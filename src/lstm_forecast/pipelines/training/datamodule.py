@@ -40,7 +40,7 @@ def _keep_batch(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor,
 
 
 class WindowDataModule(pl.LightningDataModule):
-    """Train, validation and prediction loaders over one scaled feature matrix."""
+    """Train and validation loaders over one scaled feature matrix."""
 
     def __init__(
         self,
@@ -50,12 +50,11 @@ class WindowDataModule(pl.LightningDataModule):
         val_end_rows: np.ndarray,
         window_length: int,
         batch_size: int,
-        predict_end_rows: np.ndarray | None = None,
     ) -> None:
         super().__init__()
         self.matrix = np.ascontiguousarray(matrix, dtype=np.float32)
         self.targets = np.ascontiguousarray(targets, dtype=np.float32)
-        self.end_rows = {"train": train_end_rows, "val": val_end_rows, "predict": predict_end_rows}
+        self.end_rows = {"train": train_end_rows, "val": val_end_rows}
         self.window_length = window_length
         self.batch_size = batch_size
 
@@ -70,6 +69,3 @@ class WindowDataModule(pl.LightningDataModule):
 
     def val_dataloader(self) -> DataLoader:
         return self._loader("val", shuffle=False)
-
-    def predict_dataloader(self) -> DataLoader:
-        return self._loader("predict", shuffle=False)

@@ -77,11 +77,6 @@ class LSTMForecaster(pl.LightningModule):
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         self.log("val_loss", self._step_loss(batch), on_step=False, on_epoch=True, prog_bar=True)
 
-    def predict_step(
-        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
-    ) -> torch.Tensor:
-        return self(batch[0])
-
     def configure_optimizers(self) -> Any:
         return torch.optim.Adam(
             self.parameters(),

@@ -12,7 +12,7 @@ import pandas as pd
 
 from lstm_forecast.errors import ValidationFailedError
 from lstm_forecast.onnx_contract import make_session, read_metadata, run_batched, shape_of
-from lstm_forecast.timeseries.features import target_to_price
+from lstm_forecast.timeseries.features import forecast_to_price
 from lstm_forecast.timeseries.windows import gather_windows
 
 from .reference import reference_predictor
@@ -174,7 +174,6 @@ def forecast_test_split(
     session = make_session(onnx_model, validation["onnxruntime"])
     scaled = run_batched(session, windows, batch_size=len(windows))[:, 0]
     scaler = metadata["scaler"]
-    target = scaled.astype(np.float64) * scaler["target_scale"] + scaler["target_mean"]
     close = features["close"].to_numpy()
     last_close = close[ends]
     return pd.DataFrame(
@@ -182,7 +181,13 @@ def forecast_test_split(
             "target_time": test_windows["target_time"].to_numpy(),
             "last_close": last_close,
             "actual_close": close[ends + 1],
-            "forecast_close": target_to_price(target, last_close, metadata["target"]["kind"]),
+            "forecast_close": forecast_to_price(
+                scaled,
+                last_close,
+                target_mean=scaler["target_mean"],
+                target_scale=scaler["target_scale"],
+                kind=metadata["target"]["kind"],
+            ),
             "naive_close": last_close,
         }
     )
