@@ -15,3 +15,7 @@ class ArtifactError(LstmForecastError):
 
 class ValidationFailedError(LstmForecastError):
     """An exported model failed a validation check; says which check and by how much."""
+
+
+class LineageError(LstmForecastError):
+    """Stage outputs that were not made from each other: mixing them would be silently wrong."""

@@ -1,13 +1,17 @@
-"""What every exported model promises its consumers, and how to run it without torch.
+"""What every exported model promises its consumers, as one typed object.
 
-Input ``window``: ``[batch, window_length, n_features]`` float32 of scaled features.
-Output ``forecast``: ``[batch, 1]`` float32, the scaled target. ``metadata_props`` carry
-everything needed to go from raw candles to that input and from that output to a price.
+``model.onnx`` (and every other model file) takes input ``window`` ``[batch, window,
+n_features]`` float32 of scaled features and returns ``forecast`` ``[batch, horizon,
+n_quantiles]`` float32 in scaled target units. ``OnnxContract`` holds everything needed to
+go from raw candles to that input and from that output to prices; it is written into the
+file's ``metadata_props`` by ``stamp`` and read back, checked, by ``from_model``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -15,13 +19,12 @@ import onnx
 import onnxruntime as ort
 
 import lstm_forecast
+from lstm_forecast.errors import ArtifactError
+from lstm_forecast.timeseries.features import FEATURE_FORMULAS, TARGET_KINDS
 
 INPUT_NAME = "window"
 OUTPUT_NAME = "forecast"
 PRODUCER_NAME = "lstm-forecast"
-
-# metadata_props values are strings; these keys hold JSON.
-_JSON_KEYS = ("feature_names", "scaler", "target", "training_range")
 
 _OPTIMISATION_LEVELS = {
     "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
@@ -31,83 +34,159 @@ _OPTIMISATION_LEVELS = {
 }
 
 
-def build_metadata(
-    *,
-    model_kind: str,
-    feature_scaler: dict[str, Any],
-    window_length: int,
-    interval: str,
-    split_boundaries: dict[str, Any],
-    exporter: str,
-) -> dict[str, str]:
-    """Describe a model for a torch-free consumer.
+@dataclass(frozen=True)
+class Scaler:
+    """Standardisation fit on the training split: one vocabulary for every stage."""
 
-    Args:
-        model_kind: e.g. ``lstm`` or ``sklearn``.
-        feature_scaler: Output of the features stage's ``fit_scaler``.
-        window_length: Bars per input window.
-        interval: Bar interval (pandas offset alias).
-        split_boundaries: Output of ``split_chronologically``.
-        exporter: Which converter wrote the graph.
+    feature_mean: tuple[float, ...]
+    feature_scale: tuple[float, ...]
+    target_mean: tuple[float, ...]  # one per horizon step
+    target_scale: tuple[float, ...]
 
-    Returns:
-        String key/value pairs for ``metadata_props``.
-    """
-    metadata = {
-        "model_kind": model_kind,
-        "input_name": INPUT_NAME,
-        "output_name": OUTPUT_NAME,
-        "feature_names": feature_scaler["feature_names"],
-        "window_length": str(window_length),
-        "interval": interval,
-        "target": {
-            "kind": feature_scaler["target_kind"],
-            "horizon_bars": 1,
-            "unscale": "y = forecast * scaler.target_scale + scaler.target_mean",
-            "to_price": feature_scaler["target_formula"],
-        },
-        "scaler": {
-            "feature_mean": feature_scaler["mean"],
-            "feature_scale": feature_scaler["scale"],
-            "target_mean": feature_scaler["target_mean"],
-            "target_scale": feature_scaler["target_scale"],
-            "apply": "scaled = (feature - feature_mean) / feature_scale",
-        },
-        "training_range": {
-            "start": split_boundaries["train_start"],
-            "end_before": split_boundaries["val_start"],
-        },
-        "exporter": exporter,
-        "project_version": lstm_forecast.__version__,
-    }
-    return {
-        key: json.dumps(value) if key in _JSON_KEYS else str(value)
-        for key, value in metadata.items()
-    }
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Scaler:
+        """Build from the ``feature_scaler`` dataset (or its JSON form in a contract)."""
+        return cls(**{f.name: tuple(float(v) for v in values[f.name]) for f in _fields(cls)})
 
 
-def stamp(model: onnx.ModelProto, metadata: dict[str, str], doc: str) -> onnx.ModelProto:
-    """Write ``metadata`` and the producer into ``model`` (in place) and return it."""
+@dataclass(frozen=True)
+class OnnxContract:
+    """The contract of one exported model; immutable, validated on construction."""
+
+    model_kind: str
+    feature_names: tuple[str, ...]
+    window_length: int
+    interval: str
+    horizon: int
+    quantiles: tuple[float, ...]
+    target_kind: str
+    scaler: Scaler
+    training_range: dict[str, str]
+    lineage: dict[str, str] = field(default_factory=dict)
+    exporter: str = ""
+    project_version: str = lstm_forecast.__version__
+    input_name: str = INPUT_NAME
+    output_name: str = OUTPUT_NAME
+    # Set only on a published file, by the validation stage, once every check passed.
+    validation: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.window_length < 2:
+            problems.append(f"window_length {self.window_length} < 2")
+        if self.horizon < 1:
+            problems.append(f"horizon {self.horizon} < 1")
+        levels = list(self.quantiles)
+        if not levels or levels != sorted(set(levels)) or not all(0 < q < 1 for q in levels):
+            problems.append(f"quantiles {levels} are not distinct, ascending levels in (0, 1)")
+        if self.target_kind not in TARGET_KINDS:
+            problems.append(f"target_kind {self.target_kind!r} not in {sorted(TARGET_KINDS)}")
+        unknown = [name for name in self.feature_names if name not in FEATURE_FORMULAS]
+        if unknown:
+            problems.append(f"features {unknown} are not ones this code computes")
+        n, s = len(self.feature_names), self.scaler
+        if {len(s.feature_mean), len(s.feature_scale)} != {n}:
+            problems.append(f"{n} features but the scaler has {len(s.feature_mean)} means")
+        if {len(s.target_mean), len(s.target_scale)} != {self.horizon}:
+            problems.append(f"horizon {self.horizon} but {len(s.target_mean)} target scalers")
+        if problems:
+            raise ArtifactError("Invalid ONNX contract: " + "; ".join(problems) + ".")
+
+    @property
+    def to_price(self) -> str:
+        """How an unscaled target becomes a price, in words."""
+        return TARGET_KINDS[self.target_kind]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract as plain JSON-ready values (with feature formulas, for readers)."""
+        values = dataclasses.asdict(self)
+        values["feature_formulas"] = {n: FEATURE_FORMULAS[n] for n in self.feature_names}
+        values["to_price"] = self.to_price
+        values["unscale"] = "y_h = forecast[..., h, q] * target_scale[h] + target_mean[h]"
+        values["scale"] = "scaled = (feature - feature_mean) / feature_scale"
+        return values
+
+    def to_metadata_props(self) -> dict[str, str]:
+        """String key/value pairs for ``metadata_props``: one key per field, JSON values."""
+        return {key: json.dumps(value) for key, value in self.to_dict().items()}
+
+    def with_validation(self, validation: dict[str, Any]) -> OnnxContract:
+        """The same contract, marked as validated (``validation['passed']`` must be true)."""
+        return dataclasses.replace(self, validation=validation)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> OnnxContract:
+        """Rebuild and check a contract from ``to_dict`` output (derived keys ignored)."""
+        names = {f.name for f in _fields(cls)}
+        missing = sorted(
+            f.name
+            for f in _fields(cls)
+            if f.name not in values
+            and f.default is dataclasses.MISSING
+            and f.default_factory is dataclasses.MISSING
+        )
+        if missing:
+            raise ArtifactError(f"The contract lacks {missing}.")
+        kwargs = {key: value for key, value in values.items() if key in names}
+        kwargs["scaler"] = Scaler.from_dict(values["scaler"])
+        kwargs["feature_names"] = tuple(values["feature_names"])
+        kwargs["quantiles"] = tuple(float(q) for q in values["quantiles"])
+        kwargs["window_length"] = int(values["window_length"])
+        kwargs["horizon"] = int(values["horizon"])
+        return cls(**kwargs)
+
+    @classmethod
+    def from_model(cls, model: onnx.ModelProto | ort.InferenceSession) -> OnnxContract:
+        """Read and check the contract of a model file or session.
+
+        Raises:
+            ArtifactError: If a key is missing or malformed, or the graph's declared input
+                and output shapes disagree with the contract.
+        """
+        if isinstance(model, onnx.ModelProto):
+            raw = {prop.key: prop.value for prop in model.metadata_props}
+        else:
+            raw = dict(model.get_modelmeta().custom_metadata_map)
+        try:
+            contract = cls.from_dict({key: json.loads(value) for key, value in raw.items()})
+        except (ArtifactError, ValueError, TypeError, KeyError) as error:
+            raise ArtifactError(
+                f"The ONNX model's metadata_props do not hold a valid lstm-forecast contract "
+                f"({error}). Re-export it: `kedro run --pipelines=export`."
+            ) from error
+        if isinstance(model, onnx.ModelProto):
+            contract._check_graph(model)
+        return contract
+
+    def _check_graph(self, model: onnx.ModelProto) -> None:
+        inputs = {value.name: shape_of(value) for value in model.graph.input}
+        outputs = {value.name: shape_of(value) for value in model.graph.output}
+        expected_out = [self.horizon, len(self.quantiles)]
+        if self.input_name not in inputs or self.output_name not in outputs:
+            raise ArtifactError(
+                f"The graph's inputs {list(inputs)} / outputs {list(outputs)} do not include "
+                f"the contract's {self.input_name!r} / {self.output_name!r}."
+            )
+        features = inputs[self.input_name][-1]
+        output = outputs[self.output_name][1:]
+        if (isinstance(features, int) and features != len(self.feature_names)) or any(
+            isinstance(got, int) and got != want
+            for got, want in zip(output, expected_out, strict=False)
+        ):
+            raise ArtifactError(
+                f"The graph takes {features} features per bar and returns {output}, but the "
+                f"contract says {len(self.feature_names)} and {expected_out}."
+            )
+
+
+def stamp(model: onnx.ModelProto, contract: OnnxContract, doc: str) -> onnx.ModelProto:
+    """Write ``contract`` and the producer into ``model`` (in place) and return it."""
     del model.metadata_props[:]
-    onnx.helper.set_model_props(model, metadata)
+    onnx.helper.set_model_props(model, contract.to_metadata_props())
     model.producer_name = PRODUCER_NAME
     model.producer_version = lstm_forecast.__version__
     model.doc_string = doc
     return model
-
-
-def read_metadata(model: onnx.ModelProto | ort.InferenceSession) -> dict[str, Any]:
-    """Parse ``metadata_props`` of a model or a session, JSON values decoded."""
-    if isinstance(model, onnx.ModelProto):
-        raw = {prop.key: prop.value for prop in model.metadata_props}
-    else:
-        raw = dict(model.get_modelmeta().custom_metadata_map)
-    parsed: dict[str, Any] = {
-        key: json.loads(value) if key in _JSON_KEYS else value for key, value in raw.items()
-    }
-    if "window_length" in parsed:
-        parsed["window_length"] = int(parsed["window_length"])
-    return parsed
 
 
 def make_session(model: onnx.ModelProto | bytes, runtime: dict[str, Any]) -> ort.InferenceSession:
@@ -132,7 +211,7 @@ def make_session(model: onnx.ModelProto | bytes, runtime: dict[str, Any]) -> ort
 
 
 def run_batched(session: ort.InferenceSession, windows: np.ndarray, batch_size: int) -> np.ndarray:
-    """Run ``windows`` through ``session`` ``batch_size`` at a time; returns ``[n, 1]``."""
+    """Run ``windows`` through ``session`` ``batch_size`` at a time; concatenates the outputs."""
     outputs = [
         session.run([OUTPUT_NAME], {INPUT_NAME: windows[start : start + batch_size]})[0]
         for start in range(0, len(windows), batch_size)
@@ -143,3 +222,7 @@ def run_batched(session: ort.InferenceSession, windows: np.ndarray, batch_size: 
 def shape_of(value_info: onnx.ValueInfoProto) -> list[str | int]:
     """Dimensions of a graph input/output: a name where symbolic, a number where fixed."""
     return [dim.dim_param or dim.dim_value for dim in value_info.type.tensor_type.shape.dim]
+
+
+def _fields(cls: type) -> tuple[dataclasses.Field, ...]:
+    return dataclasses.fields(cls)

@@ -1,4 +1,4 @@
-"""Vectorised features and targets computed from clean candles."""
+"""Vectorised features and multi-horizon targets computed from clean candles."""
 
 from __future__ import annotations
 
@@ -15,12 +15,27 @@ FEATURE_NAMES: tuple[str, ...] = (
     "hour_cos",
 )
 
-# How a prediction y (already unscaled) becomes the next close, given the last close.
-TARGET_KINDS: dict[str, str] = {
-    "log_return": "next_close = last_close * exp(y)",
-    "simple_return": "next_close = last_close * (1 + y)",
-    "close": "next_close = y",
+# Each feature in words, for consumers that only have the ONNX file and its sidecar.
+FEATURE_FORMULAS: dict[str, str] = {
+    "log_return": "ln(close_t / close_{t-1})",
+    "log_high_low": "ln(high_t / low_t)",
+    "log_close_open": "ln(close_t / open_t)",
+    "log_volume": "ln(1 + base_volume_t)",
+    "hour_sin": "sin(2 pi hour_utc(open_time_t) / 24)",
+    "hour_cos": "cos(2 pi hour_utc(open_time_t) / 24)",
 }
+
+# How a target y_h (already unscaled) becomes the close h bars ahead, given the last close.
+TARGET_KINDS: dict[str, str] = {
+    "log_return": "close_{t+h} = close_t * exp(y_h)",
+    "simple_return": "close_{t+h} = close_t * (1 + y_h)",
+    "close": "close_{t+h} = y_h",
+}
+
+
+def target_columns(horizon: int) -> list[str]:
+    """Names of the target columns ``target_1 .. target_<horizon>``."""
+    return [f"target_{h}" for h in range(1, horizon + 1)]
 
 
 def compute_features(candles: pd.DataFrame) -> pd.DataFrame:
@@ -36,14 +51,11 @@ def compute_features(candles: pd.DataFrame) -> pd.DataFrame:
         A frame with one column per name in ``FEATURE_NAMES``, aligned with ``candles``.
     """
     close = candles["close"].to_numpy(dtype=np.float64)
-    segment = candles["segment"].to_numpy()
     log_close = np.log(close)
     log_return = np.full_like(log_close, np.nan)
     log_return[1:] = np.diff(log_close)
-    # A return across a gap spans several hours: it is not the same quantity.
-    starts_segment = np.ones(len(segment), dtype=bool)
-    starts_segment[1:] = segment[1:] != segment[:-1]
-    log_return[starts_segment] = np.nan
+    # A return across a gap spans several bars: it is not the same quantity.
+    log_return[_segment_starts(candles["segment"].to_numpy())] = np.nan
 
     hour = candles["timestamp"].dt.hour.to_numpy(dtype=np.float64)
     angle = 2.0 * np.pi * hour / 24.0
@@ -60,72 +72,79 @@ def compute_features(candles: pd.DataFrame) -> pd.DataFrame:
     )[list(FEATURE_NAMES)]
 
 
-def compute_target(candles: pd.DataFrame, kind: str) -> np.ndarray:
-    """Compute the target of every bar: what the next bar's close will be, in ``kind`` units.
+def compute_targets(candles: pd.DataFrame, kind: str, horizon: int) -> np.ndarray:
+    """Compute the targets of every bar: the close 1..``horizon`` bars later, in ``kind`` units.
 
     Args:
         candles: Clean candles with ``close`` and ``segment``.
         kind: One of ``TARGET_KINDS``.
+        horizon: Bars ahead of the last forecast.
 
     Returns:
-        A float64 array; NaN on the last bar of each segment, which has no next bar.
+        ``[rows, horizon]`` float64; NaN where bar ``t + h`` is not in the same segment.
     """
     _check_target_kind(kind)
     close = candles["close"].to_numpy(dtype=np.float64)
     segment = candles["segment"].to_numpy()
-    next_close = np.full_like(close, np.nan)
-    next_close[:-1] = close[1:]
-    next_close[:-1][segment[1:] != segment[:-1]] = np.nan
+    rows = len(close)
+    future = np.full((rows, horizon), np.nan)
+    for h in range(1, min(horizon, rows - 1) + 1):
+        ahead = close[h:].copy()
+        ahead[segment[h:] != segment[:-h]] = np.nan
+        future[:-h, h - 1] = ahead
+    last = close[:, None]
     if kind == "log_return":
-        return np.log(next_close / close)
+        return np.log(future / last)
     if kind == "simple_return":
-        return next_close / close - 1.0
-    return next_close
+        return future / last - 1.0
+    return future
 
 
-def target_to_price(prediction: np.ndarray, last_close: np.ndarray, kind: str) -> np.ndarray:
-    """Turn unscaled target predictions back into next-bar close prices.
+def targets_to_prices(targets: np.ndarray, last_close: np.ndarray, kind: str) -> np.ndarray:
+    """Turn unscaled targets (any trailing shape after the window axis) into close prices.
 
     Args:
-        prediction: Predicted target values, in ``kind`` units.
-        last_close: The close of the last bar of each window.
+        targets: ``[n, ...]`` target values in ``kind`` units.
+        last_close: ``[n]`` close of the last bar of each window.
         kind: One of ``TARGET_KINDS``.
 
     Returns:
-        The predicted next close of each window.
+        Prices of the same shape as ``targets``.
     """
     _check_target_kind(kind)
-    prediction = np.asarray(prediction, dtype=np.float64).reshape(-1)
-    last_close = np.asarray(last_close, dtype=np.float64).reshape(-1)
+    targets = np.asarray(targets, dtype=np.float64)
+    last = np.asarray(last_close, dtype=np.float64).reshape((-1,) + (1,) * (targets.ndim - 1))
     if kind == "log_return":
-        return last_close * np.exp(prediction)
+        return last * np.exp(targets)
     if kind == "simple_return":
-        return last_close * (1.0 + prediction)
-    return prediction
+        return last * (1.0 + targets)
+    return targets
 
 
 def forecast_to_price(
     forecast: np.ndarray,
     last_close: np.ndarray,
     *,
-    target_mean: float,
-    target_scale: float,
+    target_mean: list[float],
+    target_scale: list[float],
     kind: str,
 ) -> np.ndarray:
-    """Turn the model's scaled forecasts into next-bar close prices.
+    """Turn the model's scaled ``[n, horizon, n_quantiles]`` forecasts into close prices.
 
     Args:
-        forecast: Model outputs, in scaled target units.
+        forecast: Model outputs in scaled target units, ``[n, horizon, n_quantiles]``.
         last_close: The close of the last bar of each window.
-        target_mean: Mean of the training targets (the target scaler's ``mean_``).
-        target_scale: Standard deviation of the training targets.
+        target_mean: Per-horizon mean of the training targets.
+        target_scale: Per-horizon standard deviation of the training targets.
         kind: One of ``TARGET_KINDS``.
 
     Returns:
-        The predicted next close of each window.
+        ``[n, horizon, n_quantiles]`` prices.
     """
-    target = np.asarray(forecast, dtype=np.float64).reshape(-1) * target_scale + target_mean
-    return target_to_price(target, last_close, kind)
+    forecast = np.asarray(forecast, dtype=np.float64)
+    mean = np.asarray(target_mean, dtype=np.float64)[None, :, None]
+    scale = np.asarray(target_scale, dtype=np.float64)[None, :, None]
+    return targets_to_prices(forecast * scale + mean, last_close, kind)
 
 
 def scale_features(values: np.ndarray, mean: list[float], scale: list[float]) -> np.ndarray:
@@ -145,6 +164,12 @@ def scale_features(values: np.ndarray, mean: list[float], scale: list[float]) ->
     mean_ = np.asarray(mean, dtype=np.float64)
     scale_ = np.asarray(scale, dtype=np.float64)
     return ((np.asarray(values, dtype=np.float64) - mean_) / scale_).astype(np.float32)
+
+
+def _segment_starts(segment: np.ndarray) -> np.ndarray:
+    starts = np.ones(len(segment), dtype=bool)
+    starts[1:] = segment[1:] != segment[:-1]
+    return starts
 
 
 def _check_target_kind(kind: str) -> None:

@@ -132,44 +132,62 @@ def directional_accuracy(
 def diebold_mariano(
     errors: np.ndarray, baseline_errors: np.ndarray, loss: str = "absolute", horizon: int = 1
 ) -> dict[str, Any]:
-    """Diebold–Mariano test of equal accuracy, with the Harvey–Leybourne–Newbold correction.
+    """Diebold–Mariano test of equal accuracy on ``|e|`` or ``e^2`` of two error series.
 
-    ``d_t = L(errors_t) - L(baseline_errors_t)`` with ``L = |e|`` or ``e^2``. The long-run
-    variance of ``mean(d)`` is ``(gamma_0 + 2 * sum_{k=1}^{h-1} gamma_k) / n`` with biased
-    (divide-by-n) autocovariances; ``DM = mean(d) / sqrt(that)``. HLN (1997) multiply it by
-    ``sqrt((n + 1 - 2h + h(h-1)/n) / n)`` and compare with Student's t on ``n - 1`` degrees
-    of freedom (two-sided). A negative statistic means the first forecast has lower loss.
-
-    Returns:
-        ``statistic``, ``p_value`` (both None when the loss differential has no variance,
-        e.g. a forecast against itself), ``mean_loss_difference``, ``loss``, ``horizon``,
-        ``n``, ``correction``.
+    ``d_t = L(errors_t) - L(baseline_errors_t)``; see ``diebold_mariano_losses``. A
+    negative statistic means the first forecast has lower loss.
     """
     if loss not in DM_LOSSES:
         raise ValueError(f"Unknown Diebold–Mariano loss {loss!r}; choose one of {DM_LOSSES}.")
-    if horizon < 1:
-        raise ValueError(f"The forecast horizon must be at least 1, got {horizon}.")
     errors, baseline_errors = _pair(errors, baseline_errors)
     transform = np.abs if loss == "absolute" else np.square
-    d = transform(errors) - transform(baseline_errors)
+    return diebold_mariano_losses(transform(errors), transform(baseline_errors), horizon) | {
+        "loss": loss
+    }
+
+
+def diebold_mariano_losses(
+    losses: np.ndarray, baseline_losses: np.ndarray, horizon: int = 1
+) -> dict[str, Any]:
+    """Diebold–Mariano test on two per-forecast loss series (e.g. CRPS), HLN-corrected.
+
+    ``d_t = losses_t - baseline_losses_t``. The long-run variance of ``mean(d)`` is
+    ``(gamma_0 + 2 * sum_{k=1}^{h-1} gamma_k) / n`` with biased (divide-by-n)
+    autocovariances; ``DM = mean(d) / sqrt(that)``. Harvey, Leybourne & Newbold (1997)
+    multiply it by ``sqrt((n + 1 - 2h + h(h-1)/n) / n)`` and compare with Student's t on
+    ``n - 1`` degrees of freedom (two-sided). A negative statistic means the first series
+    has lower loss.
+
+    Returns:
+        ``statistic``, ``p_value`` (both None when the differential has no variance, e.g.
+        a forecast against itself), ``mean_loss_difference``, ``horizon``, ``n``,
+        ``correction``.
+    """
+    if horizon < 1:
+        raise ValueError(f"The forecast horizon must be at least 1, got {horizon}.")
+    losses, baseline_losses = _pair(losses, baseline_losses)
+    d = losses - baseline_losses
     n = d.size
     mean_d = float(d.mean())
     result: dict[str, Any] = {
         "statistic": None,
         "p_value": None,
         "mean_loss_difference": mean_d,
-        "loss": loss,
         "horizon": horizon,
         "n": n,
         "correction": "Harvey-Leybourne-Newbold (1997), Student t with n-1 df, two-sided",
     }
     centred = d - mean_d
-    autocovariances = [float(np.dot(centred[k:], centred[: n - k]) / n) for k in range(horizon)]
+    lags = min(horizon, n)
+    autocovariances = [float(np.dot(centred[k:], centred[: n - k]) / n) for k in range(lags)]
     long_run_variance = autocovariances[0] + 2.0 * sum(autocovariances[1:])
     if n < 2 or not long_run_variance > 0:
         return result
     statistic = mean_d / math.sqrt(long_run_variance / n)
-    statistic *= math.sqrt((n + 1 - 2 * horizon + horizon * (horizon - 1) / n) / n)
+    correction = (n + 1 - 2 * horizon + horizon * (horizon - 1) / n) / n
+    if not correction > 0:
+        return result
+    statistic *= math.sqrt(correction)
     result["statistic"] = statistic
     result["p_value"] = float(2.0 * stats.t.sf(abs(statistic), df=n - 1))
     return result

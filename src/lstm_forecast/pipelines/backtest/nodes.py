@@ -1,193 +1,212 @@
-"""Nodes of the backtest pipeline: rolling origin, expanding training window, small LSTM."""
+"""Nodes of the backtest pipeline: plan the folds, run each in its own namespace, gather.
+
+Each fold refits the scaler and the model on its own past only (the shared code in
+``timeseries.preparation`` and the model registry), forecasts its test block with the
+trained model, and scores it against the same naive baselines as the reporting stage.
+"""
 
 from __future__ import annotations
 
-import copy
 import logging
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 
+from lstm_forecast import models
 from lstm_forecast.errors import CandleDataError
-from lstm_forecast.timeseries import metrics
-from lstm_forecast.timeseries.features import forecast_to_price
-from lstm_forecast.timeseries.windows import gather_windows
+from lstm_forecast.timeseries import baselines
+from lstm_forecast.timeseries.evaluation import score_all
+from lstm_forecast.timeseries.features import compute_targets, forecast_to_price, target_columns
+from lstm_forecast.timeseries.preparation import fit_scaler, scaled_arrays, split_windows
 
-from ..features.nodes import fit_scaler, make_windows
-from ..training.model import model_from_checkpoint
-from ..training.nodes import train_lstm
+from .params import BacktestParams
 
 logger = logging.getLogger(__name__)
 
 
-def plan_folds(features: pd.DataFrame, backtest: dict[str, Any]) -> dict[str, Any]:
-    """Place the folds: the last ``folds * test_bars`` bars, cut into consecutive test blocks.
+def plan_folds(features: pd.DataFrame, backtest: BacktestParams, *, folds: int) -> dict[str, Any]:
+    """Place ``folds`` consecutive test blocks at the end of the data.
 
-    Fold ``k`` trains on every bar before its validation block (the training window
-    expands fold by fold), early-stops on the ``val_bars`` bars just before its test
-    block, and is scored on its ``test_bars`` bars.
-
-    Args:
-        features: Feature table from the features stage (``timestamp`` used).
-        backtest: ``params:backtest`` (``folds``, ``test_bars``, ``val_bars``).
+    Fold ``k`` trains on every bar before its validation block (the training window expands
+    fold by fold), early-stops on the ``val_bars`` bars just before its test block, and is
+    scored on the windows whose every target bar lies in its ``test_bars`` bars.
 
     Returns:
-        ``folds``: a list of ``{fold, train_start, val_start, test_start, test_end}``
-        (ISO timestamps; ``test_end`` is exclusive, null for the last fold).
+        ``folds``: ``{fold, train_start, val_start, test_start, test_end}`` (ISO timestamps;
+        ``test_end`` is exclusive, null for the last fold).
     """
-    folds, test_bars, val_bars = backtest["folds"], backtest["test_bars"], backtest["val_bars"]
-    timestamps = features["timestamp"]
-    rows = len(timestamps)
-    first_test = rows - folds * test_bars
-    if folds < 1 or test_bars < 1 or val_bars < 1 or first_test - val_bars < 2 * val_bars:
+    stamps = features["timestamp"]
+    rows = len(stamps)
+    first_test = rows - folds * backtest.test_bars
+    if first_test - backtest.val_bars < 2 * backtest.val_bars:
         raise CandleDataError(
-            f"A backtest of {folds} folds x {test_bars} test bars with {val_bars} validation "
-            f"bars does not fit in {rows} bars with a training window left; lower "
-            "backtest.folds, backtest.test_bars or backtest.val_bars."
+            f"A backtest of {folds} folds x {backtest.test_bars} test bars with "
+            f"{backtest.val_bars} validation bars does not fit in {rows} bars with a training "
+            "window left; lower backtest.test_bars or backtest.val_bars."
         )
     plan = []
     for fold in range(folds):
-        test_row = first_test + fold * test_bars
-        end_row = test_row + test_bars
+        test_row = first_test + fold * backtest.test_bars
+        end_row = test_row + backtest.test_bars
         plan.append(
             {
                 "fold": fold,
-                "train_start": timestamps.iloc[0].isoformat(),
-                "val_start": timestamps.iloc[test_row - val_bars].isoformat(),
-                "test_start": timestamps.iloc[test_row].isoformat(),
-                "test_end": timestamps.iloc[end_row].isoformat() if end_row < rows else None,
+                "train_start": stamps.iloc[0].isoformat(),
+                "val_start": stamps.iloc[test_row - backtest.val_bars].isoformat(),
+                "test_start": stamps.iloc[test_row].isoformat(),
+                "test_end": stamps.iloc[end_row].isoformat() if end_row < rows else None,
             }
         )
-    return {"folds": plan, "test_bars": test_bars, "val_bars": val_bars}
+    return {"folds": plan, "test_bars": backtest.test_bars, "val_bars": backtest.val_bars}
 
 
-def run_backtest(
-    features: pd.DataFrame,
+def run_fold(
+    candles: pd.DataFrame,
     backtest_folds: dict[str, Any],
-    feature_params: dict[str, Any],
-    training: dict[str, Any],
-    backtest: dict[str, Any],
+    backtest: BacktestParams,
+    *,
+    fold: int,
 ) -> dict[str, Any]:
-    """Refit scaler and LSTM on each fold's past, forecast its test block, score vs persistence.
-
-    The scaler and the model see only bars before the fold's validation/test blocks, via
-    the features stage's ``fit_scaler``/``make_windows`` and the training stage's
-    ``train_lstm`` (with ``backtest.training`` merged over ``params:training``).
-
-    Args:
-        features: Unscaled feature table.
-        backtest_folds: Output of ``plan_folds``.
-        feature_params: ``params:features`` (``window_length``, ``target``).
-        training: ``params:training``.
-        backtest: ``params:backtest`` (``training`` overrides).
+    """Fit, forecast and score one fold.
 
     Returns:
-        Per-fold and mean relative MAE (and the MAEs and DM test behind them).
+        The fold's boundaries, window counts, training summary, and per-horizon CRPS, CRPS
+        skill and 90% coverage of the model and each baseline.
     """
-    settings = _merge(training, backtest.get("training") or {})
-    window_length = feature_params["window_length"]
-    close = features["close"].to_numpy()
-    folds = []
-    for fold in backtest_folds["folds"]:
-        scaler = fit_scaler(features, fold, feature_params)
-        scaled, train_windows, val_windows, test_windows = make_windows(
-            features, scaler, fold, window_length
-        )
-        if fold["test_end"] is not None:
-            test_end = pd.Timestamp(fold["test_end"])
-            test_windows = test_windows[pd.to_datetime(test_windows["target_time"]) < test_end]
-        checkpoint, _, summary = train_lstm(
-            scaled, train_windows, val_windows, settings, window_length
-        )
-        ends = test_windows["end_row"].to_numpy()
-        actual, last = close[ends + 1], close[ends]
-        forecast = _forecast_prices(
-            checkpoint,
-            scaled,
-            scaler=scaler,
-            ends=ends,
-            last_close=last,
-            window_length=window_length,
-        )
-        dm = metrics.diebold_mariano(
-            forecast - actual, last - actual, backtest["dm_loss"], horizon=1
-        )
-        folds.append(
-            {
-                **fold,
-                "train_windows": len(train_windows),
-                "val_windows": len(val_windows),
-                "test_windows": len(test_windows),
-                "epochs_run": summary["epochs_run"],
-                "mae": metrics.mae(actual, forecast),
-                "persistence_mae": metrics.mae(actual, last),
-                "relative_mae": metrics.relative_mae(actual, forecast, last),
-                "dm_statistic": dm["statistic"],
-                "dm_p_value": dm["p_value"],
-            }
-        )
-        logger.info(
-            "Backtest fold %d (test from %s, %d windows): relative MAE %.4f.",
-            fold["fold"],
-            fold["test_start"],
-            len(test_windows),
-            folds[-1]["relative_mae"],
-        )
-    relative = [fold["relative_mae"] for fold in folds]
-    report = {
-        "model": "lstm",
-        "baseline": "persistence",
-        "mean_relative_mae": float(np.mean(relative)),
-        "pooled_relative_mae": float(
-            sum(f["mae"] * f["test_windows"] for f in folds)
-            / sum(f["persistence_mae"] * f["test_windows"] for f in folds)
-        ),
-        "folds": folds,
-        "training": {key: settings[key] for key in ("model", "batch_size", "seed")}
-        | {"max_epochs": settings["trainer"]["max_epochs"]},
-        "window_length": window_length,
-        "dm_loss": backtest["dm_loss"],
+    plan = backtest_folds["folds"][fold]
+    table, data, test_ends = _fold_data(candles, plan, backtest)
+    trained = models.get(backtest.model).fit(data, backtest.training.for_kind(backtest.model))
+    prices = _forecast(trained.artifact, table, data, test_ends, backtest)
+    return _score_fold(plan, table, data, test_ends, prices, trained.summary, backtest)
+
+
+def gather_folds(backtest_folds: dict[str, Any], **fold_reports: dict[str, Any]) -> dict[str, Any]:
+    """Average the folds' per-horizon CRPS skill and coverage.
+
+    Returns:
+        ``folds`` (each fold's report), ``mean`` skill and coverage per horizon and baseline.
+    """
+    reports = [fold_reports[key] for key in sorted(fold_reports)]
+    horizons = list(reports[0]["by_horizon"])
+    bases = list(reports[0]["by_horizon"][horizons[0]]["crps_skill"])
+    mean = {
+        h: {
+            "crps_skill": {
+                b: float(np.mean([r["by_horizon"][h]["crps_skill"][b] for r in reports]))
+                for b in bases
+            },
+            "coverage_90": float(np.mean([r["by_horizon"][h]["coverage_90"] for r in reports])),
+        }
+        for h in horizons
     }
+    last = horizons[-1]
     logger.info(
-        "Backtest over %d folds: relative MAE per fold %s, mean %.4f (below 1 beats naive).",
-        len(folds),
-        ", ".join(f"{value:.4f}" for value in relative),
-        report["mean_relative_mae"],
+        "Backtest over %d folds: CRPS skill at h=1 %s, at h=%s %s; 90%% coverage h=1 %.3f.",
+        len(reports),
+        {b: round(mean["1"]["crps_skill"][b], 4) for b in bases},
+        last,
+        {b: round(mean[last]["crps_skill"][b], 4) for b in bases},
+        mean["1"]["coverage_90"],
     )
-    return report
+    return {"model": reports[0]["model"], "mean": mean, "folds": reports,
+            "plan": backtest_folds["folds"]}
 
 
-def _forecast_prices(
-    checkpoint: dict[str, Any],
-    scaled: pd.DataFrame,
-    *,
-    scaler: dict[str, Any],
-    ends: np.ndarray,
-    last_close: np.ndarray,
-    window_length: int,
+def _fold_data(
+    candles: pd.DataFrame, plan: dict[str, Any], backtest: BacktestParams
+) -> tuple[pd.DataFrame, models.TrainingData, np.ndarray]:
+    from lstm_forecast.timeseries.features import compute_features  # noqa: PLC0415
+
+    table = candles[["timestamp", "close", "segment"]].copy()
+    computed = compute_features(candles)
+    table[list(computed.columns)] = computed
+    table[target_columns(backtest.horizon)] = compute_targets(
+        candles, backtest.target, backtest.horizon
+    )
+    val_start, test_start = pd.Timestamp(plan["val_start"]), pd.Timestamp(plan["test_start"])
+    scaler = fit_scaler(table, val_start, backtest.target, backtest.horizon)
+    matrix, targets = scaled_arrays(table, scaler)
+    test_end = pd.Timestamp(plan["test_end"]) if plan["test_end"] else None
+    windows = split_windows(
+        table, matrix, targets, backtest.window_length, val_start, test_start, test_end
+    )
+    data = models.TrainingData(
+        matrix=matrix,
+        targets=targets,
+        train_ends=windows["train"]["end_row"].to_numpy(),
+        val_ends=windows["val"]["end_row"].to_numpy(),
+        window_length=backtest.window_length,
+        feature_names=tuple(scaler["feature_names"]),
+        quantiles=tuple(backtest.training.quantiles),
+        seed=backtest.training.seed,
+    )
+    table.attrs["scaler"] = scaler
+    return table, data, windows["test"]["end_row"].to_numpy()
+
+
+def _forecast(
+    artifact: dict[str, Any],
+    table: pd.DataFrame,
+    data: models.TrainingData,
+    test_ends: np.ndarray,
+    backtest: BacktestParams,
 ) -> np.ndarray:
-    """Forecast the next close of each window with the trained model (torch, in process)."""
-    model = model_from_checkpoint(checkpoint)
-    matrix = scaled[scaler["feature_names"]].to_numpy(np.float32)
-    windows = np.ascontiguousarray(gather_windows(matrix, ends, window_length))
-    with torch.inference_mode():
-        output = model(torch.from_numpy(windows)).numpy()
+    scaler = table.attrs["scaler"]
+    scaled = models.get(backtest.model).predictor(artifact)(data.windows(test_ends))
     return forecast_to_price(
-        output,
-        last_close,
+        scaled,
+        table["close"].to_numpy()[test_ends],
         target_mean=scaler["target_mean"],
         target_scale=scaler["target_scale"],
-        kind=scaler["target_kind"],
+        kind=backtest.target,
     )
 
 
-def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    merged = copy.deepcopy(base)
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
+def _score_fold(
+    plan: dict[str, Any],
+    table: pd.DataFrame,
+    data: models.TrainingData,
+    test_ends: np.ndarray,
+    prices: np.ndarray,
+    training_summary: dict[str, Any],
+    backtest: BacktestParams,
+) -> dict[str, Any]:
+    levels = np.asarray(data.quantiles)
+    close = table["close"].to_numpy(dtype=np.float64)
+    actual = close[test_ends[:, None] + np.arange(1, data.horizon + 1)[None, :]]
+    forecasts = {backtest.model: prices} | baselines.forecast_all(
+        table,
+        test_ends,
+        pd.Timestamp(plan["val_start"]),
+        horizon=data.horizon,
+        levels=levels,
+        window_length=data.window_length,
+        decay=backtest.ewma_decay,
+    )
+    scores = score_all(actual, close[test_ends], forecasts, baselines.BASELINES, levels)
+    model_scores = scores[backtest.model]["by_horizon"]
+    by_horizon = {
+        h: {
+            "crps": entry["crps"],
+            "crps_skill": entry["crps_skill"],
+            "coverage_90": (entry["coverage"]["0.9"] or {}).get("coverage"),
+            "relative_mae": entry["relative_mae"],
+        }
+        for h, entry in model_scores.items()
+    }
+    logger.info(
+        "Backtest fold %d (test from %s, %d windows): CRPS skill at h=1 %s.",
+        plan["fold"],
+        plan["test_start"],
+        len(test_ends),
+        {b: round(v, 4) for b, v in by_horizon["1"]["crps_skill"].items()},
+    )
+    return {
+        "fold": plan["fold"],
+        "model": backtest.model,
+        "test_windows": len(test_ends),
+        "train_windows": len(data.train_ends),
+        "training": training_summary,
+        "by_horizon": by_horizon,
+    }

@@ -1,73 +1,95 @@
-"""Nodes of the export pipeline."""
+"""Nodes of the export pipeline: a trained artefact to a staged, self-describing ONNX file."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
+import numpy as np
 import onnx
 
-from lstm_forecast.onnx_contract import build_metadata, shape_of, stamp
+from lstm_forecast import models
+from lstm_forecast.errors import ArtifactError
+from lstm_forecast.lineage import fingerprint_arrays, fingerprint_json, require_same
+from lstm_forecast.onnx_contract import OnnxContract, Scaler, shape_of, stamp
 
-from .sklearn_export import export_estimator
-from .torch_export import export_checkpoint
+from .params import ExportParams
 
 logger = logging.getLogger(__name__)
 
-# One converter per kind of trained artefact; everything after conversion is shared.
-_CONVERTERS = {"torch": export_checkpoint, "skl2onnx": export_estimator}
-
 
 def export_onnx(
-    trained_model: Any,
+    trained_model: dict[str, Any],
     feature_scaler: dict[str, Any],
     split_boundaries: dict[str, Any],
-    export: dict[str, Any],
-    interval: str,
+    data_quality_report: dict[str, Any],
+    export: ExportParams,
+    *,
+    kind: str,
 ) -> onnx.ModelProto:
-    """Export a trained model to ONNX with everything serving needs in its metadata.
+    """Export a trained model to ONNX with its contract in the metadata.
+
+    The result is staged: the validation stage publishes it only once every check passed.
 
     Args:
-        trained_model: The LSTM checkpoint, or the fitted scikit-learn estimator.
+        trained_model: The kind's trained artefact.
         feature_scaler: Scaler parameters fit on the training split.
         split_boundaries: The chronological split (gives the training range).
-        export: ``params:export.<model>`` (``model_kind``, ``converter``, ``opset``, ...).
-        interval: Bar interval of the candles.
+        data_quality_report: Ingestion's report (gives the bar interval).
+        export: ``params:export``.
+        kind: The registered model kind.
 
     Returns:
-        The ONNX model with input ``window``, output ``forecast`` and metadata.
+        The ONNX model with input ``window``, output ``forecast`` and the contract.
+
+    Raises:
+        LineageError: When the model was trained on another scaler than the one given.
+        ArtifactError: When a trained weight is not finite, or the opset differs.
     """
-    converter = export["converter"]
-    if converter not in _CONVERTERS:
-        raise ValueError(
-            f"export converter must be one of {sorted(_CONVERTERS)}, not {converter!r}."
+    meta = trained_model["meta"]
+    require_same(
+        meta["lineage"],
+        {"scaler": fingerprint_json(feature_scaler)},
+        what=f"{kind}.trained_model",
+        rerun=f"rerun training (`kedro run --from-nodes={kind}.train`).",
+    )
+    model_kind = models.get(kind)
+    weights = model_kind.weights(trained_model)
+    bad = sorted(name for name, values in weights.items() if not np.isfinite(values).all())
+    if bad:
+        raise ArtifactError(
+            f"The {kind} model has non-finite weights in {bad}: the checkpoint is damaged or "
+            f"training diverged. Retrain: `kedro run --from-nodes={kind}.train`."
         )
-    model = _CONVERTERS[converter](trained_model, export)
-    exporter = converter if converter != "torch" else f"torch {export['exporter']}"
-    metadata = build_metadata(
-        model_kind=export["model_kind"],
-        feature_scaler=feature_scaler,
-        window_length=_trained_window_length(trained_model),
-        interval=interval,
-        split_boundaries=split_boundaries,
-        exporter=exporter,
+    model = model_kind.to_onnx(trained_model, export)
+    produced = {op.domain: op.version for op in model.opset_import}.get("", None)
+    if produced != export.opset:
+        raise ArtifactError(
+            f"Asked for ONNX opset {export.opset} but the {kind} converter produced {produced}."
+        )
+    contract = OnnxContract(
+        model_kind=kind,
+        feature_names=tuple(meta["feature_names"]),
+        window_length=int(meta["window_length"]),
+        interval=str(data_quality_report["interval"]),
+        horizon=int(meta["horizon"]),
+        quantiles=tuple(meta["quantiles"]),
+        target_kind=feature_scaler["target_kind"],
+        scaler=Scaler.from_dict(feature_scaler),
+        training_range={
+            "start": split_boundaries["train_start"],
+            "end_before": split_boundaries["val_start"],
+        },
+        lineage=dict(meta["lineage"]) | {"trained_model": fingerprint_arrays(weights)},
+        exporter=model_kind.exporter(export),
     )
     logger.info(
-        "Exported %s with %s, opset %d: %s %s -> %s %s.",
-        export["model_kind"],
-        exporter,
-        export["opset"],
+        "Exported %s at opset %d: %s %s -> %s %s.",
+        kind,
+        export.opset,
         model.graph.input[0].name,
         shape_of(model.graph.input[0]),
         model.graph.output[0].name,
         shape_of(model.graph.output[0]),
     )
-    return stamp(
-        model, metadata, doc=f"{export['model_kind']} next-bar forecaster; see metadata_props."
-    )
-
-
-def _trained_window_length(trained_model: Any) -> int:
-    if isinstance(trained_model, dict):
-        return int(trained_model["hyper_parameters"]["window_length"])
-    return int(trained_model.window_length_)
+    return stamp(model, contract, doc=f"{kind} quantile forecaster; see metadata_props.")

@@ -1,47 +1,38 @@
-"""Export pipeline: one instance of the same template per model namespace."""
+"""Export pipeline: every registered model kind to a staged ONNX file."""
 
 from kedro.pipeline import Node, Pipeline
 
+from lstm_forecast import models
+
 from .nodes import export_onnx
 
-# Model namespace -> the catalog dataset holding its trained artefact.
-TRAINED_MODELS = {"lstm": "model_checkpoint", "ridge": "ridge_model"}
+_SHARED_INPUTS = {"feature_scaler", "split_boundaries", "data_quality_report"}
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Create the export pipeline: each trained model -> ``<model>.onnx_model``."""
-    template = Pipeline(
-        [
-            Node(
-                func=export_onnx,
-                inputs=[
-                    "trained_model",
-                    "feature_scaler",
-                    "split_boundaries",
-                    "params:export",
-                    "params:ingestion.interval",
-                ],
-                outputs="onnx_model",
-                name="export_onnx",
-            ),
-        ]
-    )
+    """Create the export pipeline: ``<kind>.trained_model`` -> ``<kind>.staged_onnx_model``."""
     return Pipeline(
         [
             Pipeline(
-                template,
-                namespace=model,
-                inputs={
-                    "trained_model": trained,
-                    "feature_scaler": "feature_scaler",
-                    "split_boundaries": "split_boundaries",
-                },
-                parameters={
-                    "params:export": f"params:export.{model}",
-                    "params:ingestion.interval": "params:ingestion.interval",
-                },
+                [
+                    Node(
+                        func=models.for_kind(export_onnx, kind),
+                        inputs=[
+                            "trained_model",
+                            "feature_scaler",
+                            "split_boundaries",
+                            "data_quality_report",
+                            "params:export",
+                        ],
+                        outputs="staged_onnx_model",
+                        name="export_onnx",
+                    )
+                ],
+                namespace=kind,
+                inputs=_SHARED_INPUTS,
+                parameters={"params:export"},
             )
-            for model, trained in TRAINED_MODELS.items()
+            for kind in models.names()
         ],
         tags=["export"],
     )

@@ -2,11 +2,11 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import build_features, fit_scaler, make_windows, split_chronologically
+from .nodes import build_features, fit_feature_scaler, make_windows, split_chronologically
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Create the features pipeline: ``candles`` -> scaled matrix and window indices."""
+    """Create the features pipeline: ``candles`` -> features, split, scaler, window indices."""
     return Pipeline(
         [
             Node(
@@ -22,20 +22,15 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="split_chronologically",
             ),
             Node(
-                func=fit_scaler,
+                func=fit_feature_scaler,
                 inputs=["features", "split_boundaries", "params:features"],
                 outputs="feature_scaler",
                 name="fit_scaler_on_train",
             ),
             Node(
                 func=make_windows,
-                inputs=[
-                    "features",
-                    "feature_scaler",
-                    "split_boundaries",
-                    "params:features.window_length",
-                ],
-                outputs=["scaled_features", "train_windows", "val_windows", "test_windows"],
+                inputs=["features", "feature_scaler", "split_boundaries", "params:features"],
+                outputs=["train_windows", "val_windows", "test_windows"],
                 name="make_windows",
             ),
         ],

@@ -1,9 +1,11 @@
-"""Inference pipeline: ingestion's own checks, then the ONNX model, no torch anywhere."""
+"""Inference pipeline: ingestion's own checks, then a published ONNX model, no torch anywhere."""
 
 from kedro.pipeline import Node, Pipeline
 
+from lstm_forecast import models
+
 from ..ingestion import create_pipeline as ingestion_pipeline
-from .nodes import forecast_next_closes, format_forecasts, read_model_contract
+from .nodes import forecast_from_candles, format_forecasts, read_model_contract
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -17,29 +19,30 @@ def create_pipeline(**kwargs) -> Pipeline:
         ingestion_pipeline(),
         namespace="inference",
         parameters={
-            "params:ingestion": "params:inference",
+            "params:ingestion": "params:inference.ingestion",
             "params:features.window_length": "params:inference.ingestion_window_length",
         },
     )
+    published = {kind: f"{kind}.onnx_model" for kind in models.names()}
     forecasting = Pipeline(
         [
             Node(
                 func=read_model_contract,
-                inputs=["lstm.onnx_model", "params:inference"],
+                inputs={"inference": "params:inference", **published},
                 outputs="inference.model_contract",
                 name="read_model_contract",
             ),
             Node(
-                func=forecast_next_closes,
-                inputs=[
-                    "inference.candles",
-                    "lstm.onnx_model",
-                    "inference.model_contract",
-                    "params:inference",
-                    "params:validation.onnxruntime",
-                ],
+                func=forecast_from_candles,
+                inputs={
+                    "candles": "inference.candles",
+                    "model_contract": "inference.model_contract",
+                    "inference": "params:inference",
+                    "onnxruntime": "params:onnxruntime",
+                    **published,
+                },
                 outputs="inference_forecasts",
-                name="forecast_next_closes",
+                name="forecast_from_candles",
             ),
             Node(
                 func=format_forecasts,

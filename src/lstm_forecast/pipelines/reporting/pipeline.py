@@ -1,64 +1,72 @@
-"""Reporting pipeline: every model's test forecasts against persistence, in numbers and plots."""
+"""Reporting pipeline: every model's validated test forecasts against the naive baselines."""
 
 from kedro.pipeline import Node, Pipeline
 
-from ..export.pipeline import TRAINED_MODELS
+from lstm_forecast import models
+
 from .nodes import (
     compute_forecast_metrics,
-    plot_error_distribution,
-    plot_forecast_vs_actual,
+    forecast_baselines,
+    plot_calibration,
+    plot_fan_chart,
     plot_loss_curves,
+    plot_skill_by_horizon,
     summarise_run,
 )
 
-_PREDICTIONS = {model: f"{model}.test_predictions" for model in TRAINED_MODELS}
-_VALIDATION_REPORTS = {model: f"{model}.validation_report" for model in TRAINED_MODELS}
-
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Create the reporting pipeline: test predictions -> ``forecast_metrics``, plots, summary.
-
-    ``summarise_run`` depends on ``forecast_metrics``, which no plot needs, so Kedro's
-    topological order runs it after every other node of the default run.
-    """
+    """Create the reporting pipeline: test forecasts -> baselines, metrics, plots, summary."""
+    predictions = {kind: f"{kind}.test_predictions" for kind in models.names()}
+    reports = {kind: f"{kind}.validation_report" for kind in models.names()}
+    reporting = {"reporting": "params:reporting"}
     return Pipeline(
         [
             Node(
-                func=compute_forecast_metrics,
+                func=forecast_baselines,
                 inputs={
-                    "features": "features",
+                    "feature_table": "features",
                     "split_boundaries": "split_boundaries",
-                    "reporting": "params:reporting",
-                    **_PREDICTIONS,
+                    "test_windows": "test_windows",
+                    **reporting,
+                    **predictions,
                 },
+                outputs="baseline_forecasts",
+                name="forecast_baselines",
+            ),
+            Node(
+                func=compute_forecast_metrics,
+                inputs={"baseline_forecasts": "baseline_forecasts", **reporting, **predictions},
                 outputs="forecast_metrics",
                 name="compute_forecast_metrics",
             ),
             Node(
-                func=plot_forecast_vs_actual,
-                inputs={"reporting": "params:reporting", **_PREDICTIONS},
-                outputs="forecast_vs_actual",
-                name="plot_forecast_vs_actual",
+                func=plot_fan_chart,
+                inputs={"baseline_forecasts": "baseline_forecasts", **reporting, **predictions},
+                outputs="forecast_fan_chart",
+                name="plot_fan_chart",
             ),
             Node(
-                func=plot_error_distribution,
-                inputs={"reporting": "params:reporting", **_PREDICTIONS},
-                outputs="forecast_error_distribution",
-                name="plot_forecast_error_distribution",
+                func=plot_calibration,
+                inputs="forecast_metrics",
+                outputs="calibration_plot",
+                name="plot_calibration",
+            ),
+            Node(
+                func=plot_skill_by_horizon,
+                inputs=["forecast_metrics", "params:reporting"],
+                outputs="crps_skill_by_horizon",
+                name="plot_skill_by_horizon",
             ),
             Node(
                 func=plot_loss_curves,
-                inputs="training_history",
+                inputs="lstm.training_history",
                 outputs="loss_curves",
                 name="plot_loss_curves",
             ),
             Node(
                 func=summarise_run,
-                inputs={
-                    "forecast_metrics": "forecast_metrics",
-                    "reporting": "params:reporting",
-                    **_VALIDATION_REPORTS,
-                },
+                inputs={"forecast_metrics": "forecast_metrics", **reporting, **reports},
                 outputs="run_summary",
                 name="summarise_run",
             ),

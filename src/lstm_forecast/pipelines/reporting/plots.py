@@ -8,141 +8,144 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-# One colour per series, the same in every figure.
-_COLOURS = {"actual": "black", "persistence": "tab:gray", "lstm": "tab:blue", "ridge": "tab:orange"}
-_FALLBACK = ("tab:green", "tab:red", "tab:purple", "tab:brown")
+from lstm_forecast.timeseries import forecasts
+
+from .params import ReportingParams
+
+_COLOURS = {
+    "actual": "black",
+    "random_walk": "tab:gray",
+    "ewma": "tab:olive",
+    "garch": "tab:purple",
+    "lstm": "tab:blue",
+    "ridge": "tab:orange",
+}
+_FALLBACK = ("tab:green", "tab:red", "tab:brown", "tab:pink")
 
 
-def plot_forecast_vs_actual(reporting: dict[str, Any], **predictions: pd.DataFrame) -> Figure:
-    """Forecast vs actual close on the test split, with persistence, and the running gain.
+def plot_fan_chart(
+    baseline_forecasts: pd.DataFrame, reporting: ReportingParams, **test_predictions: pd.DataFrame
+) -> Figure:
+    """Quantile bands over the last ``zoom_bars`` test bars, and the last full fan.
 
-    Three panels: the whole test period; the last ``zoom_hours`` hours, where the lines
-    can be told apart; and the cumulative absolute-error advantage over persistence
-    (rising = the model is beating naive in that stretch).
-
-    Args:
-        reporting: ``params:reporting`` (``zoom_hours``).
-        **predictions: One ``test_predictions`` frame per model name, on the same windows.
-
-    Returns:
-        The figure (saved by a ``MatplotlibDataset``).
+    Top: each model's one-step-ahead 50% and 90% bands against the actual close. Bottom:
+    the fan of the last test origin over every horizon step, with the baselines' 90% bands.
     """
-    reference = next(iter(predictions.values()))
-    time = pd.to_datetime(reference["target_time"])
-    actual = reference["actual_close"].to_numpy()
-    naive = reference["naive_close"].to_numpy()
-    zoom = time >= time.max() - pd.Timedelta(hours=reporting["zoom_hours"])
+    figure = Figure(figsize=(12, 9), layout="constrained")
+    rolling, fan = figure.subplots(2, 1)
+    models = {name: forecasts.from_frame(frame) for name, frame in test_predictions.items()}
+    reference = next(iter(test_predictions.values()))
+    one_step = reference[reference["h"] == 1].tail(reporting.zoom_bars)
+    rolling.plot(one_step["forecast_time"], one_step["actual_close"], color="black", lw=1.2,
+                 label="actual close")
+    for index, (name, frame) in enumerate(test_predictions.items()):
+        step = frame[frame["h"] == 1].tail(reporting.zoom_bars)
+        colour = _colour(name, index)
+        for low, high, alpha in (("q0.05", "q0.95", 0.15), ("q0.25", "q0.75", 0.3)):
+            if low in step and high in step:
+                rolling.fill_between(step["forecast_time"], step[low], step[high],
+                                     color=colour, alpha=alpha, lw=0)
+        rolling.plot(step["forecast_time"], step["q0.5"], color=colour, lw=1,
+                     label=f"{name} median (bands: 50%, 90%)")
+    rolling.set_title(f"One bar ahead, last {len(one_step)} test bars")
+    rolling.set_ylabel("close")
+    rolling.legend(loc="best", fontsize="small")
+    rolling.grid(alpha=0.3)
 
-    figure = Figure(figsize=(12, 11), layout="constrained")
-    full, close_up, gain = figure.subplots(3, 1)
-    for axis, mask in ((full, np.ones(len(time), dtype=bool)), (close_up, zoom)):
-        axis.plot(time[mask], actual[mask], color=_COLOURS["actual"], lw=1.4, label="actual close")
-        axis.plot(
-            time[mask],
-            naive[mask],
-            color=_COLOURS["persistence"],
-            lw=1,
-            ls="--",
-            label="persistence (last close)",
-        )
-        for index, (name, frame) in enumerate(predictions.items()):
-            axis.plot(
-                time[mask],
-                frame["forecast_close"].to_numpy()[mask],
-                color=_colour(name, index),
-                lw=1,
-                label=f"{name} forecast",
-            )
-        axis.set_ylabel("BTCUSDT close (USD)")
-        axis.grid(alpha=0.3)
-    full.set_title(f"Next-hour close on the test split ({len(time)} forecasts)")
-    full.legend(loc="best", fontsize="small")
-    close_up.set_title(f"Last {reporting['zoom_hours']} hours, zoomed")
-
-    naive_error = np.abs(naive - actual)
-    for index, (name, frame) in enumerate(predictions.items()):
-        advantage = np.cumsum(naive_error - np.abs(frame["forecast_close"].to_numpy() - actual))
-        gain.plot(time, advantage, color=_colour(name, index), lw=1.2, label=name)
-    gain.axhline(0.0, color=_COLOURS["persistence"], lw=1, ls="--", label="persistence")
-    gain.set_title("Cumulative |error| saved against persistence (above 0 = ahead of naive)")
-    gain.set_ylabel("USD")
-    gain.grid(alpha=0.3)
-    gain.legend(loc="best", fontsize="small")
+    last_origin = reference["origin_time"].max()
+    last = reference[reference["origin_time"] == last_origin]
+    fan.plot(last["forecast_time"], last["actual_close"], color="black", lw=1.4, label="actual")
+    for index, (name, values) in enumerate(models.items()):
+        frame = test_predictions[name]
+        rows = frame[frame["origin_time"] == last_origin]
+        colour = _colour(name, index)
+        for level_low, level_high in ((0.05, 0.95), (0.25, 0.75)):
+            low, high = forecasts.level_column(level_low), forecasts.level_column(level_high)
+            if low in rows and high in rows:
+                fan.fill_between(rows["forecast_time"], rows[low], rows[high],
+                                 color=colour, alpha=0.2, lw=0)
+        fan.plot(rows["forecast_time"], rows["q0.5"], color=colour, label=f"{name} median")
+        del values
+    for name, frame in baseline_forecasts.groupby("model", sort=False):
+        rows = frame[frame["origin_time"] == last_origin]
+        if "q0.05" in rows:
+            for column in ("q0.05", "q0.95"):
+                fan.plot(rows["forecast_time"], rows[column], color=_colour(str(name), 0),
+                         ls="--", lw=1, label=f"{name} 90% band" if column == "q0.05" else None)
+    fan.set_title(f"Fan from the last test origin ({pd.Timestamp(last_origin).isoformat()})")
+    fan.set_ylabel("close")
+    fan.legend(loc="best", fontsize="small")
+    fan.grid(alpha=0.3)
     return figure
 
 
-def plot_error_distribution(reporting: dict[str, Any], **predictions: pd.DataFrame) -> Figure:
-    """Histogram of forecast errors (forecast - actual, USD) of every model and persistence.
-
-    Args:
-        reporting: ``params:reporting`` (``histogram_bins``).
-        **predictions: One ``test_predictions`` frame per model name, on the same windows.
-
-    Returns:
-        The figure.
-    """
-    reference = next(iter(predictions.values()))
-    actual = reference["actual_close"].to_numpy()
-    errors = {
-        name: frame["forecast_close"].to_numpy() - actual for name, frame in predictions.items()
-    }
-    errors["persistence"] = reference["naive_close"].to_numpy() - actual
-    everything = np.concatenate(list(errors.values()))
-    low, high = np.percentile(everything, [0.5, 99.5])
-    bins = np.linspace(low, high, reporting["histogram_bins"] + 1)
-
-    figure = Figure(figsize=(10, 5.5), layout="constrained")
+def plot_calibration(forecast_metrics: dict[str, Any]) -> Figure:
+    """Share of actuals below each quantile forecast against its level (ideal: diagonal)."""
+    figure = Figure(figsize=(7, 6), layout="constrained")
     axis = figure.subplots()
-    for index, (name, error) in enumerate(errors.items()):
-        axis.hist(
-            np.clip(error, low, high),
-            bins=bins,
-            histtype="step",
-            lw=1.5,
-            color=_colour(name, index),
-            label=f"{name}: MAE {np.mean(np.abs(error)):,.1f}, bias {np.mean(error):+,.1f}",
+    levels = np.asarray(forecast_metrics["quantiles"])
+    axis.plot([0, 1], [0, 1], color="black", lw=1, ls=":", label="perfect calibration")
+    everything = forecast_metrics["models"] | forecast_metrics["baselines"]
+    for index, (name, scores) in enumerate(everything.items()):
+        hits = np.mean(
+            [
+                [entry["quantile_hit_rate"][f"{level:g}"] for level in levels]
+                for entry in scores["by_horizon"].values()
+            ],
+            axis=0,
         )
-    axis.axvline(0.0, color="black", lw=0.8)
-    axis.set_title("Forecast error on the test split (tails clipped at the 0.5/99.5 percentiles)")
-    axis.set_xlabel("forecast - actual close (USD)")
-    axis.set_ylabel("test windows")
+        axis.plot(levels, hits, marker="o", color=_colour(name, index), label=name)
+    axis.set_xlabel("quantile level")
+    axis.set_ylabel("share of actual closes at or below the forecast quantile")
+    axis.set_title("Calibration, averaged over horizon steps")
+    axis.legend(loc="best", fontsize="small")
     axis.grid(alpha=0.3)
-    axis.legend(loc="upper left", fontsize="small")
+    return figure
+
+
+def plot_skill_by_horizon(forecast_metrics: dict[str, Any], reporting: ReportingParams) -> Figure:
+    """CRPS skill of each model against each baseline by horizon; filled = DM-significant."""
+    baselines = list(forecast_metrics["baselines"])
+    figure = Figure(figsize=(12, 4.5), layout="constrained")
+    axes = figure.subplots(1, len(baselines), sharey=True, squeeze=False)[0]
+    for axis, base in zip(axes, baselines, strict=True):
+        for index, (name, scores) in enumerate(forecast_metrics["models"].items()):
+            steps = sorted(int(h) for h in scores["by_horizon"])
+            skill = [scores["by_horizon"][str(h)]["crps_skill"][base] for h in steps]
+            p_values = [scores["by_horizon"][str(h)]["diebold_mariano"][base]["p_value"]
+                        for h in steps]
+            colour = _colour(name, index)
+            axis.plot(steps, skill, color=colour, lw=1, label=name)
+            significant = [p is not None and p < reporting.alpha for p in p_values]
+            axis.scatter(steps, skill, color=colour, s=18,
+                         facecolors=[colour if s else "none" for s in significant])
+        axis.axhline(0.0, color="black", lw=1, ls=":")
+        axis.set_title(f"vs {base}")
+        axis.set_xlabel("horizon (bars)")
+        axis.grid(alpha=0.3)
+    axes[0].set_ylabel("CRPS skill (1 - CRPS / CRPS_baseline)")
+    axes[0].legend(loc="best", fontsize="small")
+    figure.suptitle(f"CRPS skill by horizon; filled markers: DM p < {reporting.alpha:g}")
     return figure
 
 
 def plot_loss_curves(training_history: pd.DataFrame) -> Figure:
-    """Training and validation loss per epoch, with the best (checkpointed) epoch marked.
-
-    Args:
-        training_history: ``epoch, train_loss, val_loss`` from the training stage.
-
-    Returns:
-        The figure.
-    """
-    figure = Figure(figsize=(8, 5), layout="constrained")
+    """Training and validation pinball loss per epoch."""
+    figure = Figure(figsize=(8, 4.5), layout="constrained")
     axis = figure.subplots()
     if len(training_history):
-        epoch = training_history["epoch"].to_numpy()
-        axis.plot(epoch, training_history["train_loss"], marker="o", label="train loss")
-        axis.plot(epoch, training_history["val_loss"], marker="o", label="validation loss")
-        val_loss = training_history["val_loss"].to_numpy(dtype=np.float64)
-        if np.isfinite(val_loss).any():
-            best = int(np.nanargmin(val_loss))
-            axis.axvline(
-                epoch[best],
-                color="tab:green",
-                ls=":",
-                label=f"best epoch {epoch[best]} (val {val_loss[best]:.4f})",
-            )
-    axis.axhline(
-        1.0, color="tab:gray", ls="--", lw=1, label="1.0 = variance of the scaled training target"
-    )
-    axis.set_title("LSTM loss curves (MSE of the scaled target)")
+        axis.plot(training_history["epoch"], training_history["train_loss"], marker="o",
+                  label="train")
+        axis.plot(training_history["epoch"], training_history["val_loss"], marker="o",
+                  label="validation")
+        best = training_history["val_loss"].idxmin()
+        axis.axvline(training_history.loc[best, "epoch"], color="gray", ls="--",
+                     label="best epoch (kept)")
     axis.set_xlabel("epoch")
-    axis.set_ylabel("MSE")
+    axis.set_ylabel("mean pinball loss (scaled targets)")
+    axis.set_title("LSTM loss curves")
+    axis.legend(loc="best")
     axis.grid(alpha=0.3)
-    axis.legend(loc="best", fontsize="small")
     return figure
 
 

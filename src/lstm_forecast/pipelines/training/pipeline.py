@@ -1,45 +1,38 @@
-"""Training pipeline: the LSTM and the scikit-learn baseline, each in its model's namespace."""
+"""Training pipeline: every registered model kind, each in its own namespace."""
 
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import train_lstm, train_ridge
+from lstm_forecast import models
+
+from .nodes import train_model
+
+_SHARED_INPUTS = {"features", "feature_scaler", "train_windows", "val_windows"}
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Create the training pipeline: windows -> ``model_checkpoint`` and ``ridge_model``."""
-    lstm = Pipeline(
+    """Create the training pipeline: windows -> ``<kind>.trained_model`` for every kind."""
+    return Pipeline(
         [
-            Node(
-                func=train_lstm,
-                inputs=[
-                    "scaled_features",
-                    "train_windows",
-                    "val_windows",
-                    "params:training",
-                    "params:features.window_length",
+            Pipeline(
+                [
+                    Node(
+                        func=models.for_kind(train_model, kind),
+                        inputs=[
+                            "features",
+                            "feature_scaler",
+                            "train_windows",
+                            "val_windows",
+                            "params:training",
+                        ],
+                        outputs=["trained_model", "training_history", "training_summary"],
+                        name="train",
+                    )
                 ],
-                outputs=["model_checkpoint", "training_history", "training_summary"],
-                name="train_lstm",
-            ),
+                namespace=kind,
+                inputs=_SHARED_INPUTS,
+                parameters={"params:training"},
+            )
+            for kind in models.names()
         ],
-        namespace="lstm",
-        prefix_datasets_with_namespace=False,
+        tags=["training"],
     )
-    ridge = Pipeline(
-        [
-            Node(
-                func=train_ridge,
-                inputs=[
-                    "scaled_features",
-                    "train_windows",
-                    "params:training.ridge",
-                    "params:features.window_length",
-                ],
-                outputs="ridge_model",
-                name="train_ridge",
-            ),
-        ],
-        namespace="ridge",
-        prefix_datasets_with_namespace=False,
-    )
-    return Pipeline([lstm, ridge], tags=["training"])

@@ -1,4 +1,4 @@
-"""Nodes of the validation pipeline."""
+"""Nodes of the validation pipeline: check a staged model, publish it only if it passed."""
 
 from __future__ import annotations
 
@@ -10,112 +10,90 @@ import onnx
 import onnxruntime as ort
 import pandas as pd
 
+from lstm_forecast import models
 from lstm_forecast.errors import ValidationFailedError
-from lstm_forecast.onnx_contract import make_session, read_metadata, run_batched, shape_of
-from lstm_forecast.timeseries.features import forecast_to_price
+from lstm_forecast.lineage import fingerprint_arrays, fingerprint_json
+from lstm_forecast.onnx_contract import OnnxContract, make_session, run_batched, stamp
+from lstm_forecast.params import OnnxRuntimeParams
+from lstm_forecast.timeseries import forecasts
+from lstm_forecast.timeseries.features import forecast_to_price, scale_features
+from lstm_forecast.timeseries.preparation import require_windows_match
 from lstm_forecast.timeseries.windows import gather_windows
 
-from .reference import reference_predictor
+from . import checks
+from .params import ValidationParams
 
 logger = logging.getLogger(__name__)
 
 
-def validate_onnx_parity(
-    onnx_model: onnx.ModelProto,
-    trained_model: Any,
-    scaled_features: pd.DataFrame,
+def validate_onnx(
+    staged_onnx_model: onnx.ModelProto,
+    trained_model: dict[str, Any],
+    feature_table: pd.DataFrame,
+    feature_scaler: dict[str, Any],
     test_windows: pd.DataFrame,
-    validation: dict[str, Any],
+    validation: ValidationParams,
+    onnxruntime: OnnxRuntimeParams,
+    *,
+    kind: str,
 ) -> dict[str, Any]:
-    """Check the ONNX file and compare it with the trained model on every test window.
+    """Check a staged ONNX file against the artefact it was exported from.
 
-    Checks, in order: ``onnx.checker`` (full check); a symbolic batch axis; then
-    onnxruntime against the trained model at each batch size (and at a second window
-    length when the window axis is symbolic) with ``numpy.testing.assert_allclose``.
-
-    Args:
-        onnx_model: The exported model.
-        trained_model: The artefact it was exported from (e.g. the checkpoint).
-        scaled_features: Scaled feature matrix.
-        test_windows: End rows of the test windows.
-        validation: ``params:validation``.
+    In order: ``onnx.checker`` (full check); the contract in its metadata; that it was made
+    from this artefact and scaler (lineage); symbolic batch (and window) axes; every trained
+    weight in the graph bit for bit; onnxruntime against the reference predictor on every
+    test window at each batch size (and a second window length when that axis is symbolic).
 
     Returns:
         The validation report; ``passed`` is False and ``failures`` says why when a check
-        failed (``assert_validation_passed`` then stops the run).
+        failed (``publish_validated`` then stops the run and publishes nothing).
     """
-    tolerance = validation["tolerance"]
+    require_windows_match(feature_table, test_windows, "test_windows")
+    model_kind = models.get(kind)
     failures: list[str] = []
-    checker = _run_checker(onnx_model)
+    checker = checks.run_checker(staged_onnx_model)
     if not checker["passed"]:
         failures.append(f"onnx.checker: {checker['error']}")
-
-    input_shape, output_shape = (
-        shape_of(onnx_model.graph.input[0]),
-        shape_of(onnx_model.graph.output[0]),
+    contract, problem = checks.read_contract(staged_onnx_model)
+    failures += [problem] if problem else []
+    dims = checks.symbolic_dims(staged_onnx_model)
+    if not dims["batch_symbolic"]:
+        failures.append(f"batch axis is fixed: {dims}; re-export with a symbolic batch axis")
+    weights = model_kind.weights(trained_model)
+    weight_report = checks.weight_check(
+        staged_onnx_model, model_kind.graph_layouts(trained_model)
     )
-    batch_symbolic = isinstance(input_shape[0], str) and isinstance(output_shape[0], str)
-    window_symbolic = isinstance(input_shape[1], str)
-    if not batch_symbolic:
-        failures.append(
-            f"batch axis is fixed: input {input_shape}, output {output_shape}; "
-            "re-export with a symbolic batch dimension"
-        )
+    if not weight_report["passed"]:
+        failures.append(f"weights not in the graph bit for bit: {weight_report['not_in_graph']}")
+    if contract is not None:
+        failures += _lineage_failures(contract, weights, feature_scaler)
 
-    metadata = read_metadata(onnx_model)
-    window_length = int(metadata["window_length"])
-    names = metadata["feature_names"]
-    windows = gather_windows(
-        scaled_features[names].to_numpy(np.float32),
-        test_windows["end_row"].to_numpy(),
-        window_length,
-    )
     cases: list[dict[str, Any]] = []
-    session = None
-    if checker["passed"] and batch_symbolic:
-        try:
-            session = make_session(onnx_model, validation["onnxruntime"])
-        except Exception as error:
-            failures.append(f"onnxruntime could not load the model: {error}")
-    if session is not None:
-        predict = reference_predictor(trained_model)
-        lengths = [window_length]
-        if window_symbolic:
-            lengths.append(max(2, window_length // 2))
-        for length in lengths:
-            for batch_size in _batch_sizes(validation["batch_sizes"], len(windows)):
-                if length != window_length and batch_size != len(windows):
-                    continue  # the second length is compared once, at the full batch
-                cases.append(
-                    _compare(session, predict, windows[:, -length:], batch_size, tolerance)
-                )
+    if not failures:
+        cases = _parity(staged_onnx_model, model_kind, trained_model, contract,
+                        feature_table, test_windows, validation, onnxruntime)
         failures += [case["failure"] for case in cases if case["failure"]]
-
     report = {
         "passed": not failures,
         "failures": failures,
-        "model_kind": metadata.get("model_kind"),
+        "model_kind": kind,
         "checker": checker,
-        "symbolic_dims": {
-            "input": input_shape,
-            "output": output_shape,
-            "batch_symbolic": batch_symbolic,
-            "window_symbolic": window_symbolic,
-        },
-        "opset": {op.domain or "ai.onnx": op.version for op in onnx_model.opset_import},
-        "exporter": metadata.get("exporter"),
-        "producer": f"{onnx_model.producer_name} {onnx_model.producer_version}",
-        "tolerance": tolerance,
+        "symbolic_dims": dims,
+        "weight_check": weight_report,
+        "opset": {op.domain or "ai.onnx": op.version for op in staged_onnx_model.opset_import},
+        "exporter": contract.exporter if contract else None,
+        "tolerance": validation.tolerance.model_dump(),
         "batch_sizes": sorted({case["batch_size"] for case in cases}),
         "window_lengths": sorted({case["window_length"] for case in cases}),
-        "windows_compared": len(windows) if cases else 0,
-        "max_abs_error": _worst(cases, "max_abs_error"),
-        "max_rel_error": _worst(cases, "max_rel_error"),
+        "windows_compared": len(test_windows) if cases else 0,
+        "max_abs_error": max((c["max_abs_error"] or 0.0 for c in cases), default=None),
+        "max_rel_error": max((c["max_rel_error"] or 0.0 for c in cases), default=None),
         "cases": [{k: v for k, v in case.items() if k != "failure"} for case in cases],
-        "onnxruntime": {"version": ort.__version__, "session": validation["onnxruntime"]},
+        "onnxruntime": {"version": ort.__version__, "session": onnxruntime.as_dict()},
     }
     logger.info(
-        "ONNX validation %s: %d windows, batch sizes %s, max abs error %s.",
+        "ONNX validation of %s %s: %d windows, batch sizes %s, max abs error %s.",
+        kind,
         "passed" if report["passed"] else "FAILED",
         report["windows_compared"],
         report["batch_sizes"],
@@ -124,140 +102,126 @@ def validate_onnx_parity(
     return report
 
 
-def assert_validation_passed(validation_report: dict[str, Any]) -> None:
-    """Stop the run when the saved validation report says a check failed.
+def publish_validated(
+    staged_onnx_model: onnx.ModelProto, validation_report: dict[str, Any]
+) -> onnx.ModelProto:
+    """Promote a staged model to its published path, marked as validated, if it passed.
 
     Args:
-        validation_report: Output of ``validate_onnx_parity``.
+        staged_onnx_model: The exported model.
+        validation_report: Output of ``validate_onnx`` for that model.
+
+    Returns:
+        The same graph whose contract records the passed validation.
 
     Raises:
-        ValidationFailedError: Naming each failed check and by how much.
+        ValidationFailedError: Naming each failed check; nothing is published.
     """
     if not validation_report["passed"]:
         raise ValidationFailedError(
-            f"ONNX validation of the {validation_report['model_kind']} model failed (details in "
-            "its validation_report under data/08_reporting/):\n- "
+            f"ONNX validation of the {validation_report['model_kind']} model failed, so it was "
+            "not published (details in its validation report under data/08_reporting/):\n- "
             + "\n- ".join(validation_report["failures"])
         )
+    contract = OnnxContract.from_model(staged_onnx_model).with_validation(
+        {
+            "passed": True,
+            "report_sha256": fingerprint_json(validation_report),
+            "windows_compared": validation_report["windows_compared"],
+            "max_abs_error": validation_report["max_abs_error"],
+        }
+    )
+    published = onnx.ModelProto()
+    published.CopyFrom(staged_onnx_model)
+    return stamp(published, contract, doc=staged_onnx_model.doc_string)
 
 
 def forecast_test_split(
     onnx_model: onnx.ModelProto,
-    scaled_features: pd.DataFrame,
+    feature_table: pd.DataFrame,
     test_windows: pd.DataFrame,
-    features: pd.DataFrame,
-    validation: dict[str, Any],
+    onnxruntime: OnnxRuntimeParams,
 ) -> pd.DataFrame:
-    """Forecast every test window with onnxruntime and turn the forecasts into prices.
-
-    Uses only the ONNX file and its metadata (scaler, target definition), as a consumer
-    without torch would.
-
-    Args:
-        onnx_model: The exported model.
-        scaled_features: Scaled feature matrix.
-        test_windows: End rows and target times of the test windows.
-        features: Unscaled feature table (gives the closes).
-        validation: ``params:validation`` (onnxruntime settings).
+    """Forecast every test window with the published file, as a consumer without torch would.
 
     Returns:
-        One row per test window: ``target_time, last_close, actual_close, forecast_close,
-        naive_close``.
+        One row per test window and horizon step: ``origin_time, h, forecast_time,
+        last_close, actual_close`` and one price column per quantile level.
     """
-    metadata = read_metadata(onnx_model)
+    contract = OnnxContract.from_model(onnx_model)
     ends = test_windows["end_row"].to_numpy()
-    windows = gather_windows(
-        scaled_features[metadata["feature_names"]].to_numpy(np.float32),
-        ends,
-        metadata["window_length"],
+    matrix = scale_features(
+        feature_table[list(contract.feature_names)].to_numpy(),
+        contract.scaler.feature_mean,
+        contract.scaler.feature_scale,
     )
-    session = make_session(onnx_model, validation["onnxruntime"])
-    scaled = run_batched(session, windows, batch_size=len(windows))[:, 0]
-    scaler = metadata["scaler"]
-    close = features["close"].to_numpy()
-    last_close = close[ends]
-    return pd.DataFrame(
-        {
-            "target_time": test_windows["target_time"].to_numpy(),
-            "last_close": last_close,
-            "actual_close": close[ends + 1],
-            "forecast_close": forecast_to_price(
-                scaled,
-                last_close,
-                target_mean=scaler["target_mean"],
-                target_scale=scaler["target_scale"],
-                kind=metadata["target"]["kind"],
-            ),
-            "naive_close": last_close,
-        }
+    windows = gather_windows(matrix, ends, contract.window_length)
+    session = make_session(onnx_model, onnxruntime.as_dict())
+    scaled = run_batched(session, np.ascontiguousarray(windows), batch_size=256)
+    close = feature_table["close"].to_numpy(dtype=np.float64)
+    steps = np.arange(1, contract.horizon + 1)
+    return forecasts.to_frame(
+        feature_table["timestamp"].to_numpy()[ends],
+        close[ends],
+        forecast_to_price(
+            scaled,
+            close[ends],
+            target_mean=list(contract.scaler.target_mean),
+            target_scale=list(contract.scaler.target_scale),
+            kind=contract.target_kind,
+        ),
+        contract.quantiles,
+        contract.interval,
+        actual_close=close[ends[:, None] + steps[None, :]],
     )
 
 
-def _worst(cases: list[dict[str, Any]], key: str) -> float | None:
-    values = [case[key] for case in cases if case[key] is not None]
-    return max(values, default=None)
-
-
-def _run_checker(model: onnx.ModelProto) -> dict[str, Any]:
-    try:
-        onnx.checker.check_model(model, full_check=True)
-    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as error:
-        return {"passed": False, "full_check": True, "error": str(error).strip()[:500]}
-    return {"passed": True, "full_check": True, "error": None}
-
-
-def _batch_sizes(requested: list[int | str], windows: int) -> list[int]:
-    sizes = {windows if size == "all" else min(int(size), windows) for size in requested}
-    return sorted(sizes)
-
-
-def _compare(
-    session: ort.InferenceSession,
-    predict: Any,
-    windows: np.ndarray,
-    batch_size: int,
-    tolerance: dict[str, float],
-) -> dict[str, Any]:
-    actual = run_batched(session, windows, batch_size)
-    expected = np.concatenate(
-        [
-            predict(windows[start : start + batch_size])
-            for start in range(0, len(windows), batch_size)
-        ]
-    )
-    case = {
-        "batch_size": batch_size,
-        "window_length": int(windows.shape[1]),
-        "windows": len(windows),
+def _lineage_failures(
+    contract: OnnxContract, weights: dict[str, np.ndarray], feature_scaler: dict[str, Any]
+) -> list[str]:
+    expected = {
+        "trained_model": fingerprint_arrays(weights),
+        "scaler": fingerprint_json(feature_scaler),
     }
-    if actual.shape != expected.shape:
-        failure = (
-            f"output shape at batch size {batch_size}: onnxruntime gave {actual.shape}, "
-            f"the trained model {expected.shape}"
-        )
-        return {
-            **case,
-            "max_abs_error": None,
-            "max_rel_error": None,
-            "passed": False,
-            "failure": failure,
-        }
-    difference = np.abs(actual.astype(np.float64) - expected)
-    nonzero = np.abs(expected) > 0
-    failure = None
+    return [
+        f"lineage: the ONNX file was exported from another {name} than the one on disk; "
+        "rerun `kedro run --pipelines=export` (or the whole pipeline)"
+        for name, value in expected.items()
+        if contract.lineage.get(name) != value
+    ]
+
+
+def _parity(
+    model: onnx.ModelProto,
+    model_kind: models.ModelKind,
+    trained_model: dict[str, Any],
+    contract: OnnxContract,
+    feature_table: pd.DataFrame,
+    test_windows: pd.DataFrame,
+    validation: ValidationParams,
+    onnxruntime: OnnxRuntimeParams,
+) -> list[dict[str, Any]]:
     try:
-        np.testing.assert_allclose(actual, expected, rtol=tolerance["rtol"], atol=tolerance["atol"])
-    except AssertionError:
-        outside = ~np.isclose(actual, expected, rtol=tolerance["rtol"], atol=tolerance["atol"])
-        failure = (
-            f"parity at batch size {batch_size}, window length {windows.shape[1]}: "
-            f"{int(outside.sum())} of {outside.size} forecasts outside rtol={tolerance['rtol']}, "
-            f"atol={tolerance['atol']}; max abs error {difference.max():.3g}"
+        session = make_session(model, onnxruntime.as_dict())
+    except Exception as error:
+        return [{"batch_size": 0, "window_length": 0, "max_abs_error": None,
+                 "max_rel_error": None, "failure": f"onnxruntime could not load it: {error}"}]
+    matrix = scale_features(
+        feature_table[list(contract.feature_names)].to_numpy(),
+        contract.scaler.feature_mean,
+        contract.scaler.feature_scale,
+    )
+    windows = np.ascontiguousarray(
+        gather_windows(matrix, test_windows["end_row"].to_numpy(), contract.window_length)
+    )
+    predict = model_kind.predictor(trained_model)
+    cases = [
+        checks.parity_case(session, predict, windows, size, validation.tolerance)
+        for size in checks.batch_sizes(validation.batch_sizes, len(windows))
+    ]
+    if model_kind.dynamic_window and checks.symbolic_dims(model)["window_symbolic"]:
+        shorter = np.ascontiguousarray(windows[:, -max(2, contract.window_length // 2) :])
+        cases.append(
+            checks.parity_case(session, predict, shorter, len(shorter), validation.tolerance)
         )
-    return {
-        **case,
-        "max_abs_error": float(difference.max()),
-        "max_rel_error": float((difference[nonzero] / np.abs(expected[nonzero])).max(initial=0.0)),
-        "passed": failure is None,
-        "failure": failure,
-    }
+    return cases

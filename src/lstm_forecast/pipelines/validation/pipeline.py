@@ -1,58 +1,54 @@
-"""Validation pipeline: the same checks for every model namespace."""
+"""Validation pipeline: the same checks for every model kind, then publication."""
 
 from kedro.pipeline import Node, Pipeline
 
-from ..export.pipeline import TRAINED_MODELS
-from .nodes import assert_validation_passed, forecast_test_split, validate_onnx_parity
+from lstm_forecast import models
 
-_SHARED_INPUTS = ("scaled_features", "test_windows", "features")
+from .nodes import forecast_test_split, publish_validated, validate_onnx
+
+_SHARED_INPUTS = {"features", "feature_scaler", "test_windows"}
+_PARAMETERS = {"params:validation", "params:onnxruntime"}
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Create the validation pipeline: checker and parity, then test-split forecasts, per model."""
-    template = Pipeline(
-        [
-            Node(
-                func=validate_onnx_parity,
-                inputs=[
-                    "onnx_model",
-                    "trained_model",
-                    "scaled_features",
-                    "test_windows",
-                    "params:validation",
-                ],
-                outputs="validation_report",
-                name="validate_onnx_parity",
-            ),
-            Node(
-                func=assert_validation_passed,
-                inputs="validation_report",
-                outputs=None,
-                name="assert_validation_passed",
-            ),
-            Node(
-                func=forecast_test_split,
-                inputs=[
-                    "onnx_model",
-                    "scaled_features",
-                    "test_windows",
-                    "features",
-                    "params:validation",
-                ],
-                outputs="test_predictions",
-                name="forecast_test_split",
-            ),
-        ]
-    )
+    """Create the validation pipeline, per kind: checks -> published ``onnx_model`` ->
+    test-split forecasts (which therefore only ever come from a validated file)."""
     return Pipeline(
         [
             Pipeline(
-                template,
-                namespace=model,
-                inputs={"trained_model": trained, **{name: name for name in _SHARED_INPUTS}},
-                parameters={"params:validation": "params:validation"},
+                [
+                    Node(
+                        func=models.for_kind(validate_onnx, kind),
+                        inputs=[
+                            "staged_onnx_model",
+                            "trained_model",
+                            "features",
+                            "feature_scaler",
+                            "test_windows",
+                            "params:validation",
+                            "params:onnxruntime",
+                        ],
+                        outputs="validation_report",
+                        name="validate_onnx",
+                    ),
+                    Node(
+                        func=publish_validated,
+                        inputs=["staged_onnx_model", "validation_report"],
+                        outputs="onnx_model",
+                        name="publish_validated",
+                    ),
+                    Node(
+                        func=forecast_test_split,
+                        inputs=["onnx_model", "features", "test_windows", "params:onnxruntime"],
+                        outputs="test_predictions",
+                        name="forecast_test_split",
+                    ),
+                ],
+                namespace=kind,
+                inputs=_SHARED_INPUTS,
+                parameters=_PARAMETERS,
             )
-            for model, trained in TRAINED_MODELS.items()
+            for kind in models.names()
         ],
         tags=["validation"],
     )

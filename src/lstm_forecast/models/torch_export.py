@@ -20,7 +20,7 @@ import torch
 from lstm_forecast.errors import ArtifactError
 from lstm_forecast.onnx_contract import INPUT_NAME, OUTPUT_NAME
 
-from ..training.model import LSTMForecaster, model_from_checkpoint
+from .lstm_network import LSTMForecaster, model_from_checkpoint
 
 EXPORTERS = ("dynamo", "torchscript")
 # (a): batch 1 lets the exporter specialise the batch axis; any larger example is safe.
@@ -32,7 +32,7 @@ def export_checkpoint(checkpoint: dict[str, Any], export: dict[str, Any]) -> onn
 
     Args:
         checkpoint: What the ``model_checkpoint`` dataset loads.
-        export: ``params:export`` (``exporter``, ``opset``, ``dynamic_window``).
+        export: ``exporter``, ``opset``, ``dynamic_window``, ``isolate_process``.
 
     Returns:
         The ONNX model, with input ``window`` and output ``forecast``.
@@ -68,7 +68,7 @@ def export_module(model: LSTMForecaster, export: dict[str, Any]) -> bytes:
 
     Args:
         model: The LSTM forecaster.
-        export: ``params:export``.
+        export: ``exporter``, ``opset``, ``dynamic_window``.
 
     Returns:
         The serialised ONNX model.

@@ -1,0 +1,41 @@
+"""Typed ``params:features``."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from lstm_forecast.params import StrictParams
+
+
+class SplitParams(StrictParams):
+    """Chronological train/validation/test boundaries: by fractions, or by two dates."""
+
+    train_fraction: float = Field(0.7, gt=0, lt=1)
+    val_fraction: float = Field(0.15, gt=0, lt=1)
+    val_start: datetime | date | None = None
+    test_start: datetime | date | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SplitParams:
+        if (self.val_start is None) != (self.test_start is None):
+            raise ValueError("set both split.val_start and split.test_start, or neither")
+        if self.val_start is None and self.train_fraction + self.val_fraction >= 1:
+            raise ValueError(
+                f"split.train_fraction + split.val_fraction = "
+                f"{self.train_fraction + self.val_fraction:g} leaves no test split; keep it < 1"
+            )
+        if self.val_start is not None and not str(self.val_start) < str(self.test_start):
+            raise ValueError("split.val_start must come before split.test_start")
+        return self
+
+
+class FeaturesParams(StrictParams):
+    """``params:features``."""
+
+    window_length: int = Field(48, ge=2)
+    horizon: int = Field(24, ge=1)
+    target: Literal["log_return", "simple_return", "close"] = "log_return"
+    split: SplitParams = SplitParams()

@@ -1,0 +1,27 @@
+"""Typed ``params:inference`` (the CSV layout under ``ingestion`` is checked by ingestion)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from lstm_forecast import models
+from lstm_forecast.params import StrictParams
+
+
+class InferenceParams(StrictParams):
+    """``params:inference``."""
+
+    model: str = "lstm"  # which published model to serve: any registered kind
+    tail_rows: int | None = Field(500, ge=1)  # forecast from the last N clean bars; None = all
+    batch_size: int = Field(256, ge=1)
+    ingestion: dict[str, Any] = {}  # how to read the CSV: the same keys as params:ingestion
+    ingestion_window_length: int = 0  # TEMPORARY
+
+    @field_validator("model")
+    @classmethod
+    def _registered(cls, model: str) -> str:
+        if model not in models.names():
+            raise ValueError(f"inference.model {model!r} is not one of {models.names()}")
+        return model
