@@ -1,18 +1,18 @@
-"""A small untrained LSTM checkpoint and its exports, shared by the export and validation tests."""
+"""A small untrained LSTM checkpoint and its exports, shared by the model tests."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from lstm_forecast.pipelines.export.torch_export import export_checkpoint
-from lstm_forecast.pipelines.training.model import LSTMForecaster
+from lstm_forecast.models.lstm_network import LSTMForecaster
+from lstm_forecast.models.torch_export import export_checkpoint
 
 WINDOW = 12
 N_FEATURES = 6
+HORIZON = 4
+QUANTILES = (0.1, 0.5, 0.9)
 DYNAMO = {
-    "model_kind": "lstm",
-    "converter": "torch",
     "exporter": "dynamo",
     "opset": 18,
     "dynamic_window": True,
@@ -24,7 +24,12 @@ def make_checkpoint(window_length: int = WINDOW, dropout: float = 0.5, seed: int
     """A checkpoint dict as the training node returns it, with random weights and dropout."""
     torch.manual_seed(seed)
     model = LSTMForecaster(
-        n_features=N_FEATURES, hidden_size=8, dropout=dropout, window_length=window_length
+        n_features=N_FEATURES,
+        horizon=HORIZON,
+        quantiles=QUANTILES,
+        hidden_size=8,
+        dropout=dropout,
+        window_length=window_length,
     )
     return {
         "epoch": 0,
