@@ -61,9 +61,7 @@ def require_same(
         LineageError: Naming every input that differs.
     """
     differing = [
-        name
-        for name, value in actual.items()
-        if name in recorded and recorded[name] != value
+        name for name, value in actual.items() if name in recorded and recorded[name] != value
     ]
     missing = [name for name in actual if name not in recorded]
     if differing or missing:

@@ -48,10 +48,16 @@ class MeanKind(ModelKind):
         graph = helper.make_graph(
             nodes,
             "mean",
-            [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT,
-                                           ["batch", "window", n_features])],
-            [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT,
-                                           ["batch", *levels.shape])],
+            [
+                helper.make_tensor_value_info(
+                    INPUT_NAME, TensorProto.FLOAT, ["batch", "window", n_features]
+                )
+            ],
+            [
+                helper.make_tensor_value_info(
+                    OUTPUT_NAME, TensorProto.FLOAT, ["batch", *levels.shape]
+                )
+            ],
             [
                 numpy_helper.from_array(np.array([1, 2], np.int64), "axes"),
                 numpy_helper.from_array(np.zeros(1, np.float32), "zero"),

@@ -25,7 +25,9 @@ QUICK = {
 def test_quantiles_never_cross_on_random_weights_and_inputs(seed):
     torch.manual_seed(seed)
     model = LSTMForecaster(
-        n_features=5, horizon=6, quantiles=(0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95),
+        n_features=5,
+        horizon=6,
+        quantiles=(0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95),
         hidden_size=16,
     )
     # Large random weights make raw head outputs of both signs and large magnitudes.

@@ -32,8 +32,9 @@ def test_kinds_load_lazily_without_torch():
         "import sys; from lstm_forecast import models; models.get('ridge');"
         "print('torch' in sys.modules)"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "False"
 
 

@@ -195,7 +195,9 @@ class LstmKind(ModelKind):
             )
             folded[f"lstm.W_l{layer}"] = _onnx_gates(w)[None]
             folded[f"lstm.R_l{layer}"] = _onnx_gates(r)[None]
-            folded[f"lstm.B_l{layer}"] = np.concatenate([_onnx_gates(b_ih), _onnx_gates(b_hh)])[None]
+            folded[f"lstm.B_l{layer}"] = np.concatenate([_onnx_gates(b_ih), _onnx_gates(b_hh)])[
+                None
+            ]
             layer += 1
         return [weights, folded]
 

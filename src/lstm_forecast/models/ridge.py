@@ -96,7 +96,11 @@ class RidgeKind(ModelKind):
         graph = helper.make_graph(
             nodes,
             "ridge_quantiles",
-            [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["batch", length, n_features])],
+            [
+                helper.make_tensor_value_info(
+                    INPUT_NAME, TensorProto.FLOAT, ["batch", length, n_features]
+                )
+            ],
             [
                 helper.make_tensor_value_info(
                     OUTPUT_NAME, TensorProto.FLOAT, ["batch", horizon, n_quantiles]

@@ -43,7 +43,8 @@ def score_all(
     """
     horizon = actual.shape[1]
     crps = {
-        name: scoring.crps_per_forecast(actual, prices, levels) for name, prices in forecasts.items()
+        name: scoring.crps_per_forecast(actual, prices, levels)
+        for name, prices in forecasts.items()
     }
     scores: dict[str, Any] = {}
     for name, prices in forecasts.items():

@@ -1,4 +1,4 @@
-"""Backtest fold planning on synthetic features, and the pipeline through `kedro run`."""
+"""Backtest: fold planning by timestamp, and the fold-per-namespace pipeline through `kedro run`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 
 from lstm_forecast.errors import CandleDataError
-from lstm_forecast.pipelines.backtest.nodes import _merge, plan_folds
+from lstm_forecast.pipelines.backtest.nodes import plan_folds
+from lstm_forecast.pipelines.backtest.params import BacktestParams
+from lstm_forecast.pipelines.backtest.pipeline import FOLDS, create_pipeline
 
 from ...conftest import run_kedro
 
@@ -23,49 +25,50 @@ def _features(rows: int) -> pd.DataFrame:
 
 def test_folds_tile_the_end_of_the_data_with_expanding_training_windows():
     table = _features(1_000)
-    plan = plan_folds(table, {"folds": 3, "test_bars": 100, "val_bars": 50})
-    folds = plan["folds"]
+    plan = plan_folds(table, BacktestParams(test_bars=100, val_bars=50), folds=3)["folds"]
     stamp = table["timestamp"]
-    assert [fold["test_start"] for fold in folds] == [
-        stamp[row].isoformat() for row in (700, 800, 900)
+    assert [fold["test_start"] for fold in plan] == [
+        "2024-01-30T04:00:00+00:00",
+        "2024-02-03T08:00:00+00:00",
+        "2024-02-07T12:00:00+00:00",
     ]
-    assert [fold["val_start"] for fold in folds] == [
-        stamp[row].isoformat() for row in (650, 750, 850)
+    assert [fold["val_start"] for fold in plan] == [
+        stamp[650].isoformat(),
+        stamp[750].isoformat(),
+        stamp[850].isoformat(),
     ]
-    assert [fold["test_end"] for fold in folds] == [
-        stamp[800].isoformat(),
-        stamp[900].isoformat(),
+    assert [fold["test_end"] for fold in plan] == [
+        "2024-02-03T08:00:00+00:00",
+        "2024-02-07T12:00:00+00:00",
         None,
     ]
-    assert {fold["train_start"] for fold in folds} == {stamp[0].isoformat()}
+    assert {fold["train_start"] for fold in plan} == {"2024-01-01T00:00:00+00:00"}
 
 
 def test_folds_that_do_not_fit_are_refused():
     with pytest.raises(CandleDataError, match="does not fit"):
-        plan_folds(_features(300), {"folds": 3, "test_bars": 100, "val_bars": 50})
+        plan_folds(_features(300), BacktestParams(test_bars=100, val_bars=50), folds=3)
 
 
-def test_backtest_training_overrides_merge_key_by_key():
-    base = {"seed": 1, "model": {"hidden_size": 32, "num_layers": 1}, "trainer": {"max_epochs": 30}}
-    merged = _merge(base, {"model": {"hidden_size": 4}, "trainer": {"max_epochs": 1}})
-    assert merged == {
-        "seed": 1,
-        "model": {"hidden_size": 4, "num_layers": 1},
-        "trainer": {"max_epochs": 1},
-    }
-    assert base["model"]["hidden_size"] == 32
+def test_each_fold_is_its_own_namespace():
+    names = {node.name for node in create_pipeline().nodes}
+    assert {f"backtest.fold_{k}.run_fold" for k in range(FOLDS)} <= names
+    assert "gather_backtest_folds" in names
 
 
 @pytest.mark.e2e
-def test_backtest_pipeline_reports_relative_mae_per_fold(smoke_project: Path, tmp_path: Path):
+def test_backtest_scores_each_fold_on_its_own_test_block_only(smoke_project: Path, tmp_path):
     project = tmp_path / "project"
     shutil.copytree(smoke_project, project, symlinks=True)
     result = run_kedro(project, "run", "--env=smoke", "--pipelines=backtest", timeout=300)
     report = json.loads((project / "data/08_reporting/backtest_report.json").read_text())
-    assert len(report["folds"]) == 2
-    for fold in report["folds"]:
+    assert len(report["folds"]) == FOLDS
+    for fold, plan in zip(report["folds"], report["plan"], strict=True):
         assert fold["test_windows"] > 0
-        assert fold["relative_mae"] == pytest.approx(fold["mae"] / fold["persistence_mae"])
-    mean = sum(fold["relative_mae"] for fold in report["folds"]) / 2
-    assert report["mean_relative_mae"] == pytest.approx(mean)
-    assert "Backtest over 2 folds" in result.stdout + result.stderr
+        assert pd.Timestamp(fold["first_target"]) >= pd.Timestamp(plan["test_start"])
+        if plan["test_end"] is not None:  # never scored on the next fold's bars
+            assert pd.Timestamp(fold["last_target"]) < pd.Timestamp(plan["test_end"])
+        assert set(fold["by_horizon"]["1"]["crps_skill"]) == {"random_walk", "ewma", "garch"}
+    mean = sum(f["by_horizon"]["1"]["crps_skill"]["garch"] for f in report["folds"]) / FOLDS
+    assert report["mean"]["1"]["crps_skill"]["garch"] == pytest.approx(mean)
+    assert f"Backtest over {FOLDS} folds" in result.stdout + result.stderr

@@ -1,138 +1,128 @@
-"""Reporting nodes on small synthetic frames, and where the summary runs."""
+"""Reporting nodes: scores and verdicts on forecasts whose quality is known by construction."""
 
 from __future__ import annotations
 
 import logging
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
 from matplotlib.figure import Figure
 
+from lstm_forecast import models
 from lstm_forecast.pipelines.reporting import create_pipeline
 from lstm_forecast.pipelines.reporting.nodes import (
     compute_forecast_metrics,
-    plot_error_distribution,
-    plot_forecast_vs_actual,
-    plot_loss_curves,
+    forecast_baselines,
+    plot_calibration,
+    plot_fan_chart,
+    plot_skill_by_horizon,
     summarise_run,
 )
+from lstm_forecast.pipelines.reporting.params import ReportingParams
+from lstm_forecast.timeseries import forecasts
 
 from ...conftest import PROJECT_ROOT
 
-REPORTING = yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_reporting.yml").read_text())[
-    "reporting"
-]
+REPORTING = ReportingParams.model_validate(
+    yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_reporting.yml").read_text())["reporting"]
+)
+LEVELS = (0.05, 0.5, 0.95)
 
 
-def _features() -> pd.DataFrame:
-    # Train closes 10, 12, 11 | gap | 20, 18 before val_start; the scale is (2 + 1 + 2) / 3.
-    timestamps = pd.to_datetime(
-        ["2024-01-01 00:00", "2024-01-01 01:00", "2024-01-01 02:00", "2024-01-01 05:00",
-         "2024-01-01 06:00", "2024-01-01 07:00"], utc=True,
-    )  # fmt: skip
-    return pd.DataFrame(
-        {
-            "timestamp": timestamps,
-            "close": [10.0, 12.0, 11.0, 20.0, 18.0, 500.0],
-            "segment": [0, 0, 0, 1, 1, 1],
-        }
-    )
-
-
-SPLIT = {"val_start": "2024-01-01T07:00:00+00:00", "test_start": "2024-01-01T07:00:00+00:00"}
-
-
-def _predictions(forecast: list[float]) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "target_time": pd.date_range("2024-02-01", periods=4, freq="h", tz="UTC"),
-            "last_close": [99.0, 100.0, 102.0, 101.0],
-            "actual_close": [100.0, 102.0, 101.0, 105.0],
-            "forecast_close": forecast,
-            "naive_close": [99.0, 100.0, 102.0, 101.0],
-        }
-    )
-
-
-@pytest.fixture
-def predictions() -> dict[str, pd.DataFrame]:
-    return {
-        "lstm": _predictions([101.0, 101.0, 103.0, 104.0]),
-        "ridge": _predictions([99.5, 100.5, 101.5, 102.0]),
-    }
-
-
-def test_metrics_by_hand_and_persistence_scores_exactly_one(predictions):
-    report = compute_forecast_metrics(_features(), SPLIT, REPORTING, **predictions)
-    assert list(report["models"]) == ["lstm", "ridge", "persistence"]
-    assert report["mase_scale"]["value"] == pytest.approx(5 / 3)
-    lstm, naive = report["models"]["lstm"], report["models"]["persistence"]
-    assert lstm["mae"] == pytest.approx(5 / 4)
-    assert naive["mae"] == pytest.approx(2.0)
-    assert lstm["relative_mae"] == pytest.approx(5 / 8)
-    assert naive["relative_mae"] == 1.0
-    assert lstm["mase"] == pytest.approx((5 / 4) / (5 / 3))
-    assert naive["mase"] == pytest.approx(2.0 / (5 / 3))
-    assert lstm["directional_accuracy"]["value"] == 0.75
-    assert naive["directional_accuracy"]["n"] == 0
-    assert naive["diebold_mariano"]["p_value"] is None
-    assert lstm["diebold_mariano"]["loss"] == REPORTING["dm_loss"]
-    assert report["headline"] == {
-        "lstm_relative_mae": 0.625,
-        "ridge_relative_mae": pytest.approx(0.6875),
-    }
-    assert report["test_period"]["forecasts"] == 4
-
-
-def test_metrics_refuse_predictions_on_different_windows(predictions):
-    predictions["ridge"] = predictions["ridge"].iloc[1:]
-    with pytest.raises(ValueError, match="same windows"):
-        compute_forecast_metrics(_features(), SPLIT, REPORTING, **predictions)
-
-
-def test_plots_are_figures_with_the_expected_series(predictions):
-    figure = plot_forecast_vs_actual(REPORTING, **predictions)
-    assert isinstance(figure, Figure)
-    full, _, gain = figure.axes
-    labels = [line.get_label() for line in full.get_lines()]
-    assert labels == ["actual close", "persistence (last close)", "lstm forecast", "ridge forecast"]
-    # LSTM saves 2 - 5/4 = 0.75 USD per window on average: 3 USD over the four windows.
-    assert gain.get_lines()[0].get_ydata()[-1] == pytest.approx(3.0)
-
-    histogram = plot_error_distribution(REPORTING, **predictions)
-    assert len(histogram.axes[0].patches) == 3  # one step outline per series
-
-    history = pd.DataFrame(
-        {"epoch": [0, 1, 2], "train_loss": [1.0, 0.9, 0.8], "val_loss": [0.7, 0.6, 0.65]}
-    )
-    curves = plot_loss_curves(history)
-    assert any("best epoch 1" in line.get_label() for line in curves.axes[0].get_lines())
-    assert isinstance(plot_loss_curves(history.iloc[:0]), Figure)
-
-
-def test_summary_logs_parity_relative_mae_and_dm(predictions, caplog):
-    report = compute_forecast_metrics(_features(), SPLIT, REPORTING, **predictions)
-    validation = {"passed": True, "max_abs_error": 1e-7, "windows_compared": 4}
-    with caplog.at_level(logging.INFO, logger="lstm_forecast"):
-        summary = summarise_run(
-            report, REPORTING, lstm=validation, ridge={**validation, "passed": False}
+def _model(stage_outputs: dict, quality: str) -> pd.DataFrame:
+    """Test forecasts on the real test windows: an oracle band or a badly placed one."""
+    table, test = stage_outputs["table"], stage_outputs["test"]
+    ends = test["end_row"].to_numpy()
+    close = table["close"].to_numpy()
+    actual = close[ends[:, None] + np.arange(1, 4)[None, :]]
+    if quality == "oracle":  # a narrow band around the realised close
+        prices = actual[:, :, None] * np.array([0.999, 1.0, 1.001])[None, None, :]
+    else:  # a median 10% off with a narrow band: far worse than any random walk
+        prices = (
+            (close[ends] * 1.1)[:, None, None] * np.array([0.999, 1.0, 1.001]) * np.ones((1, 3, 1))
         )
-    text = caplog.text
-    assert "lstm   ONNX parity passed" in text
-    assert "ridge  ONNX parity FAILED" in text
-    assert "relative MAE 0.6250" in text
-    assert "DM p-value" in text
-    assert "data/08_reporting/" in text
-    assert summary["models"]["lstm"]["relative_mae"] == 0.625
-    assert "data/08_reporting/forecast_metrics.json" in summary["reports"]
+    return forecasts.to_frame(
+        table["timestamp"].to_numpy()[ends], close[ends], prices, LEVELS, "1h", actual
+    )
+
+
+@pytest.fixture(scope="module")
+def scored(stage_outputs):
+    predictions = {"good": _model(stage_outputs, "oracle"), "bad": _model(stage_outputs, "bad")}
+    baselines = forecast_baselines(
+        stage_outputs["table"],
+        stage_outputs["split"],
+        stage_outputs["test"],
+        REPORTING,
+        **predictions,
+    )
+    return predictions, baselines, compute_forecast_metrics(baselines, REPORTING, **predictions)
+
+
+def test_baselines_share_the_models_windows_and_have_the_last_close_as_median(scored):
+    predictions, baselines, _ = scored
+    assert set(baselines["model"]) == {"random_walk", "ewma", "garch"}
+    for _, frame in baselines.groupby("model"):
+        np.testing.assert_array_equal(frame["origin_time"], predictions["good"]["origin_time"])
+        np.testing.assert_array_equal(frame["actual_close"], predictions["good"]["actual_close"])
+    gaussian = baselines[baselines["model"] != "random_walk"]
+    np.testing.assert_allclose(gaussian["q0.5"], gaussian["last_close"])
+
+
+def test_the_oracle_beats_and_the_bad_model_loses_to_every_baseline(scored):
+    _, _, metrics = scored
+    for base in ("random_walk", "ewma", "garch"):
+        good = metrics["models"]["good"]["by_horizon"]["1"]
+        bad = metrics["models"]["bad"]["by_horizon"]["3"]
+        assert good["crps_skill"][base] > 0.5 and good["diebold_mariano"][base]["statistic"] < 0
+        assert bad["crps_skill"][base] < 0 and bad["diebold_mariano"][base]["statistic"] > 0
+        assert good["diebold_mariano"][base]["p_value"] < 0.05
+    assert metrics["models"]["good"]["by_horizon"]["2"]["coverage"]["0.9"]["coverage"] == 1.0
+    assert metrics["models"]["bad"]["by_horizon"]["2"]["relative_mae"] > 1.0
+    assert metrics["headline"]["good_coverage90_h1"] == 1.0
+    assert set(metrics["headline"]) >= {"good_crps_skill_vs_garch_h3", "bad_dm_p_vs_ewma_h1"}
+
+
+def test_summary_states_beats_and_loses_and_coverage(scored, caplog):
+    _, _, metrics = scored
+    reports = {name: {"passed": True, "max_abs_error": 1e-7} for name in ("good", "bad")}
+    with caplog.at_level(logging.INFO):
+        summary = summarise_run(metrics, REPORTING, **reports)
+    good, bad = summary["models"]["good"]["verdict"], summary["models"]["bad"]["verdict"]
+    assert "h=1 beats random_walk" in good and "h=3 beats garch" in good
+    assert "90% interval covers 100.0% at h=3 (outside 88-92%)" in good
+    assert "h=1 loses to ewma" in bad
+    assert "Run summary" in caplog.text and good in caplog.text
+
+
+def test_plots_are_figures(scored):
+    predictions, baselines, metrics = scored
+    for figure in (
+        plot_fan_chart(baselines, REPORTING, **predictions),
+        plot_calibration(metrics),
+        plot_skill_by_horizon(metrics, REPORTING),
+    ):
+        assert isinstance(figure, Figure) and figure.axes
+
+
+def test_metrics_refuse_predictions_on_different_windows(scored):
+    predictions, baselines, _ = scored
+    shifted = predictions["bad"].iloc[3:].reset_index(drop=True)
+    with pytest.raises(ValueError, match="not on the same windows"):
+        compute_forecast_metrics(baselines, REPORTING, good=predictions["good"], bad=shifted)
 
 
 def test_summary_files_match_the_catalog():
     catalog = yaml.safe_load((PROJECT_ROOT / "conf/base/catalog.yml").read_text())
-    paths = {entry["filepath"] for entry in catalog.values() if "filepath" in entry}
-    for name in REPORTING["report_files"]:
-        assert f"{REPORTING['reports_dir']}/{name}" in paths
+    paths = set()
+    for name, entry in catalog.items():
+        if isinstance(entry, dict) and "filepath" in entry:
+            kinds = models.names() if "{kind}" in name else [""]
+            paths |= {entry["filepath"].replace("{kind}", kind) for kind in kinds}
+    for name in REPORTING.report_files:
+        assert f"{REPORTING.reports_dir}/{name}" in paths
 
 
 def test_summary_runs_after_every_other_node():
@@ -141,7 +131,6 @@ def test_summary_runs_after_every_other_node():
     from lstm_forecast.pipelines import export, features, ingestion, training, validation
 
     alone = create_pipeline()
-    assert alone.nodes[-1].name == "summarise_run"
     everything = (
         sum(
             (
@@ -152,5 +141,5 @@ def test_summary_runs_after_every_other_node():
         )
         + alone
     )
-    groups = everything.grouped_nodes
-    assert [node.name for node in groups[-1]] == ["summarise_run"]
+    # `Pipeline.nodes` is the order the sequential runner runs them in.
+    assert [node.name for node in everything.nodes][-1] == "summarise_run"

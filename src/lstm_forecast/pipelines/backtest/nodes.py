@@ -109,8 +109,12 @@ def gather_folds(backtest_folds: dict[str, Any], **fold_reports: dict[str, Any])
         {b: round(mean[last]["crps_skill"][b], 4) for b in bases},
         mean["1"]["coverage_90"],
     )
-    return {"model": reports[0]["model"], "mean": mean, "folds": reports,
-            "plan": backtest_folds["folds"]}
+    return {
+        "model": reports[0]["model"],
+        "mean": mean,
+        "folds": reports,
+        "plan": backtest_folds["folds"],
+    }
 
 
 def _fold_data(
@@ -202,10 +206,13 @@ def _score_fold(
         len(test_ends),
         {b: round(v, 4) for b, v in by_horizon["1"]["crps_skill"].items()},
     )
+    stamps = table["timestamp"]
     return {
         "fold": plan["fold"],
         "model": backtest.model,
         "test_windows": len(test_ends),
+        "first_target": stamps.iloc[int(test_ends.min()) + 1].isoformat(),
+        "last_target": stamps.iloc[int(test_ends.max()) + data.horizon].isoformat(),
         "train_windows": len(data.train_ends),
         "training": training_summary,
         "by_horizon": by_horizon,

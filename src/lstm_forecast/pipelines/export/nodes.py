@@ -62,7 +62,7 @@ def export_onnx(
             f"training diverged. Retrain: `kedro run --from-nodes={kind}.train`."
         )
     model = model_kind.to_onnx(trained_model, export)
-    produced = {op.domain: op.version for op in model.opset_import}.get("", None)
+    produced = {op.domain: op.version for op in model.opset_import}.get("")
     if produced != export.opset:
         raise ArtifactError(
             f"Asked for ONNX opset {export.opset} but the {kind} converter produced {produced}."

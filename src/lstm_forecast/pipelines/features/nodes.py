@@ -93,8 +93,12 @@ def fit_feature_scaler(
         (fingerprints of the feature table and the split).
     """
     lineage = _lineage(feature_table, split_boundaries)
-    require_same(split_boundaries["lineage"], {"features": lineage["features"]},
-                 what="split_boundaries", rerun=_RERUN)
+    require_same(
+        split_boundaries["lineage"],
+        {"features": lineage["features"]},
+        what="split_boundaries",
+        rerun=_RERUN,
+    )
     scaler = fit_scaler(
         feature_table,
         pd.Timestamp(split_boundaries["val_start"]),
@@ -125,8 +129,12 @@ def make_windows(
         CandleDataError: When a split holds no window.
         LineageError: When the scaler was not fit on this table and split.
     """
-    require_same(feature_scaler["lineage"], _lineage(feature_table, split_boundaries),
-                 what="feature_scaler", rerun=_RERUN)
+    require_same(
+        feature_scaler["lineage"],
+        _lineage(feature_table, split_boundaries),
+        what="feature_scaler",
+        rerun=_RERUN,
+    )
     matrix, targets = scaled_arrays(feature_table, feature_scaler)
     length = features.window_length
     windows = split_windows(

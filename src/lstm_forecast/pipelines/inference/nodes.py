@@ -114,7 +114,10 @@ def forecast_from_candles(
         kind=contract.target_kind,
     )
     table = forecasts.to_frame(
-        candles["timestamp"].to_numpy()[ends], last_close, prices, contract.quantiles,
+        candles["timestamp"].to_numpy()[ends],
+        last_close,
+        prices,
+        contract.quantiles,
         contract.interval,
     ).assign(model_kind=contract.model_kind)
     latest = table[table["origin_time"] == table["origin_time"].max()]
@@ -138,7 +141,9 @@ def format_forecasts(forecasts_table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _check_enough_bars(candles: pd.DataFrame, window_length: int, inference: InferenceParams) -> None:
+def _check_enough_bars(
+    candles: pd.DataFrame, window_length: int, inference: InferenceParams
+) -> None:
     """Refuse candles whose longest gap-free run cannot hold one window."""
     # The first bar of a run has no log return, so a window needs one bar before it.
     needed = window_length + 1

@@ -14,7 +14,6 @@ from lstm_forecast.timeseries.preparation import window_length_of
 
 from .params import ReportingParams
 from .plots import plot_calibration, plot_fan_chart, plot_loss_curves, plot_skill_by_horizon
-from lstm_forecast.timeseries.evaluation import DEFINITIONS, headline, score_all, verdict_line
 
 logger = logging.getLogger(__name__)
 

@@ -36,17 +36,28 @@ def plot_fan_chart(
     models = {name: forecasts.from_frame(frame) for name, frame in test_predictions.items()}
     reference = next(iter(test_predictions.values()))
     one_step = reference[reference["h"] == 1].tail(reporting.zoom_bars)
-    rolling.plot(one_step["forecast_time"], one_step["actual_close"], color="black", lw=1.2,
-                 label="actual close")
+    rolling.plot(
+        one_step["forecast_time"],
+        one_step["actual_close"],
+        color="black",
+        lw=1.2,
+        label="actual close",
+    )
     for index, (name, frame) in enumerate(test_predictions.items()):
         step = frame[frame["h"] == 1].tail(reporting.zoom_bars)
         colour = _colour(name, index)
         for low, high, alpha in (("q0.05", "q0.95", 0.15), ("q0.25", "q0.75", 0.3)):
             if low in step and high in step:
-                rolling.fill_between(step["forecast_time"], step[low], step[high],
-                                     color=colour, alpha=alpha, lw=0)
-        rolling.plot(step["forecast_time"], step["q0.5"], color=colour, lw=1,
-                     label=f"{name} median (bands: 50%, 90%)")
+                rolling.fill_between(
+                    step["forecast_time"], step[low], step[high], color=colour, alpha=alpha, lw=0
+                )
+        rolling.plot(
+            step["forecast_time"],
+            step["q0.5"],
+            color=colour,
+            lw=1,
+            label=f"{name} median (bands: 50%, 90%)",
+        )
     rolling.set_title(f"One bar ahead, last {len(one_step)} test bars")
     rolling.set_ylabel("close")
     rolling.legend(loc="best", fontsize="small")
@@ -62,16 +73,23 @@ def plot_fan_chart(
         for level_low, level_high in ((0.05, 0.95), (0.25, 0.75)):
             low, high = forecasts.level_column(level_low), forecasts.level_column(level_high)
             if low in rows and high in rows:
-                fan.fill_between(rows["forecast_time"], rows[low], rows[high],
-                                 color=colour, alpha=0.2, lw=0)
+                fan.fill_between(
+                    rows["forecast_time"], rows[low], rows[high], color=colour, alpha=0.2, lw=0
+                )
         fan.plot(rows["forecast_time"], rows["q0.5"], color=colour, label=f"{name} median")
         del values
     for name, frame in baseline_forecasts.groupby("model", sort=False):
         rows = frame[frame["origin_time"] == last_origin]
         if "q0.05" in rows:
             for column in ("q0.05", "q0.95"):
-                fan.plot(rows["forecast_time"], rows[column], color=_colour(str(name), 0),
-                         ls="--", lw=1, label=f"{name} 90% band" if column == "q0.05" else None)
+                fan.plot(
+                    rows["forecast_time"],
+                    rows[column],
+                    color=_colour(str(name), 0),
+                    ls="--",
+                    lw=1,
+                    label=f"{name} 90% band" if column == "q0.05" else None,
+                )
     fan.set_title(f"Fan from the last test origin ({pd.Timestamp(last_origin).isoformat()})")
     fan.set_ylabel("close")
     fan.legend(loc="best", fontsize="small")
@@ -112,13 +130,19 @@ def plot_skill_by_horizon(forecast_metrics: dict[str, Any], reporting: Reporting
         for index, (name, scores) in enumerate(forecast_metrics["models"].items()):
             steps = sorted(int(h) for h in scores["by_horizon"])
             skill = [scores["by_horizon"][str(h)]["crps_skill"][base] for h in steps]
-            p_values = [scores["by_horizon"][str(h)]["diebold_mariano"][base]["p_value"]
-                        for h in steps]
+            p_values = [
+                scores["by_horizon"][str(h)]["diebold_mariano"][base]["p_value"] for h in steps
+            ]
             colour = _colour(name, index)
             axis.plot(steps, skill, color=colour, lw=1, label=name)
             significant = [p is not None and p < reporting.alpha for p in p_values]
-            axis.scatter(steps, skill, color=colour, s=18,
-                         facecolors=[colour if s else "none" for s in significant])
+            axis.scatter(
+                steps,
+                skill,
+                color=colour,
+                s=18,
+                facecolors=[colour if s else "none" for s in significant],
+            )
         axis.axhline(0.0, color="black", lw=1, ls=":")
         axis.set_title(f"vs {base}")
         axis.set_xlabel("horizon (bars)")
@@ -134,13 +158,16 @@ def plot_loss_curves(training_history: pd.DataFrame) -> Figure:
     figure = Figure(figsize=(8, 4.5), layout="constrained")
     axis = figure.subplots()
     if len(training_history):
-        axis.plot(training_history["epoch"], training_history["train_loss"], marker="o",
-                  label="train")
-        axis.plot(training_history["epoch"], training_history["val_loss"], marker="o",
-                  label="validation")
+        axis.plot(
+            training_history["epoch"], training_history["train_loss"], marker="o", label="train"
+        )
+        axis.plot(
+            training_history["epoch"], training_history["val_loss"], marker="o", label="validation"
+        )
         best = training_history["val_loss"].idxmin()
-        axis.axvline(training_history.loc[best, "epoch"], color="gray", ls="--",
-                     label="best epoch (kept)")
+        axis.axvline(
+            training_history.loc[best, "epoch"], color="gray", ls="--", label="best epoch (kept)"
+        )
     axis.set_xlabel("epoch")
     axis.set_ylabel("mean pinball loss (scaled targets)")
     axis.set_title("LSTM loss curves")

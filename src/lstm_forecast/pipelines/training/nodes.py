@@ -9,13 +9,12 @@ import pandas as pd
 
 from lstm_forecast import models
 from lstm_forecast.lineage import fingerprint_frame, fingerprint_json, require_same
+from lstm_forecast.models.params import TrainingParams
 from lstm_forecast.timeseries.preparation import (
     require_windows_match,
     scaled_arrays,
     window_length_of,
 )
-
-from lstm_forecast.models.params import TrainingParams
 
 logger = logging.getLogger(__name__)
 

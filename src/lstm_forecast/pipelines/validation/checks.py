@@ -44,9 +44,7 @@ def symbolic_dims(model: onnx.ModelProto) -> dict[str, Any]:
     }
 
 
-def weight_check(
-    model: onnx.ModelProto, layouts: list[dict[str, np.ndarray]]
-) -> dict[str, Any]:
+def weight_check(model: onnx.ModelProto, layouts: list[dict[str, np.ndarray]]) -> dict[str, Any]:
     """Every trained weight must sit in the graph bit for bit (an initializer or constant),
     in one of the layouts the model kind names.
 
@@ -99,7 +97,10 @@ def parity_case(
     """onnxruntime against the reference predictor on every window, ``batch_size`` at a time."""
     actual = run_batched(session, windows, batch_size)
     expected = np.concatenate(
-        [predict(windows[start : start + batch_size]) for start in range(0, len(windows), batch_size)]
+        [
+            predict(windows[start : start + batch_size])
+            for start in range(0, len(windows), batch_size)
+        ]
     )
     case: dict[str, Any] = {
         "batch_size": batch_size,

@@ -60,9 +60,7 @@ def validate_onnx(
     if not dims["batch_symbolic"]:
         failures.append(f"batch axis is fixed: {dims}; re-export with a symbolic batch axis")
     weights = model_kind.weights(trained_model)
-    weight_report = checks.weight_check(
-        staged_onnx_model, model_kind.graph_layouts(trained_model)
-    )
+    weight_report = checks.weight_check(staged_onnx_model, model_kind.graph_layouts(trained_model))
     if not weight_report["passed"]:
         failures.append(f"weights not in the graph bit for bit: {weight_report['not_in_graph']}")
     if contract is not None:
@@ -70,8 +68,16 @@ def validate_onnx(
 
     cases: list[dict[str, Any]] = []
     if not failures:
-        cases = _parity(staged_onnx_model, model_kind, trained_model, contract,
-                        feature_table, test_windows, validation, onnxruntime)
+        cases = _parity(
+            staged_onnx_model,
+            model_kind,
+            trained_model,
+            contract,
+            feature_table,
+            test_windows,
+            validation,
+            onnxruntime,
+        )
         failures += [case["failure"] for case in cases if case["failure"]]
     report = {
         "passed": not failures,
@@ -204,8 +210,15 @@ def _parity(
     try:
         session = make_session(model, onnxruntime.as_dict())
     except Exception as error:
-        return [{"batch_size": 0, "window_length": 0, "max_abs_error": None,
-                 "max_rel_error": None, "failure": f"onnxruntime could not load it: {error}"}]
+        return [
+            {
+                "batch_size": 0,
+                "window_length": 0,
+                "max_abs_error": None,
+                "max_rel_error": None,
+                "failure": f"onnxruntime could not load it: {error}",
+            }
+        ]
     matrix = scale_features(
         feature_table[list(contract.feature_names)].to_numpy(),
         contract.scaler.feature_mean,
