@@ -24,6 +24,9 @@ from lstm_forecast.timeseries.features import FEATURE_FORMULAS, TARGET_KINDS
 
 INPUT_NAME = "window"
 OUTPUT_NAME = "forecast"
+# The self-contained forecaster's inputs and outputs.
+CANDLES, OPEN_TIME = "candles", "open_time"
+CLOSE_QUANTILES, WINDOW_OK = "close_quantiles", "window_ok"
 PRODUCER_NAME = "lstm-forecast"
 
 _OPTIMISATION_LEVELS = {
@@ -67,6 +70,8 @@ class OnnxContract:
     project_version: str = lstm_forecast.__version__
     input_name: str = INPUT_NAME
     output_name: str = OUTPUT_NAME
+    # "model": scaled window in, scaled quantiles out; "forecaster": raw candles in, prices out.
+    artifact: str = "model"
     # Set only on a published file, by the validation stage, once every check passed.
     validation: dict[str, Any] | None = None
 
@@ -162,6 +167,17 @@ class OnnxContract:
         inputs = {value.name: shape_of(value) for value in model.graph.input}
         outputs = {value.name: shape_of(value) for value in model.graph.output}
         expected_out = [self.horizon, len(self.quantiles)]
+        if self.artifact == "forecaster":
+            expected_in = [self.window_length + 1, 5]
+            got_in = inputs.get(self.input_name, [None])[1:]
+            got_out = outputs.get(self.output_name, [None])[1:]
+            if got_in != expected_in or got_out != expected_out:
+                raise ArtifactError(
+                    f"The forecaster graph takes {self.input_name} {got_in} and returns "
+                    f"{self.output_name} {got_out}; its contract says {expected_in} -> "
+                    f"{expected_out}."
+                )
+            return
         if self.input_name not in inputs or self.output_name not in outputs:
             raise ArtifactError(
                 f"The graph's inputs {list(inputs)} / outputs {list(outputs)} do not include "

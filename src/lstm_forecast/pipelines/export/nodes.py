@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 from typing import Any
 
 import numpy as np
 import onnx
+import pandas as pd
 
 from lstm_forecast import models
 from lstm_forecast.errors import ArtifactError
 from lstm_forecast.lineage import fingerprint_arrays, fingerprint_json, require_same
-from lstm_forecast.onnx_contract import OnnxContract, Scaler, shape_of, stamp
+from lstm_forecast.onnx_contract import (
+    CANDLES,
+    CLOSE_QUANTILES,
+    OnnxContract,
+    Scaler,
+    shape_of,
+    stamp,
+)
+from lstm_forecast.timeseries.reference import python_path_prices, reference_inputs
 
 from .params import ExportParams
+from .sidecar import forecaster_sidecar
 
 logger = logging.getLogger(__name__)
 
@@ -93,3 +105,48 @@ def export_onnx(
         shape_of(model.graph.output[0]),
     )
     return stamp(model, contract, doc=f"{kind} quantile forecaster; see metadata_props.")
+
+
+def export_forecaster(
+    staged_onnx_model: onnx.ModelProto,
+    trained_model: dict[str, Any],
+    candles: pd.DataFrame,
+    test_windows: pd.DataFrame,
+    export: ExportParams,
+    *,
+    kind: str,
+) -> tuple[onnx.ModelProto, dict[str, Any]]:
+    """Wrap a staged model into the self-contained forecaster, with its JSON sidecar.
+
+    Args:
+        staged_onnx_model: The kind's staged model (its contract gives features and scaler).
+        trained_model: The artefact, for the reference example's expected outputs.
+        candles: Clean candles (the reference example is a real window of the test split).
+        test_windows: Test window index (its last window is the reference example).
+        export: ``params:export`` (``opset``).
+        kind: The registered model kind.
+
+    Returns:
+        ``forecaster.onnx`` (``candles``, ``open_time`` -> ``close_quantiles``,
+        ``window_ok``) with the sidecar in its ``metadata_props``, and the sidecar itself.
+    """
+    from lstm_forecast.models.forecaster import build_forecaster  # noqa: PLC0415 - torch
+
+    contract = OnnxContract.from_model(staged_onnx_model)
+    forecaster = build_forecaster(staged_onnx_model, contract, export.opset)
+    end = int(test_windows["end_row"].iloc[-1])
+    rows = candles.iloc[end - contract.window_length : end + 1]
+    example = reference_inputs(rows)
+    expected = python_path_prices(models.get(kind).predictor(trained_model), contract, rows)
+    wrapper = dataclasses.replace(
+        contract,
+        artifact="forecaster",
+        input_name=CANDLES,
+        output_name=CLOSE_QUANTILES,
+    )
+    sidecar = forecaster_sidecar(wrapper, example, expected)
+    stamp(forecaster, wrapper, doc=f"{kind} forecaster: raw candles in, price quantiles out.")
+    onnx.helper.set_model_props(
+        forecaster, wrapper.to_metadata_props() | {"sidecar": json.dumps(sidecar)}
+    )
+    return forecaster, sidecar

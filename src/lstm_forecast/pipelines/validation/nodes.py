@@ -123,23 +123,27 @@ def publish_validated(
     Raises:
         ValidationFailedError: Naming each failed check; nothing is published.
     """
+    require_passed(validation_report)
+    contract = OnnxContract.from_model(staged_onnx_model).with_validation(
+        {
+            "passed": True,
+            "report_sha256": fingerprint_json(validation_report),
+            "windows_compared": validation_report.get("windows_compared"),
+        }
+    )
+    published = onnx.ModelProto()
+    published.CopyFrom(staged_onnx_model)
+    return stamp(published, contract, doc=staged_onnx_model.doc_string)
+
+
+def require_passed(validation_report: dict[str, Any]) -> None:
+    """Stop the run, naming each failed check, unless the report passed."""
     if not validation_report["passed"]:
         raise ValidationFailedError(
             f"ONNX validation of the {validation_report['model_kind']} model failed, so it was "
             "not published (details in its validation report under data/08_reporting/):\n- "
             + "\n- ".join(validation_report["failures"])
         )
-    contract = OnnxContract.from_model(staged_onnx_model).with_validation(
-        {
-            "passed": True,
-            "report_sha256": fingerprint_json(validation_report),
-            "windows_compared": validation_report["windows_compared"],
-            "max_abs_error": validation_report["max_abs_error"],
-        }
-    )
-    published = onnx.ModelProto()
-    published.CopyFrom(staged_onnx_model)
-    return stamp(published, contract, doc=staged_onnx_model.doc_string)
 
 
 def forecast_test_split(

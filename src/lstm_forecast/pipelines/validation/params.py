@@ -22,3 +22,5 @@ class ValidationParams(StrictParams):
     tolerance: ToleranceParams = ToleranceParams()
     # Every test window is compared at each batch size; "all" = one batch of every window.
     batch_sizes: tuple[int | Literal["all"], ...] = (1, 7, "all")
+    # forecaster.onnx against the Python path, relative difference of every price.
+    forecaster_rtol: float = Field(1e-6, ge=0)

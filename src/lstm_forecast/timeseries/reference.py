@@ -1,0 +1,53 @@
+"""The Python path from raw candles to prices, which the forecaster graph must reproduce."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .features import compute_features, forecast_to_price, scale_features
+
+CANDLE_COLUMNS = ("open", "high", "low", "close", "volume")
+
+
+def reference_inputs(rows: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The forecaster's inputs for one window of clean candles (``window_length + 1`` rows)."""
+    return {
+        "candles": rows[list(CANDLE_COLUMNS)].to_numpy(dtype=np.float64)[None],
+        "open_time": epoch_seconds(rows["timestamp"])[None],
+    }
+
+
+def epoch_seconds(timestamps: pd.Series) -> np.ndarray:
+    """UTC bar open times as int64 seconds since the epoch."""
+    return pd.DatetimeIndex(timestamps).as_unit("s").asi8.astype(np.int64)
+
+
+def python_path_prices(
+    predict: Callable[[np.ndarray], np.ndarray], contract: Any, rows: pd.DataFrame
+) -> np.ndarray:
+    """Features -> scaler -> model -> prices for the window ending at the last of ``rows``.
+
+    Args:
+        predict: The model (a kind's reference predictor, or an onnxruntime call).
+        contract: The model's ``OnnxContract``.
+        rows: ``window_length + 1`` consecutive clean candles, oldest first.
+
+    Returns:
+        ``[1, horizon, q]`` prices.
+    """
+    features = compute_features(rows.assign(segment=0))[list(contract.feature_names)]
+    matrix = scale_features(
+        features.to_numpy()[1:], contract.scaler.feature_mean, contract.scaler.feature_scale
+    )
+    scaled = predict(np.ascontiguousarray(matrix[None]))
+    return forecast_to_price(
+        scaled,
+        rows["close"].to_numpy(dtype=np.float64)[-1:],
+        target_mean=list(contract.scaler.target_mean),
+        target_scale=list(contract.scaler.target_scale),
+        kind=contract.target_kind,
+    )
