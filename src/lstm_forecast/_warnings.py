@@ -18,6 +18,8 @@ _LIBRARY_WARNINGS = (
     # nn.LSTM re-assigns its _flat_weights while torch.export traces it; the exported graph is
     # checked for parity by the validation stage.
     (UserWarning, r"The tensor attributes self\.lstm\._flat_weights"),
+    # torch.onnx names each dynamic axis; inputs that share the batch axis repeat the name.
+    (UserWarning, r"# The axis name\W+batch will not be used"),
     # kedro warns once when a node outside a namespace reads a namespaced dataset; reporting
     # and inference read each model branch's outputs (lstm.test_predictions, ...) on purpose.
     (UserWarning, r"One or more dataset names contain '\.' characters"),

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .features import compute_features, forecast_to_price, scale_features
+from .windows import gather_windows
 
 CANDLE_COLUMNS = ("open", "high", "low", "close", "volume")
 
@@ -51,3 +52,13 @@ def python_path_prices(
         target_scale=list(contract.scaler.target_scale),
         kind=contract.target_kind,
     )
+
+
+def raw_windows(candles: pd.DataFrame, ends: np.ndarray, length: int) -> dict[str, np.ndarray]:
+    """The forecaster's inputs for the windows ending at ``ends`` (``length`` + 1 bars each)."""
+    values = candles[list(CANDLE_COLUMNS)].to_numpy(dtype=np.float64)
+    times = epoch_seconds(candles["timestamp"])[:, None]
+    return {
+        "candles": np.ascontiguousarray(gather_windows(values, ends, length + 1)),
+        "open_time": np.ascontiguousarray(gather_windows(times, ends, length + 1)[:, :, 0]),
+    }

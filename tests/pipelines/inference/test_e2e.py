@@ -36,11 +36,10 @@ sys.meta_path.insert(0, _RefuseTorch())
 
 @pytest.fixture
 def inference_project(smoke_project: Path, tmp_path: Path) -> Path:
-    """A fresh project copy holding only the smoke run's ONNX model, nothing it was made from."""
+    """A fresh project copy holding only the smoke run's forecasters, nothing they came from."""
     project = copy_project(tmp_path / "project")
-    # Kedro checks that the source folder exists; the package itself is installed.
-    (project / "src").mkdir(exist_ok=True)
-    shutil.copy2(smoke_project / "data/06_models/model.onnx", project / "data/06_models")
+    for name in ("forecaster.onnx", "ridge.forecaster.onnx"):
+        shutil.copy2(smoke_project / "data/06_models" / name, project / "data/06_models")
     return project
 
 
@@ -82,13 +81,14 @@ def test_inference_runs_where_torch_cannot_be_imported(inference_project, torchl
     assert result.returncode == 0, result.stderr[-6000:]
     forecasts = pd.read_parquet(inference_project / FORECASTS)
     last_bar = pd.read_csv(RAW_CSV, usecols=["timestamp"])["timestamp"].iloc[-1]
-    # Default tail_rows=500: the window-length-12 model forecasts 500 - 12 hours, the last
-    # one being the hour after the file ends.
-    assert len(forecasts) == 500 - 12
+    # Default tail_rows=500: windows of 12 + 1 bars give 500 - 12 origins, 6 steps each; the
+    # last origin is the file's last bar.
+    assert len(forecasts) == (500 - 12) * 6
+    assert forecasts["origin_time"].iloc[-1] == pd.Timestamp(last_bar, tz="UTC")
     assert forecasts["forecast_time"].iloc[-1] == pd.Timestamp(last_bar, tz="UTC") + pd.Timedelta(
-        "1h"
+        "6h"
     )
-    assert np.isfinite(forecasts["forecast_close"]).all()
+    assert np.isfinite(forecasts[["q0.05", "q0.5", "q0.95"]].to_numpy()).all()
     table = pd.read_csv(inference_project / "data/07_model_output/inference_forecasts.csv")
     assert list(table.columns) == list(forecasts.columns)
     assert len(table) == len(forecasts)
@@ -106,12 +106,11 @@ def test_batch_scoring_matches_the_validation_stage_forecasts(smoke_project, inf
     validated = pd.read_parquet(
         smoke_project / "data/07_model_output/lstm_test_predictions.parquet"
     )
-    matched = validated.merge(
-        forecasts, left_on="target_time", right_on="forecast_time", suffixes=("_val", "")
-    )
+    matched = validated.merge(forecasts, on=["origin_time", "h"], suffixes=("_val", ""))
     assert len(matched) == len(validated) > 100
     np.testing.assert_array_equal(matched["last_close"], matched["last_close_val"])
-    np.testing.assert_allclose(matched["forecast_close"], matched["forecast_close_val"], rtol=1e-6)
+    for column in ("q0.05", "q0.5", "q0.95"):
+        np.testing.assert_allclose(matched[column], matched[f"{column}_val"], rtol=1e-6)
 
 
 def test_a_csv_shorter_than_one_window_fails_the_run_and_says_why(inference_project):
@@ -131,3 +130,15 @@ def test_a_csv_shorter_than_one_window_fails_the_run_and_says_why(inference_proj
     assert "CandleDataError" in output
     assert "short.csv" in output
     assert "at least 13 consecutive bars" in output
+
+
+def test_an_unvalidated_forecaster_is_refused(inference_project, smoke_project):
+    staged = smoke_project / "data/06_models/staging/forecaster.onnx"
+    shutil.copy2(staged, inference_project / "data/06_models/forecaster.onnx")
+    result = run_kedro(
+        inference_project, "run", "--env=smoke", "--pipelines=inference", check=False
+    )
+    assert result.returncode != 0
+    assert "does not record a passed validation" in " ".join(
+        (result.stdout + result.stderr).split()
+    )

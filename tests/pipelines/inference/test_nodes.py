@@ -1,139 +1,112 @@
-"""The inference nodes on synthetic candles and a toy ONNX model with a known formula."""
+"""Inference nodes: raw candles into the published forecaster, no feature code of their own."""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import subprocess
+import sys
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from lstm_forecast.errors import ArtifactError, CandleDataError
+from lstm_forecast.onnx_contract import OnnxContract
 from lstm_forecast.pipelines.inference.nodes import (
-    forecast_next_closes,
+    forecast_from_candles,
     format_forecasts,
     read_model_contract,
 )
-from lstm_forecast.timeseries.features import FEATURE_NAMES, compute_features
+from lstm_forecast.pipelines.validation.forecaster import python_path
 
-from ._helpers import TARGET_MEAN, TARGET_SCALE, WINDOW, candles_frame, toy_model
-
-
-def _candles(rows: int, drop: tuple[int, ...] = ()) -> pd.DataFrame:
-    """Candles as the ingestion node returns them: a segment id that grows after each gap."""
-    frame = candles_frame(rows, drop=drop)
-    gap = frame["timestamp"].diff() > pd.Timedelta("1h")
-    return frame.assign(segment=gap.cumsum().astype("int64"))
+from .conftest import RUNTIME
 
 
-def _forecast(candles: pd.DataFrame, inference: dict[str, Any], ort: dict[str, Any], **model):
-    onnx_model = toy_model(**model)
-    contract = read_model_contract(onnx_model, inference)
-    return forecast_next_closes(candles, onnx_model, contract, inference, ort)
+def _forecast(published, candles, params):
+    contract = read_model_contract(params, ridge=published["forecaster"])
+    return forecast_from_candles(candles, contract, params, RUNTIME, ridge=published["forecaster"])
 
 
-def _by_hand(candles: pd.DataFrame, end: int) -> float:
-    """The toy model's forecast for the window ending at row ``end``, computed directly."""
-    model = toy_model()
-    scaler = read_model_contract(model, {"interval": "1h"})["scaler"]
-    features = compute_features(candles)[list(FEATURE_NAMES)].to_numpy()
-    rows = features[end - WINDOW + 1 : end + 1]
-    scaled = ((rows - scaler["feature_mean"]) / scaler["feature_scale"]).astype(np.float32)
-    y = float(scaled.astype(np.float64).mean()) * TARGET_SCALE + TARGET_MEAN
-    return float(candles["close"].iloc[end] * np.exp(y))
+def test_forecasts_of_every_full_window_equal_the_python_path(published, stage_outputs, params):
+    from lstm_forecast import models
 
-
-def test_every_full_window_is_forecast_with_the_metadata_scaler(
-    inference_params, onnxruntime_params
-):
-    candles = _candles(60)
-    forecasts = _forecast(candles, inference_params, onnxruntime_params)
-    # Row 0 has no log return, so the first window ends at row WINDOW.
-    ends = np.arange(WINDOW, 60)
-    assert len(forecasts) == len(ends)
-    assert list(forecasts.columns) == [
-        "forecast_time",
-        "window_end",
-        "last_close",
-        "forecast_close",
-        "model_kind",
-    ]
-    pd.testing.assert_series_equal(
-        forecasts["window_end"],
-        candles["timestamp"].iloc[ends].reset_index(drop=True),
-        check_names=False,
+    candles = stage_outputs["candles"]
+    table = _forecast(published, candles, params)
+    contract = OnnxContract.from_model(published["forecaster"])
+    # Segments of 250 and 250 bars: each holds (rows - window_length) windows of L + 1 bars.
+    origins = table["origin_time"].unique()
+    assert len(origins) == 2 * (250 - contract.window_length)
+    assert len(table) == len(origins) * contract.horizon
+    ends = np.flatnonzero(candles["timestamp"].isin(origins).to_numpy())
+    expected = python_path(
+        candles, ends, contract, models.get("ridge").predictor(stage_outputs["ridge"]["trained"])
     )
-    assert (forecasts["forecast_time"] - forecasts["window_end"] == pd.Timedelta("1h")).all()
-    np.testing.assert_array_equal(forecasts["last_close"], candles["close"].to_numpy()[ends])
-    expected = [_by_hand(candles, end) for end in ends]
-    np.testing.assert_allclose(forecasts["forecast_close"], expected, rtol=1e-6)
-    assert set(forecasts["model_kind"]) == {"toy"}
-    # The last forecast is for the hour after the last candle: the one not yet seen.
-    assert forecasts["forecast_time"].iloc[-1] == candles["timestamp"].iloc[-1] + pd.Timedelta("1h")
+    np.testing.assert_allclose(table["q0.5"].to_numpy(), expected[:, :, 1].reshape(-1), rtol=1e-6)
 
 
-def test_windows_never_cross_a_gap(inference_params, onnxruntime_params):
-    candles = _candles(80, drop=(30, 31, 32))
-    forecasts = _forecast(candles, inference_params, onnxruntime_params)
-    gap_after = pd.Timestamp("2022-01-02 05:00", tz="UTC")  # row 29, the last bar before the gap
-    starts = forecasts["window_end"] - pd.Timedelta(hours=WINDOW - 1)
-    crossing = (starts <= gap_after) & (forecasts["window_end"] > gap_after)
-    assert not crossing.any()
-    # Segment 0 holds rows 0..29 (windows end at 12..29), segment 1 holds 47 bars (35 windows).
-    assert len(forecasts) == (30 - WINDOW) + (47 - WINDOW)
+def test_windows_never_cross_the_gap(published, stage_outputs, params):
+    candles = stage_outputs["candles"]
+    table = _forecast(published, candles, params)
+    gap_start = candles["timestamp"].iloc[250]
+    origins = table["origin_time"].drop_duplicates()
+    window = candles["timestamp"].iloc[1] - candles["timestamp"].iloc[0]
+    length = OnnxContract.from_model(published["forecaster"]).window_length
+    after = origins[origins >= gap_start]
+    assert (after - gap_start >= window * length).all()
 
 
-@pytest.mark.parametrize("batch_size", [1, 7, 10_000])
-def test_batch_size_does_not_change_the_forecasts(batch_size, inference_params, onnxruntime_params):
-    candles = _candles(70)
-    reference = _forecast(candles, inference_params, onnxruntime_params)
-    batched = _forecast(candles, {**inference_params, "batch_size": batch_size}, onnxruntime_params)
-    pd.testing.assert_frame_equal(batched, reference)
+@pytest.mark.parametrize("batch_size", [1, 7, 1000])
+def test_batch_size_does_not_change_the_forecasts(published, stage_outputs, params, batch_size):
+    candles = stage_outputs["candles"].tail(60).reset_index(drop=True)
+    reference = _forecast(published, candles, params)
+    other = _forecast(published, candles, params.model_copy(update={"batch_size": batch_size}))
+    # Batches of 1 may round the last bit differently in onnxruntime's GEMM.
+    np.testing.assert_allclose(reference["q0.95"], other["q0.95"], rtol=1e-12, atol=0)
 
 
-def test_tail_rows_keeps_only_the_last_bars(inference_params, onnxruntime_params):
-    candles = _candles(100)
-    everything = _forecast(candles, inference_params, onnxruntime_params)
-    tail = _forecast(candles, {**inference_params, "tail_rows": 30}, onnxruntime_params)
-    # The first kept bar has no previous bar, so 30 bars give 30 - WINDOW windows.
-    assert len(tail) == 30 - WINDOW
-    pd.testing.assert_frame_equal(tail, everything.tail(len(tail)).reset_index(drop=True))
+def test_tail_rows_keeps_only_the_last_bars(published, stage_outputs, params):
+    table = _forecast(
+        published, stage_outputs["candles"], params.model_copy(update={"tail_rows": 20})
+    )
+    length = OnnxContract.from_model(published["forecaster"]).window_length
+    assert table["origin_time"].nunique() == 20 - length
+    assert table["origin_time"].max() == stage_outputs["candles"]["timestamp"].iloc[-1]
 
 
-def test_fewer_bars_than_one_window_says_how_many_are_needed(inference_params, onnxruntime_params):
-    with pytest.raises(CandleDataError, match=rf"needs at least {WINDOW + 1} consecutive bars"):
-        _forecast(_candles(WINDOW), inference_params, onnxruntime_params)
+def test_fewer_bars_than_one_window_says_how_many_are_needed(published, stage_outputs, params):
+    with pytest.raises(CandleDataError, match="at least 9 consecutive bars"):
+        _forecast(published, stage_outputs["candles"].head(5), params)
 
 
-def test_a_gap_that_leaves_no_full_window_is_refused(inference_params, onnxruntime_params):
-    candles = _candles(2 * WINDOW, drop=(WINDOW - 1,))
-    with pytest.raises(CandleDataError, match=r"longest gap-free run has 12"):
-        _forecast(candles, inference_params, onnxruntime_params)
+def test_a_forecaster_that_was_not_validated_is_refused(published, params):
+    with pytest.raises(ArtifactError, match="does not record a passed validation"):
+        read_model_contract(params, ridge=published["staged"])
 
 
-def test_a_feature_this_code_cannot_compute_is_refused(inference_params):
-    model = toy_model(feature_names=[*FEATURE_NAMES[:5], "funding_rate"])
-    with pytest.raises(ArtifactError, match=r"\['funding_rate'\].*cannot compute"):
-        read_model_contract(model, inference_params)
+def test_the_human_table_has_iso_times_and_six_significant_digits(published, stage_outputs, params):
+    table = format_forecasts(_forecast(published, stage_outputs["candles"].tail(20), params))
+    assert table["origin_time"].iloc[0].endswith("+00:00")
+    assert all(len(f"{value:.10g}".replace(".", "").lstrip("0")) <= 6 for value in table["q0.5"])
 
 
-def test_metadata_without_a_scaler_is_refused(inference_params):
-    model = toy_model()
-    kept = [prop for prop in model.metadata_props if prop.key != "scaler"]
-    del model.metadata_props[:]
-    model.metadata_props.extend(kept)
-    with pytest.raises(ArtifactError, match=r"lacks \['scaler'"):
-        read_model_contract(model, inference_params)
+_TORCH = {"torch", "pytorch_lightning", "lightning", "torchmetrics"}
 
 
-def test_candles_of_another_interval_than_the_model_are_refused(inference_params):
-    with pytest.raises(CandleDataError, match=r"trained on '4h' bars"):
-        read_model_contract(toy_model(interval="4h"), inference_params)
+def _imports_torch(code: str) -> list[str]:
+    probe = (
+        f"import json, sys; {code}; "
+        f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {_TORCH})))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_the_human_table_has_iso_times_and_cents(inference_params, onnxruntime_params):
-    forecasts = _forecast(_candles(40), inference_params, onnxruntime_params)
-    table = format_forecasts(forecasts)
-    assert table["forecast_time"].iloc[-1] == forecasts["forecast_time"].iloc[-1].isoformat()
-    np.testing.assert_allclose(table["forecast_close"], forecasts["forecast_close"], atol=0.005)
-    assert pd.api.types.is_datetime64_any_dtype(forecasts["forecast_time"])  # input untouched
+def test_the_inference_package_never_imports_torch():
+    loaded = _imports_torch("import lstm_forecast.pipelines.inference as p; p.create_pipeline()")
+    assert loaded == []
+
+
+def test_loading_the_onnx_dataset_never_imports_torch():
+    assert _imports_torch("from lstm_forecast.datasets import OnnxModelDataset") == []

@@ -1,7 +1,7 @@
-"""Nodes of the inference pipeline: clean candles and a published ONNX file in, forecasts out.
+"""Nodes of the inference pipeline: clean candles and a published forecaster in, prices out.
 
-Only onnxruntime, onnx, numpy and pandas are used here, never torch: the scaler, window
-length, features, horizon, quantiles and target all come from the file's contract.
+Only onnxruntime, onnx, numpy and pandas are used here, never torch, and no feature code:
+``forecaster.onnx`` computes the features, scaling and prices itself.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ import onnx
 import pandas as pd
 
 from lstm_forecast.errors import ArtifactError, CandleDataError
-from lstm_forecast.onnx_contract import OnnxContract, make_session, run_batched
+from lstm_forecast.onnx_contract import CLOSE_QUANTILES, WINDOW_OK, OnnxContract, make_session
 from lstm_forecast.params import OnnxRuntimeParams
 from lstm_forecast.timeseries import forecasts
-from lstm_forecast.timeseries.features import compute_features, forecast_to_price, scale_features
-from lstm_forecast.timeseries.windows import gather_windows, valid_window_ends
+from lstm_forecast.timeseries.reference import raw_windows
+from lstm_forecast.timeseries.windows import valid_window_ends
 
 from .params import InferenceParams
 
@@ -26,29 +26,29 @@ logger = logging.getLogger(__name__)
 
 
 def read_model_contract(
-    inference: InferenceParams, **onnx_models: onnx.ModelProto
+    inference: InferenceParams, **forecasters: onnx.ModelProto
 ) -> dict[str, Any]:
-    """Choose the published model to serve and check that it passed validation.
+    """Choose the published forecaster to serve and check that it passed validation.
 
     Args:
         inference: ``params:inference`` (``model`` names the kind to serve).
-        **onnx_models: Every kind's published model.
+        **forecasters: Every kind's published ``forecaster.onnx``.
 
     Returns:
-        The model's contract as plain JSON.
+        Its contract as plain JSON.
 
     Raises:
         ArtifactError: If its contract is invalid or does not record a passed validation.
     """
-    contract = OnnxContract.from_model(onnx_models[inference.model])
-    if not (contract.validation or {}).get("passed"):
+    contract = OnnxContract.from_model(forecasters[inference.model])
+    if contract.artifact != "forecaster" or not (contract.validation or {}).get("passed"):
         raise ArtifactError(
-            f"The published {inference.model} model does not record a passed validation (see "
-            f"data/08_reporting/{inference.model}_validation_report.json); it will not be "
-            "served. Rerun `kedro run` so that validation can publish a model."
+            f"The published {inference.model} forecaster does not record a passed validation "
+            f"(see data/08_reporting/{inference.model}_forecaster_validation_report.json); it "
+            "will not be served. Rerun `kedro run` so that validation can publish one."
         )
     logger.info(
-        "Serving the %s model: windows of %d x %s bars, %d steps ahead, quantiles %s.",
+        "Serving the %s forecaster: windows of %d + 1 bars of %s, %d steps ahead, quantiles %s.",
         contract.model_kind,
         contract.window_length,
         contract.interval,
@@ -63,9 +63,11 @@ def forecast_from_candles(
     model_contract: dict[str, Any],
     inference: InferenceParams,
     onnxruntime: OnnxRuntimeParams,
-    **onnx_models: onnx.ModelProto,
+    **forecasters: onnx.ModelProto,
 ) -> pd.DataFrame:
     """Forecast the next ``horizon`` closes after every full window of the (tail of the) candles.
+
+    Raw candles go straight into ``forecaster.onnx``, which computes the features itself.
 
     Returns:
         One row per window origin and horizon step, oldest first: ``origin_time`` (the last
@@ -79,54 +81,47 @@ def forecast_from_candles(
     if inference.tail_rows is not None:
         candles = candles.tail(inference.tail_rows).reset_index(drop=True)
     _check_enough_bars(candles, contract.window_length, inference)
-    matrix = scale_features(
-        compute_features(candles)[list(contract.feature_names)].to_numpy(),
-        contract.scaler.feature_mean,
-        contract.scaler.feature_scale,
-    )
-    # No target is needed: the bars after the window are what is being forecast.
+    # A window needs window_length + 1 bars of one gap-free run (the first gives a return).
     ends = valid_window_ends(
         candles["segment"].to_numpy(),
-        np.isfinite(matrix).all(axis=1),
         np.ones(len(candles), dtype=bool),
-        contract.window_length,
+        np.ones(len(candles), dtype=bool),
+        contract.window_length + 1,
     )
+    session = make_session(forecasters[inference.model], onnxruntime.as_dict())
+    size = inference.batch_size
+    prices, ok = [], []
+    # Windows are gathered one batch at a time, so memory does not grow with the CSV.
+    for chunk in np.array_split(ends, list(range(size, len(ends), size))):
+        batch_prices, batch_ok = session.run(
+            [CLOSE_QUANTILES, WINDOW_OK], raw_windows(candles, chunk, contract.window_length)
+        )
+        prices.append(batch_prices)
+        ok.append(batch_ok)
+    keep = np.concatenate(ok)
+    if not keep.all():
+        logger.warning("%d window(s) flagged by window_ok were left out.", int((~keep).sum()))
+    ends = ends[keep]
     if not len(ends):
         raise CandleDataError(
-            f"{_source(inference)}: no window of {contract.window_length} bars with finite "
-            "features (check for zero or negative prices)."
+            f"{_source(inference)}: no window of {contract.window_length} + 1 bars passed the "
+            "forecaster's window_ok check (check for zero or negative prices)."
         )
-    session = make_session(onnx_models[inference.model], onnxruntime.as_dict())
-    size = inference.batch_size
-    # Windows are gathered one batch at a time, so memory does not grow with the CSV.
-    scaled = np.concatenate(
-        [
-            run_batched(session, gather_windows(matrix, chunk, contract.window_length), size)
-            for chunk in np.array_split(ends, list(range(size, len(ends), size)))
-        ]
-    )
-    last_close = candles["close"].to_numpy(dtype=np.float64)[ends]
-    prices = forecast_to_price(
-        scaled,
-        last_close,
-        target_mean=list(contract.scaler.target_mean),
-        target_scale=list(contract.scaler.target_scale),
-        kind=contract.target_kind,
-    )
     table = forecasts.to_frame(
         candles["timestamp"].to_numpy()[ends],
-        last_close,
-        prices,
+        candles["close"].to_numpy(dtype=np.float64)[ends],
+        np.concatenate(prices)[keep],
         contract.quantiles,
         contract.interval,
     ).assign(model_kind=contract.model_kind)
     latest = table[table["origin_time"] == table["origin_time"].max()]
     logger.info(
-        "%d origin(s); next %d bars from %s: median %s.",
+        "%d origin(s); next %d bars from %s: median %s .. %s.",
         len(ends),
         contract.horizon,
         latest["forecast_time"].iloc[0].isoformat(),
-        np.round(latest["q0.5"].to_numpy()[[0, -1]], 2).tolist(),
+        round(float(latest["q0.5"].iloc[0]), 2),
+        round(float(latest["q0.5"].iloc[-1]), 2),
     )
     return table
 

@@ -23,7 +23,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             "params:features.window_length": "params:inference.ingestion_window_length",
         },
     )
-    published = {kind: f"{kind}.onnx_model" for kind in models.names()}
+    published = {kind: f"{kind}.forecaster" for kind in models.names()}
     forecasting = Pipeline(
         [
             Node(

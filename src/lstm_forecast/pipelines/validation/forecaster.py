@@ -14,7 +14,7 @@ from lstm_forecast import models
 from lstm_forecast.onnx_contract import CLOSE_QUANTILES, WINDOW_OK, OnnxContract, make_session
 from lstm_forecast.params import OnnxRuntimeParams
 from lstm_forecast.timeseries.features import compute_features, forecast_to_price, scale_features
-from lstm_forecast.timeseries.reference import CANDLE_COLUMNS, epoch_seconds
+from lstm_forecast.timeseries.reference import raw_windows
 from lstm_forecast.timeseries.windows import gather_windows
 
 from . import checks
@@ -160,16 +160,6 @@ def _forecaster_figures(
         "max_abs_price_error": float(np.abs(prices - expected).max()),
         "window_ok_flags": flagged,
     }, failures
-
-
-def raw_windows(candles: pd.DataFrame, ends: np.ndarray, length: int) -> dict[str, np.ndarray]:
-    """The forecaster's inputs for the windows ending at ``ends`` (``length`` + 1 bars each)."""
-    values = candles[list(CANDLE_COLUMNS)].to_numpy(dtype=np.float64)
-    times = epoch_seconds(candles["timestamp"])[:, None]
-    return {
-        "candles": np.ascontiguousarray(gather_windows(values, ends, length + 1)),
-        "open_time": np.ascontiguousarray(gather_windows(times, ends, length + 1)[:, :, 0]),
-    }
 
 
 def python_path(
