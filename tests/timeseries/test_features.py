@@ -107,8 +107,12 @@ def test_features_by_hand_with_a_gap():
     expected = {
         # Row 0 has no previous bar; row 2 is the first bar after the gap.
         "log_return": [NAN, math.log(1.1), NAN, math.log(125 / 121)],
-        "log_high_low": [math.log(105 / 95), math.log(112 / 99), math.log(125 / 118),
-                         math.log(130 / 119)],
+        "log_high_low": [
+            math.log(105 / 95),
+            math.log(112 / 99),
+            math.log(125 / 118),
+            math.log(130 / 119),
+        ],
         "log_close_open": [0.0, math.log(1.1), math.log(121 / 120), math.log(125 / 124)],
         "log_volume": [0.0, 1.0, math.log(10), math.log(100)],
         "hour_sin": [0.0, math.sin(math.pi / 12), 1.0, math.sin(7 * math.pi / 12)],
@@ -141,7 +145,10 @@ def test_forecast_to_price_unscales_per_horizon_not_per_quantile():
     # forecast[0, h, q]; y = forecast * scale_h + mean_h; price = 100 * (1 + y).
     forecast = np.array([[[1.0, 0.0], [-1.0, 2.0]]])
     prices = forecast_to_price(
-        forecast, np.array([100.0]), target_mean=[0.01, 0.02], target_scale=[0.1, 0.2],
+        forecast,
+        np.array([100.0]),
+        target_mean=[0.01, 0.02],
+        target_scale=[0.1, 0.2],
         kind="simple_return",
     )
     np.testing.assert_allclose(prices, [[[111.0, 101.0], [82.0, 142.0]]])

@@ -138,8 +138,9 @@ def test_scaler_never_sees_a_value_of_a_bar_at_or_after_val_start():
     assert moved["target_mean"][horizon - 1] != clean["target_mean"][horizon - 1]
     last_row = table.copy()
     last_row.loc[val_start_row - 1, "log_volume"] = POISON
-    assert fit_scaler(last_row, val_start, "log_return", horizon)["feature_mean"] != (
-        clean["feature_mean"]
+    assert (
+        fit_scaler(last_row, val_start, "log_return", horizon)["feature_mean"]
+        != (clean["feature_mean"])
     )
 
 
