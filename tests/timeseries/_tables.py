@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
 from lstm_forecast.timeseries.features import compute_features, compute_targets, target_columns
+
+NAN = math.nan
 
 
 def tiny_candles(closes: list[float], hours: list[int], segment: list[int]) -> pd.DataFrame:
@@ -82,3 +86,40 @@ def garch_returns(
         variance[t] = omega + alpha * returns[t - 1] ** 2 + beta * variance[t - 1]
         returns[t] = np.sqrt(variance[t]) * shocks[t]
     return returns, np.sqrt(variance)
+
+
+def tiny_feature_table() -> pd.DataFrame:
+    """Six hourly rows; val_start is row 4. Row 0 lacks a log return (first bar)."""
+    stamps = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(range(6), unit="h")
+    return pd.DataFrame(
+        {
+            "timestamp": stamps,
+            "close": [100.0, 101.0, 102.0, 103.0, 104.0, 105.0],
+            "segment": [0] * 6,
+            # Row 0's other features are huge: a fit that keeps incomplete rows moves.
+            "log_return": [NAN, 1.0, 2.0, 6.0, 50.0, 50.0],
+            "log_high_low": [900.0, 2.0, 4.0, 12.0, 50.0, 50.0],
+            "log_close_open": [900.0, 0.0, 0.0, 3.0, 50.0, 50.0],
+            "log_volume": [900.0, 5.0, 5.0, 5.0, 50.0, 50.0],
+            "hour_sin": [900.0, -1.0, 0.0, 1.0, 50.0, 50.0],
+            "hour_cos": [900.0, 10.0, 20.0, 30.0, 50.0, 50.0],
+            # target_h of row t is a value of bar t+h: training only while t+h < 4.
+            "target_1": [1.0, 3.0, 8.0, 50.0, 50.0, NAN],
+            "target_2": [2.0, 4.0, 50.0, 50.0, NAN, NAN],
+        }
+    )
+
+
+TINY_VAL_START = pd.Timestamp("2024-01-01 04:00", tz="UTC")
+# Feature rows 1..3 by hand (population standard deviation, as StandardScaler).
+TINY_FEATURE_MEAN = [3.0, 6.0, 1.0, 5.0, 0.0, 20.0]
+TINY_FEATURE_SCALE = [
+    math.sqrt(14 / 3),  # 1, 2, 6: deviations -2, -1, 3
+    math.sqrt(56 / 3),  # 2, 4, 12: deviations -4, -2, 6
+    math.sqrt(2),  # 0, 0, 3: deviations -1, -1, 2
+    1.0,  # constant: StandardScaler leaves it unscaled
+    math.sqrt(2 / 3),
+    math.sqrt(200 / 3),
+]
+TINY_TARGET_MEAN = [4.0, 3.0]  # target_1 rows 0..2: 1, 3, 8; target_2 rows 0..1: 2, 4
+TINY_TARGET_SCALE = [math.sqrt(26 / 3), 1.0]

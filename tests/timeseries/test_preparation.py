@@ -19,51 +19,22 @@ from lstm_forecast.timeseries.preparation import (
 )
 from tests.synthetic import make_candles
 
-from ._tables import feature_table
+from ._tables import (
+    TINY_FEATURE_MEAN,
+    TINY_FEATURE_SCALE,
+    TINY_TARGET_MEAN,
+    TINY_TARGET_SCALE,
+    TINY_VAL_START,
+    feature_table,
+    tiny_feature_table,
+)
 
 NAN = math.nan
 POISON = 1e6
 
 
-def _tiny_table() -> pd.DataFrame:
-    """Six hourly rows; val_start is row 4. Row 0 lacks a log return (first bar)."""
-    stamps = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(range(6), unit="h")
-    return pd.DataFrame(
-        {
-            "timestamp": stamps,
-            "close": [100.0, 101.0, 102.0, 103.0, 104.0, 105.0],
-            "segment": [0] * 6,
-            # Row 0's other features are huge: a fit that keeps incomplete rows moves.
-            "log_return": [NAN, 1.0, 2.0, 6.0, 50.0, 50.0],
-            "log_high_low": [900.0, 2.0, 4.0, 12.0, 50.0, 50.0],
-            "log_close_open": [900.0, 0.0, 0.0, 3.0, 50.0, 50.0],
-            "log_volume": [900.0, 5.0, 5.0, 5.0, 50.0, 50.0],
-            "hour_sin": [900.0, -1.0, 0.0, 1.0, 50.0, 50.0],
-            "hour_cos": [900.0, 10.0, 20.0, 30.0, 50.0, 50.0],
-            # target_h of row t is a value of bar t+h: training only while t+h < 4.
-            "target_1": [1.0, 3.0, 8.0, 50.0, 50.0, NAN],
-            "target_2": [2.0, 4.0, 50.0, 50.0, NAN, NAN],
-        }
-    )
-
-
-TINY_VAL_START = pd.Timestamp("2024-01-01 04:00", tz="UTC")
-# Feature rows 1..3 by hand (population standard deviation, as StandardScaler).
-TINY_FEATURE_MEAN = [3.0, 6.0, 1.0, 5.0, 0.0, 20.0]
-TINY_FEATURE_SCALE = [
-    math.sqrt(14 / 3),  # 1, 2, 6: deviations -2, -1, 3
-    math.sqrt(56 / 3),  # 2, 4, 12: deviations -4, -2, 6
-    math.sqrt(2),  # 0, 0, 3: deviations -1, -1, 2
-    1.0,  # constant: StandardScaler leaves it unscaled
-    math.sqrt(2 / 3),
-    math.sqrt(200 / 3),
-]
-TINY_TARGET_MEAN = [4.0, 3.0]  # target_1 rows 0..2: 1, 3, 8; target_2 rows 0..1: 2, 4
-TINY_TARGET_SCALE = [math.sqrt(26 / 3), 1.0]
-
-
-def test_fit_scaler_by_hand_on_a_tiny_table():
-    scaler = fit_scaler(_tiny_table(), TINY_VAL_START, "log_return", 2)
+def test_fit_scaler_by_hand_on_atiny_feature_table():
+    scaler = fit_scaler(tiny_feature_table(), TINY_VAL_START, "log_return", 2)
     assert scaler["feature_names"] == list(FEATURE_NAMES)
     np.testing.assert_allclose(scaler["feature_mean"], TINY_FEATURE_MEAN, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(scaler["feature_scale"], TINY_FEATURE_SCALE, rtol=1e-12)
@@ -75,7 +46,7 @@ def test_fit_scaler_by_hand_on_a_tiny_table():
 
 
 def test_scaled_arrays_by_hand():
-    table = _tiny_table()
+    table = tiny_feature_table()
     matrix, targets = scaled_arrays(table, fit_scaler(table, TINY_VAL_START, "close", 2))
     assert matrix.dtype == targets.dtype == np.float32
     # Row 2: (2-3)/sqrt(14/3), (4-6)/sqrt(56/3), (0-1)/sqrt(2), 0, 0, 0.
@@ -145,12 +116,12 @@ def test_scaler_never_sees_a_value_of_a_bar_at_or_after_val_start():
 
 
 def test_scaler_of_a_constant_target_keeps_unit_scale_and_too_few_targets_are_refused():
-    table = _tiny_table()
+    table = tiny_feature_table()
     table["target_2"] = [7.0, 7.0, 50.0, 50.0, NAN, NAN]
     scaler = fit_scaler(table, TINY_VAL_START, "close", 2)
     assert (scaler["target_mean"][1], scaler["target_scale"][1]) == (7.0, 1.0)
     with pytest.raises(ValueError, match="2 bars ahead"):
-        fit_scaler(_tiny_table(), table["timestamp"].iloc[3], "close", 2)
+        fit_scaler(tiny_feature_table(), table["timestamp"].iloc[3], "close", 2)
 
 
 # Windows: 200 hourly bars, a gap before row 90 (segment 1 starts there), window 8, horizon 4,
