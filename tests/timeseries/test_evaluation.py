@@ -120,3 +120,18 @@ def test_headline_picks_h1_and_the_last_horizon():
     assert numbers["good_dm_p_vs_wide_h1"] < 0.001
     # horizon 1: a single set of numbers.
     assert len(headline(scores, ["good"], ("wide",), 1)) == 4
+
+
+def test_headline_reports_the_90_percent_interval_not_another_one():
+    def entry(coverage_80, coverage_90):
+        return {
+            "relative_mae": 0.99,
+            "coverage": {"0.8": {"coverage": coverage_80}, "0.9": {"coverage": coverage_90}},
+            "crps_skill": {"rw": 0.1},
+            "diebold_mariano": {"rw": {"statistic": -3.0, "p_value": 0.01}},
+        }
+
+    scores = {"m": {"by_horizon": {"1": entry(0.7, 0.91), "24": entry(0.6, 0.85)}}}
+    numbers = headline(scores, ["m"], ("rw",), 24)
+    assert (numbers["m_coverage90_h1"], numbers["m_coverage90_h24"]) == (0.91, 0.85)
+    assert numbers["m_dm_p_vs_rw_h24"] == 0.01

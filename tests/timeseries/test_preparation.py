@@ -33,7 +33,7 @@ NAN = math.nan
 POISON = 1e6
 
 
-def test_fit_scaler_by_hand_on_atiny_feature_table():
+def test_fit_scaler_by_hand_on_a_tiny_table():
     scaler = fit_scaler(tiny_feature_table(), TINY_VAL_START, "log_return", 2)
     assert scaler["feature_names"] == list(FEATURE_NAMES)
     np.testing.assert_allclose(scaler["feature_mean"], TINY_FEATURE_MEAN, rtol=1e-12, atol=1e-12)
