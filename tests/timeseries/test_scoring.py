@@ -76,6 +76,8 @@ def test_coverage_and_width_use_each_interval_s_own_quantile_pair():
 
 def test_coverage_is_none_when_the_levels_lack_the_interval():
     assert scoring.interval_coverage(ACTUAL, QUANTILES, LEVELS, 0.9) is None
+    # One bound present is not enough: 0.05 is there, 0.95 is not.
+    assert scoring.interval_coverage(ACTUAL, QUANTILES, [0.05, 0.5, 0.9], 0.9) is None
     assert scoring.interval_coverage(ACTUAL, QUANTILES, LEVELS, 0.5) is None
     # 80% = [q10, q90] = [8, 13]: 10 inside, 20 outside.
     assert scoring.interval_coverage(ACTUAL, QUANTILES, LEVELS, 0.8) == {
