@@ -91,9 +91,15 @@ class OnnxContract:
             problems.append(f"features {unknown} are not ones this code computes")
         n, s = len(self.feature_names), self.scaler
         if {len(s.feature_mean), len(s.feature_scale)} != {n}:
-            problems.append(f"{n} features but the scaler has {len(s.feature_mean)} means")
+            problems.append(
+                f"{n} features but the scaler has {len(s.feature_mean)} feature_mean and "
+                f"{len(s.feature_scale)} feature_scale values"
+            )
         if {len(s.target_mean), len(s.target_scale)} != {self.horizon}:
-            problems.append(f"horizon {self.horizon} but {len(s.target_mean)} target scalers")
+            problems.append(
+                f"horizon {self.horizon} but the scaler has {len(s.target_mean)} target_mean "
+                f"and {len(s.target_scale)} target_scale values"
+            )
         if problems:
             raise ArtifactError("Invalid ONNX contract: " + "; ".join(problems) + ".")
 

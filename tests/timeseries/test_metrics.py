@@ -121,3 +121,59 @@ def test_inputs_are_checked():
         metrics.diebold_mariano(ACTUAL, FORECAST, loss="hinge")
     with pytest.raises(ValueError, match="zero error"):
         metrics.relative_mae(ACTUAL, FORECAST, ACTUAL)
+
+
+def _t5_two_sided_p(statistic: float) -> float:
+    # Student t with 5 df: P(|T| <= t) = 2/pi (theta + sin cos (1 + 2/3 cos^2)),
+    # theta = atan(t / sqrt 5).
+    theta = math.atan(abs(statistic) / math.sqrt(5))
+    inside = (
+        2
+        / math.pi
+        * (theta + math.sin(theta) * math.cos(theta) * (1 + 2 / 3 * math.cos(theta) ** 2))
+    )
+    return 1 - inside
+
+
+# Per-forecast losses (e.g. CRPS) of a model that is clearly better than its baseline.
+MODEL_LOSS = np.array([1.0, 2.0, 1.0, 2.0])
+BASELINE_LOSS = np.array([3.0, 3.0, 4.0, 4.0])
+
+
+def test_diebold_mariano_losses_sign_and_argument_order_by_hand():
+    # d = model - baseline = -2, -1, -3, -2; mean -2; centred 0, 1, -1, 0; gamma_0 = 2/4;
+    # DM = -2 / sqrt(0.5 / 4) = -4 sqrt 2; HLN sqrt((4 + 1 - 2) / 4) -> -2 sqrt 6.
+    better = metrics.diebold_mariano_losses(MODEL_LOSS, BASELINE_LOSS)
+    assert better["statistic"] == pytest.approx(-2 * math.sqrt(6))
+    assert better["mean_loss_difference"] == pytest.approx(-2.0)
+    assert better["p_value"] == pytest.approx(_t3_two_sided_p(2 * math.sqrt(6)))
+    assert better["p_value"] < 0.05
+    # The model clearly worse: the same test with the roles swapped flips the sign only.
+    worse = metrics.diebold_mariano_losses(BASELINE_LOSS, MODEL_LOSS)
+    assert worse["statistic"] == pytest.approx(2 * math.sqrt(6))
+    assert worse["mean_loss_difference"] == pytest.approx(2.0)
+    assert worse["p_value"] == pytest.approx(better["p_value"])
+
+
+def test_diebold_mariano_losses_three_steps_ahead_uses_lags_one_and_two_only():
+    d = np.array([1.0, 3.0, 2.0, 4.0, 0.0, 2.0])
+    # mean 2; centred c = -1, 1, 0, 2, -2, 0 (biased autocovariances, divide by n = 6):
+    # gamma_0 = 10/6; gamma_1 = (-1 + 0 + 0 - 4 + 0)/6 = -5/6; gamma_2 = (0 + 2 + 0 + 0)/6 = 2/6
+    # (gamma_3 = -4/6 must not enter). Long-run variance 10/6 + 2 (-5/6 + 2/6) = 4/6;
+    # DM = 2 / sqrt(4/6 / 6) = 6; HLN factor sqrt((6 + 1 - 6 + 3 * 2 / 6) / 6) = sqrt(1/3).
+    result = metrics.diebold_mariano_losses(d + 5.0, np.full(6, 5.0), horizon=3)
+    assert result["statistic"] == pytest.approx(6 / math.sqrt(3))
+    assert result["p_value"] == pytest.approx(_t5_two_sided_p(6 / math.sqrt(3)))
+    assert (result["horizon"], result["n"]) == (3, 6)
+
+
+def test_diebold_mariano_losses_without_a_positive_long_run_variance_is_undefined():
+    # d alternates 2, 0: gamma_0 = 1, gamma_1 = -5/6, so gamma_0 + 2 gamma_1 < 0 at h = 2.
+    d = np.array([2.0, 0.0, 2.0, 0.0, 2.0, 0.0])
+    result = metrics.diebold_mariano_losses(d, np.zeros(6), horizon=2)
+    assert (result["statistic"], result["p_value"]) == (None, None)
+    assert result["mean_loss_difference"] == pytest.approx(1.0)
+    # At h = 1 the same series has a test.
+    assert metrics.diebold_mariano_losses(d, np.zeros(6))["statistic"] is not None
+    with pytest.raises(ValueError, match="at least 1"):
+        metrics.diebold_mariano_losses(d, np.zeros(6), horizon=0)

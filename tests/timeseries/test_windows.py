@@ -33,3 +33,23 @@ def test_valid_ends_skip_gaps_missing_features_and_missing_targets():
     ends = valid_window_ends(segment, row_ok, target_ok, window_length=3)
     # 2..5 in segment 0; in segment 1 rows 6..11 lose windows touching row 7 and the last row.
     assert ends.tolist() == [2, 3, 4, 5, 10]
+
+
+def test_valid_ends_check_the_target_of_the_end_row_only_and_need_enough_rows():
+    segment = np.zeros(6, dtype=np.int64)
+    target_ok = np.array([False, False, True, True, True, False])
+    # A missing target earlier in the window does not matter: the window forecasts from its end.
+    ends = valid_window_ends(segment, np.ones(6, dtype=bool), target_ok, window_length=3)
+    assert ends.tolist() == [2, 3, 4]
+    assert valid_window_ends(segment, np.ones(6, dtype=bool), target_ok, 7).size == 0
+    # A window whose first bar is in the previous segment is left out even when its rows are ok.
+    ends = valid_window_ends(np.array([0, 0, 1, 1, 1, 1]), np.ones(6, bool), np.ones(6, bool), 3)
+    assert ends.tolist() == [4, 5]
+
+
+def test_a_bad_row_removes_every_window_that_holds_it_including_as_its_last_bar():
+    row_ok = np.ones(8, dtype=bool)
+    row_ok[4] = False
+    ends = valid_window_ends(np.zeros(8, np.int64), row_ok, np.ones(8, bool), window_length=3)
+    # Windows ending at 4 (its last bar), 5 and 6 hold row 4.
+    assert ends.tolist() == [2, 3, 7]

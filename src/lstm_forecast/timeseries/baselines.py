@@ -32,6 +32,9 @@ def random_walk_quantiles(
 ) -> np.ndarray:
     """Last close times the empirical quantiles of the training h-step log returns.
 
+    The quantiles are centred on their median, so the median forecast is the last close (a
+    random walk): the training split's drift is not carried into the test period.
+
     Args:
         last_close: ``[n]`` close at each origin.
         train_log_returns: ``[rows, horizon]`` h-step log returns of training origins
@@ -42,7 +45,10 @@ def random_walk_quantiles(
         ``[n, horizon, q]`` prices.
     """
     offsets = np.stack(
-        [np.nanquantile(train_log_returns[:, h], levels) for h in range(train_log_returns.shape[1])]
+        [
+            np.nanquantile(returns, levels) - np.nanmedian(returns)
+            for returns in np.asarray(train_log_returns, dtype=np.float64).T
+        ]
     )
     return np.asarray(last_close, dtype=np.float64)[:, None, None] * np.exp(offsets[None])
 

@@ -1,0 +1,99 @@
+"""Content fingerprints: stable for equal content, different for any change; mixes refused."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lstm_forecast.errors import LineageError
+from lstm_forecast.lineage import (
+    fingerprint_arrays,
+    fingerprint_bytes,
+    fingerprint_frame,
+    fingerprint_json,
+    require_same,
+)
+
+
+def _frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "timestamp": pd.date_range("2024-01-01", periods=5, freq="h", tz="UTC"),
+            "close": [100.0, 101.5, 99.25, 102.0, 103.0],
+            "segment": [0, 0, 0, 1, 1],
+        }
+    )
+
+
+def test_fingerprint_frame_is_stable_for_equal_content():
+    frame = _frame()
+    fingerprint = fingerprint_frame(frame)
+    assert len(fingerprint) == 64
+    assert fingerprint_frame(_frame()) == fingerprint
+    assert fingerprint_frame(frame.copy()) == fingerprint
+    # The index is not content (e.g. after a parquet round trip without it).
+    assert fingerprint_frame(frame.set_axis([10, 11, 12, 13, 14])) == fingerprint
+
+
+def test_fingerprint_frame_changes_with_any_one_value_name_or_order():
+    frame = _frame()
+    fingerprint = fingerprint_frame(frame)
+    for column in frame.columns:
+        for row in range(len(frame)):
+            changed = frame.copy()
+            if column == "timestamp":
+                changed.loc[row, column] += pd.Timedelta(1, "s")
+            elif column == "close":
+                changed.loc[row, column] = np.nextafter(frame.loc[row, column], np.inf)
+            else:
+                changed.loc[row, column] += 1
+            assert fingerprint_frame(changed) != fingerprint, (column, row)
+    assert fingerprint_frame(frame.rename(columns={"close": "price"})) != fingerprint
+    assert fingerprint_frame(frame.iloc[::-1]) != fingerprint
+    assert fingerprint_frame(frame.iloc[:4]) != fingerprint
+
+
+def test_fingerprint_json_ignores_key_order_and_the_lineage_key_only():
+    value = {"val_start": "2024-01-01T04:00", "method": "dates", "lineage": {"features": "x"}}
+    reordered = {"method": "dates", "val_start": "2024-01-01T04:00"}
+    assert fingerprint_json(value) == fingerprint_json(reordered)
+    assert fingerprint_json(value) != fingerprint_json(reordered | {"method": "fractions"})
+
+
+def test_fingerprint_arrays_covers_names_dtypes_shapes_and_values():
+    arrays = {"weight": np.arange(6, dtype=np.float32).reshape(2, 3), "bias": np.zeros(3)}
+    fingerprint = fingerprint_arrays(arrays)
+    assert fingerprint_arrays(dict(reversed(list(arrays.items())))) == fingerprint
+    variants = [
+        arrays | {"weight": arrays["weight"].astype(np.float64)},
+        arrays | {"weight": arrays["weight"].reshape(3, 2)},
+        arrays | {"bias": np.array([0.0, 0.0, 1e-12])},
+        {"w": arrays["weight"], "bias": arrays["bias"]},
+    ]
+    for variant in variants:
+        assert fingerprint_arrays(variant) != fingerprint
+    assert fingerprint_bytes(b"onnx") == hashlib.sha256(b"onnx").hexdigest()
+
+
+def test_require_same_passes_when_every_input_matches():
+    recorded = {"features": "a", "split": "b", "extra": "ignored"}
+    require_same(recorded, {"features": "a", "split": "b"}, what="feature_scaler", rerun="x")
+
+
+def test_require_same_names_each_input_that_differs_or_is_missing():
+    recorded = {"features": "a", "split": "b"}
+    with pytest.raises(LineageError) as error:
+        require_same(
+            recorded,
+            {"features": "a", "split": "other", "trained_model": "c"},
+            what="feature_scaler",
+            rerun="rerun `kedro run --pipelines=features`",
+        )
+    message = str(error.value)
+    assert "feature_scaler was made from another split than the one on disk" in message
+    assert "feature_scaler records no trained_model fingerprint" in message
+    assert "another features" not in message  # the matching input is not blamed
+    assert message.endswith("Fix: rerun `kedro run --pipelines=features`")
