@@ -65,7 +65,7 @@ def test_notebook_runs_top_to_bottom(
     assert report["gaps"] == 4
     assert f"4 gaps, {report['missing_bars']} missing bars" in text
     assert "window: ['batch', 'window', 6]" in text  # the ONNX input with its symbolic axes
-    assert "forecast: ['batch', 1]" in text
-    assert "feature_names" in text  # the metadata table
+    assert "forecast: ['batch', 6, 3]" in text  # horizon 6, quantiles 0.05/0.5/0.95
+    assert "feature_names" in text and "target_scale" in text  # the contract table
     images = [o for c in code_cells for o in c.outputs if "image/png" in o.get("data", {})]
     assert len(images) == 2, "expected the close-price plot and the forecast plot"

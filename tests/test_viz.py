@@ -177,7 +177,7 @@ def _import_dataset_module(module: str):
 
 @pytest.mark.parametrize(
     ("dataset", "key"),
-    [("data_quality_report", "gaps"), ("lstm.validation_report", "passed")],
+    [("data_quality_report", "gaps"), ("forecast_metrics", "horizon")],
 )
 def test_report_previews_show_the_report(
     api: Path, project: Path, catalog_config: dict, dataset: str, key: str
