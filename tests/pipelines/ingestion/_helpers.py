@@ -14,8 +14,18 @@ HEADER = "timestamp,open,high,low,close,volume"
 HOUR_NS = 3_600_000_000_000
 
 
-def params(path: str = "bad.csv", interval: str = "1h", **source: Any) -> dict[str, Any]:
-    """``ingestion`` parameters with the shipped defaults, overridden by ``source``."""
+def params(
+    path: str = "bad.csv",
+    interval: str = "1h",
+    *,
+    policies: dict[str, Any] | None = None,
+    **source: Any,
+) -> dict[str, Any]:
+    """``ingestion`` parameters with the shipped layout, overridden by ``source``.
+
+    ``policies`` overrides the top-level keys (``min_segment_bars``, ``missing_volume``, ...);
+    ``min_segment_bars`` is 5 unless given.
+    """
     base = {
         "path": path,
         "sep": ",",
@@ -28,7 +38,8 @@ def params(path: str = "bad.csv", interval: str = "1h", **source: Any) -> dict[s
         "decimal": ".",
         "thousands": None,
     }
-    return {"source": base | source, "interval": interval}
+    top = {"min_segment_bars": 5} | (policies or {})
+    return {"source": base | source, "interval": interval, **top}
 
 
 def bar_rows(n: int = 8, start: str = "2021-01-01 00:00:00") -> list[list[str]]:

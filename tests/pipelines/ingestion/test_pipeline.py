@@ -24,7 +24,6 @@ def test_pipeline_runs_on_the_shipped_file_with_the_project_parameters(
         {
             "raw_candles": MemoryDataset(shipped_text),
             "params:ingestion": MemoryDataset(ingestion),
-            "params:features.window_length": MemoryDataset(24),
         }
     )
     outputs = SequentialRunner().run(create_pipeline(), catalog)
