@@ -1,0 +1,102 @@
+"""Project CLI: Kedro's own ``kedro run``, with the project's refusals said in a few lines.
+
+Kedro 1.7 lets a project's ``<package>.cli`` module override built-in commands: its ``cli``
+group comes before Kedro's own commands (``KedroCLI.project_groups``), and
+``python -m lstm_forecast`` runs its ``run`` (``find_run_command``). This ``run`` is Kedro's
+command with the same options (every selector: --pipelines, --from-nodes, --tags, --params,
+--env, --runner, --namespaces, ...) and one change: a refusal the project raises on
+purpose (``LstmForecastError`` and its subclasses) or a parameter Kedro's validation
+refuses is printed as its message, without the long traceback, and the exit status is 1.
+Set ``LSTM_FORECAST_TRACEBACK=1`` to see the traceback anyway. Any other exception keeps
+its traceback: that is a bug, not a refusal.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from kedro.framework.cli.project import run as kedro_run
+from kedro.framework.cli.utils import CONTEXT_SETTINGS
+from kedro.validation.exceptions import ParameterValidationError
+
+from lstm_forecast.errors import LstmForecastError
+
+TRACEBACK_ENV = "LSTM_FORECAST_TRACEBACK"
+CLEAR_ERRORS = (LstmForecastError, ParameterValidationError)
+# Loggers that repeat the message of a failure the command prints itself at the end.
+_REPEATING_LOGGERS = ("kedro.pipeline.node", "kedro.validation.parameter_validator")
+# pydantic's pointers to its own documentation, after each error.
+_PYDANTIC_NOISE = re.compile(r" \[type=[^\]]*\]|\n *For further information visit \S+")
+
+
+class Refusal(click.ClickException):
+    """A clear refusal: shown as ``Error: <message>``, exit status 1."""
+
+    def format_message(self) -> str:
+        return f"{self.message}\n(set {TRACEBACK_ENV}=1 to see the traceback)"
+
+
+@click.group(context_settings=CONTEXT_SETTINGS, name=__file__)
+def cli() -> None:
+    """Commands of the lstm-forecast project."""
+
+
+def _run(**kwargs: Any) -> Any:
+    if _traceback_wanted():
+        return kedro_run.callback(**kwargs)
+    with _no_repeated_failure_logs():
+        try:
+            return kedro_run.callback(**kwargs)
+        except CLEAR_ERRORS as exc:
+            raise Refusal(clear_message(exc)) from None
+
+
+run = click.Command(
+    name="run",
+    params=kedro_run.params,
+    callback=_run,
+    help=f"{kedro_run.help}\n\nRefusals print their message only; {TRACEBACK_ENV}=1 shows "
+    "the traceback.",
+    context_settings=kedro_run.context_settings,
+)
+cli.add_command(run)
+
+
+def clear_message(exc: BaseException) -> str:
+    """The message of a refusal, without pydantic's links to its own documentation."""
+    message = str(exc)
+    if isinstance(exc, ParameterValidationError):
+        message = _PYDANTIC_NOISE.sub("", message)
+    return message
+
+
+def _traceback_wanted() -> bool:
+    return os.environ.get(TRACEBACK_ENV, "").strip().lower() not in {"", "0", "false", "no"}
+
+
+class _DropRepeatedFailure(logging.Filter):
+    """Drop a log record written while a clear refusal is being raised: it is printed last."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # Kedro logs these records inside its `except` block, so the exception is at hand.
+        return not (record.levelno >= logging.ERROR and isinstance(sys.exc_info()[1], CLEAR_ERRORS))
+
+
+@contextmanager
+def _no_repeated_failure_logs() -> Iterator[None]:
+    loggers = [logging.getLogger(name) for name in _REPEATING_LOGGERS]
+    dropper = _DropRepeatedFailure()
+    for logger in loggers:
+        logger.addFilter(dropper)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(dropper)
