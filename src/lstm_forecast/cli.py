@@ -5,8 +5,9 @@ group comes before Kedro's own commands (``KedroCLI.project_groups``), and
 ``python -m lstm_forecast`` runs its ``run`` (``find_run_command``). This ``run`` is Kedro's
 command with the same options (every selector: --pipelines, --from-nodes, --tags, --params,
 --env, --runner, --namespaces, ...) and one change: a refusal the project raises on
-purpose (``LstmForecastError`` and its subclasses) or a parameter Kedro's validation
-refuses is printed as its message, without the long traceback, and the exit status is 1.
+purpose (``LstmForecastError`` and its subclasses), a parameter Kedro's validation
+refuses, or an input file that does not exist is printed as its message, without the long
+traceback, and the exit status is 1.
 Set ``LSTM_FORECAST_TRACEBACK=1`` to see the traceback anyway. Any other exception keeps
 its traceback: that is a bug, not a refusal.
 """
@@ -24,12 +25,13 @@ from typing import Any
 import click
 from kedro.framework.cli.project import run as kedro_run
 from kedro.framework.cli.utils import CONTEXT_SETTINGS
+from kedro.io import DatasetError
 from kedro.validation.exceptions import ParameterValidationError
 
 from lstm_forecast.errors import LstmForecastError
 
 TRACEBACK_ENV = "LSTM_FORECAST_TRACEBACK"
-CLEAR_ERRORS = (LstmForecastError, ParameterValidationError)
+CLEAR_ERRORS: tuple[type[Exception], ...] = (LstmForecastError, ParameterValidationError)
 # Loggers that repeat the message of a failure the command prints itself at the end.
 _REPEATING_LOGGERS = ("kedro.pipeline.node", "kedro.validation.parameter_validator")
 # pydantic's pointers to its own documentation, after each error.
@@ -54,7 +56,9 @@ def _run(**kwargs: Any) -> Any:
     with _no_repeated_failure_logs():
         try:
             return kedro_run.callback(**kwargs)
-        except CLEAR_ERRORS as exc:
+        except Exception as exc:
+            if not is_refusal(exc):
+                raise
             raise Refusal(clear_message(exc)) from None
 
 
@@ -70,11 +74,21 @@ cli.add_command(run)
 
 
 def clear_message(exc: BaseException) -> str:
-    """The message of a refusal, without pydantic's links to its own documentation."""
+    """``<ErrorClass>: <message>``, without pydantic's links to its own documentation."""
     message = str(exc)
     if isinstance(exc, ParameterValidationError):
         message = _PYDANTIC_NOISE.sub("", message)
-    return message
+    return f"{type(exc).__name__}: {message}"
+
+
+def is_refusal(exc: BaseException | None) -> bool:
+    """A refusal said on purpose, or an input file that does not exist: not a bug."""
+    if isinstance(exc, CLEAR_ERRORS):
+        return True
+    # Kedro wraps the dataset's error, then wraps that again with the dataset's name.
+    while isinstance(exc, DatasetError):
+        exc = exc.__cause__
+    return isinstance(exc, FileNotFoundError)
 
 
 def _traceback_wanted() -> bool:
@@ -86,7 +100,7 @@ class _DropRepeatedFailure(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         # Kedro logs these records inside its `except` block, so the exception is at hand.
-        return not (record.levelno >= logging.ERROR and isinstance(sys.exc_info()[1], CLEAR_ERRORS))
+        return not (record.levelno >= logging.ERROR and is_refusal(sys.exc_info()[1]))
 
 
 @contextmanager

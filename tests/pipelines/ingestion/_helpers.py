@@ -7,6 +7,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
+
+from lstm_forecast.errors import CandleDataError
+from lstm_forecast.pipelines.ingestion.nodes import clean_candles
 
 PROJECT = Path(__file__).resolve().parents[3]
 SHIPPED = "data/01_raw/btcusdt_1h_binance_2021-03-06_2022-03-06.csv"
@@ -40,6 +44,20 @@ def params(
     }
     top = {"min_segment_bars": 5} | (policies or {})
     return {"source": base | source, "interval": interval, **top}
+
+
+def refusal(text: str, **source: Any) -> str:
+    """The message of the ``CandleDataError`` that ``text`` must raise (min 5 bars).
+
+    ``interval`` and ``policies`` go to ``params``, every other keyword to the source.
+    """
+    interval = source.pop("interval", "1h")
+    policies = source.pop("policies", None)
+    with pytest.raises(CandleDataError) as caught:
+        clean_candles(text, params(interval=interval, policies=policies, **source))
+    message = str(caught.value)
+    assert "bad.csv" in message
+    return message
 
 
 def bar_rows(n: int = 8, start: str = "2021-01-01 00:00:00") -> list[list[str]]:

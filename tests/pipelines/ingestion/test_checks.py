@@ -11,22 +11,10 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from lstm_forecast.errors import CandleDataError
 from lstm_forecast.pipelines.ingestion.layout import IngestionParams
 from lstm_forecast.pipelines.ingestion.nodes import clean_candles
 
-from ._helpers import HEADER, assert_candle_invariants, bar_rows, params, to_text
-
-
-def refusal(text: str, **source) -> str:
-    """The message of the ``CandleDataError`` that ``text`` must raise (min 5 bars)."""
-    interval = source.pop("interval", "1h")
-    policies = source.pop("policies", None)
-    with pytest.raises(CandleDataError) as caught:
-        clean_candles(text, params(interval=interval, policies=policies, **source))
-    message = str(caught.value)
-    assert "bad.csv" in message
-    return message
+from ._helpers import HEADER, assert_candle_invariants, bar_rows, params, refusal, to_text
 
 
 def test_malformed_csv_is_refused_with_its_line():
