@@ -109,7 +109,7 @@ def _drop_inconsistent(
         return frame
     rows = frame.index[bad]
     counts.inconsistent_count = len(rows)
-    counts.inconsistent = listed_rows(view, frame, rows)
+    counts.inconsistent = listed_rows(view, rows)
     logger.warning(
         "%s: dropped %d row(s) whose high/low contradict open/close "
         "(ingestion.inconsistent_ohlc=drop); they become missing bars. First: %s",

@@ -266,8 +266,10 @@ def _parse_date_strings(
                 f"; times that do not exist or are ambiguous in {source.timezone} (daylight "
                 "saving) cannot be placed: export the file in UTC"
             )
-    stamps = stamps.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+    stamps = stamps.dt.tz_convert("UTC")
+    # Clip to what nanoseconds can hold before converting (pandas reads "-1" as year -1).
     stamps = stamps.where((stamps >= _MIN_TIME) & (stamps <= _MAX_TIME))
+    stamps = stamps.astype("datetime64[ns, UTC]")
     future = (stamps > pd.Timestamp.now(tz="UTC") + FUTURE_SLACK).fillna(False)
     if future.any():
         fix_future = "check ingestion.source.timestamp_format (day and month swapped?) and timezone"

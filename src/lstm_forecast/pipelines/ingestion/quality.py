@@ -36,7 +36,7 @@ class Counts:
     inconsistent_count: int = 0
 
 
-def listed_rows(view: FileView, frame: pd.DataFrame, rows: pd.Index) -> list[dict[str, Any]]:
+def listed_rows(view: FileView, rows: pd.Index) -> list[dict[str, Any]]:
     """The first rows of ``rows`` as ``{line, cells}`` with the file's own tokens."""
     shown = list(rows[:MAX_EXAMPLES])
     cells = view.tokens(shown, FIELDS)
