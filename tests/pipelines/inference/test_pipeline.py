@@ -34,9 +34,7 @@ def _run(text: str, inference: dict[str, Any], onnxruntime: dict[str, Any]) -> d
             "inference.raw_candles": MemoryDataset(text),
             "lstm.onnx_model": MemoryDataset(toy_model(), copy_mode="assign"),
             "params:inference": MemoryDataset(inference),
-            "params:inference.ingestion_window_length": MemoryDataset(
-                inference["ingestion_window_length"]
-            ),
+            "params:inference.ingestion": MemoryDataset(inference["ingestion"]),
             "params:validation.onnxruntime": MemoryDataset(onnxruntime),
             **{name: _KeptDataset() for name in _OUTPUTS},
         }
@@ -51,7 +49,7 @@ def test_pipeline_inputs_and_outputs_are_the_catalog_names():
         "inference.raw_candles",
         "lstm.onnx_model",
         "params:inference",
-        "params:inference.ingestion_window_length",
+        "params:inference.ingestion",
         "params:validation.onnxruntime",
     }
     assert pipeline.all_outputs() >= {

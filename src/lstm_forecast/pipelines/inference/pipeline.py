@@ -16,10 +16,7 @@ def create_pipeline(**kwargs) -> Pipeline:
     cleaning = Pipeline(
         ingestion_pipeline(),
         namespace="inference",
-        parameters={
-            "params:ingestion": "params:inference",
-            "params:features.window_length": "params:inference.ingestion_window_length",
-        },
+        parameters={"params:ingestion": "params:inference.ingestion"},
     )
     forecasting = Pipeline(
         [
