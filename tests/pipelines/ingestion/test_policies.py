@@ -200,6 +200,16 @@ def test_an_epoch_read_as_1970_shows_the_time_it_was_read_as():
     assert "line 2: timestamp='1609459200' (read as 1970-01-19T15:04:19.200000+00:00)" in message
 
 
+def test_an_epoch_column_that_mixes_units_is_refused_as_such():
+    rows = _epochs(bar_rows(), 10**6)
+    rows[:3] = _epochs(bar_rows()[:3], 10**9)  # the oldest rows in seconds
+    message = refusal(to_text(rows), epoch_unit="ms")
+    assert "in 3 row(s); first: line 2: timestamp='1609459200'" in message
+    assert "the column mixes units: these rows look like seconds, the others fit milliseconds" in (
+        message
+    )
+
+
 def test_date_strings_more_than_a_day_ahead_are_refused():
     rows = bar_rows(8, start="2099-01-01 00:00:00")
     message = refusal(to_text(rows))

@@ -198,6 +198,14 @@ def _parse_epochs(
             if fitting and fitting != unit
             else "check that ingestion.source.columns.timestamp is the bar's open time"
         )
+        if fitting and fitting != unit and implausible.sum() < numbers.notna().sum():
+            # Some data sites switched units part-way through their files.
+            fix = (
+                f"the column mixes units: these rows look like {_UNIT_WORDS[fitting]}, the "
+                f"others fit {_UNIT_WORDS[unit]}; read a date column instead "
+                "(ingestion.source.columns.timestamp=<its name>, epoch_unit=null) or export "
+                "the file again"
+            )
         problem = (
             f"epoch number read as {_UNIT_WORDS[unit]} falls before {EARLIEST.date()} or "
             "more than a day in the future"
