@@ -162,11 +162,9 @@ def _check_length(frame: pd.DataFrame, view: FileView, ingestion: IngestionParam
         return
     where = ""
     if longest:
-        bars = frame[frame["segment"] == sizes.idxmax()]
-        first, last = bars.index[0], bars.index[-1]
+        bars = frame.index[frame["segment"] == sizes.idxmax()]
         where = (
-            f" (line {view.line(first)} {bars['timestamp'].iloc[0].isoformat()} to line "
-            f"{view.line(last)} {bars['timestamp'].iloc[-1].isoformat()})"
+            f" ({view.quote([bars[0]], ['timestamp'])} to {view.quote([bars[-1]], ['timestamp'])})"
         )
     raise CandleDataError(
         f"{view.path}: {view.label('timestamp')}: too few contiguous bars of "
