@@ -42,6 +42,9 @@ def test_a_bad_file_is_refused_in_a_few_lines_without_a_traceback(project: Path)
     assert result.returncode == 1
     assert len(lines) < MAX_LINES, "\n".join(lines)
     assert not any("Traceback" in line for line in lines)
+    # Kedro's own copy of the message and its "repeat the previous command" advice are gone.
+    assert sum("value is not a number" in line for line in lines) == 1
+    assert not any("No nodes ran" in line for line in lines)
     assert (
         "Error: CandleDataError: data/01_raw/bad.csv: cannot use this file as candles "
         "(1 problem(s)):" in lines

@@ -32,8 +32,7 @@ from lstm_forecast.errors import LstmForecastError
 
 TRACEBACK_ENV = "LSTM_FORECAST_TRACEBACK"
 CLEAR_ERRORS: tuple[type[Exception], ...] = (LstmForecastError, ParameterValidationError)
-# Loggers that repeat the message of a failure the command prints itself at the end.
-_REPEATING_LOGGERS = ("kedro.pipeline.node", "kedro.validation.parameter_validator")
+_REPEAT_ADVICE = "No nodes ran. Repeat the previous command"
 # pydantic's pointers to its own documentation, after each error.
 _PYDANTIC_NOISE = re.compile(r" \[type=[^\]]*\]|\n *For further information visit \S+")
 
@@ -96,21 +95,31 @@ def _traceback_wanted() -> bool:
 
 
 class _DropRepeatedFailure(logging.Filter):
-    """Drop a log record written while a clear refusal is being raised: it is printed last."""
+    """Drop what Kedro logs about a refusal being raised: the refusal is printed last.
+
+    Kedro logs these records inside its ``except`` blocks, so the exception is at hand.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        # Kedro logs these records inside its `except` block, so the exception is at hand.
-        return not (record.levelno >= logging.ERROR and is_refusal(sys.exc_info()[1]))
+        if not is_refusal(sys.exc_info()[1]):
+            return True
+        if record.name.startswith("kedro.runner"):
+            # "Repeat the previous command" would only be refused again; the advice to
+            # resume with --from-nodes after a later failure stays.
+            return not str(record.msg).startswith(_REPEAT_ADVICE)
+        repeats_message = record.name.startswith(("kedro.pipeline.node", "kedro.validation"))
+        return not (repeats_message and record.levelno >= logging.ERROR)
 
 
 @contextmanager
 def _no_repeated_failure_logs() -> Iterator[None]:
-    loggers = [logging.getLogger(name) for name in _REPEATING_LOGGERS]
+    """Filter the console handlers (the runner's logger is named after its class module)."""
+    handlers = list(logging.getLogger().handlers)
     dropper = _DropRepeatedFailure()
-    for logger in loggers:
-        logger.addFilter(dropper)
+    for handler in handlers:
+        handler.addFilter(dropper)
     try:
         yield
     finally:
-        for logger in loggers:
-            logger.removeFilter(dropper)
+        for handler in handlers:
+            handler.removeFilter(dropper)
