@@ -100,7 +100,7 @@ def ours(text: str, params: dict[str, Any]) -> int:
     from lstm_forecast.pipelines.ingestion.nodes import clean_candles
 
     features = params["features"]
-    candles, _ = clean_candles(text, params["ingestion"], WINDOW_LENGTH)
+    candles, _ = clean_candles(text, params["ingestion"])
     table = build_features(candles, features)
     split = split_chronologically(table, features)
     scaler = fit_scaler(table, split, features)

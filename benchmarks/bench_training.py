@@ -45,7 +45,7 @@ def load_data(params: dict[str, Any]) -> dict[str, Any]:
 
     features = params["features"]
     length = features["window_length"]
-    candles, _ = clean_candles(c.RAW_CSV.read_text(), params["ingestion"], length)
+    candles, _ = clean_candles(c.RAW_CSV.read_text(), params["ingestion"])
     table = build_features(candles, features)
     split = split_chronologically(table, features)
     scaler = fit_scaler(table, split, features)

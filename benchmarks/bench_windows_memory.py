@@ -60,8 +60,7 @@ def main() -> None:
     features = params["features"]
     lengths = QUICK_LENGTHS if args.quick else LENGTHS
     text = c.RAW_CSV.read_text()
-    # Candles must hold the longest window, so ingest once with it.
-    candles, _ = clean_candles(text, params["ingestion"], max(lengths))
+    candles, _ = clean_candles(text, params["ingestion"])
     table = build_features(candles, features)
     split = split_chronologically(table, features)
     scaler = fit_scaler(table, split, features)

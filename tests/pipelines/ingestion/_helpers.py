@@ -7,6 +7,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
+
+from lstm_forecast.errors import CandleDataError
+from lstm_forecast.pipelines.ingestion.nodes import clean_candles
 
 PROJECT = Path(__file__).resolve().parents[3]
 SHIPPED = "data/01_raw/btcusdt_1h_binance_2021-03-06_2022-03-06.csv"
@@ -14,8 +18,18 @@ HEADER = "timestamp,open,high,low,close,volume"
 HOUR_NS = 3_600_000_000_000
 
 
-def params(path: str = "bad.csv", interval: str = "1h", **source: Any) -> dict[str, Any]:
-    """``ingestion`` parameters with the shipped defaults, overridden by ``source``."""
+def params(
+    path: str = "bad.csv",
+    interval: str = "1h",
+    *,
+    policies: dict[str, Any] | None = None,
+    **source: Any,
+) -> dict[str, Any]:
+    """``ingestion`` parameters with the shipped layout, overridden by ``source``.
+
+    ``policies`` overrides the top-level keys (``min_segment_bars``, ``missing_volume``, ...);
+    ``min_segment_bars`` is 5 unless given.
+    """
     base = {
         "path": path,
         "sep": ",",
@@ -28,7 +42,22 @@ def params(path: str = "bad.csv", interval: str = "1h", **source: Any) -> dict[s
         "decimal": ".",
         "thousands": None,
     }
-    return {"source": base | source, "interval": interval}
+    top = {"min_segment_bars": 5} | (policies or {})
+    return {"source": base | source, "interval": interval, **top}
+
+
+def refusal(text: str, **source: Any) -> str:
+    """The message of the ``CandleDataError`` that ``text`` must raise (min 5 bars).
+
+    ``interval`` and ``policies`` go to ``params``, every other keyword to the source.
+    """
+    interval = source.pop("interval", "1h")
+    policies = source.pop("policies", None)
+    with pytest.raises(CandleDataError) as caught:
+        clean_candles(text, params(interval=interval, policies=policies, **source))
+    message = str(caught.value)
+    assert "bad.csv" in message
+    return message
 
 
 def bar_rows(n: int = 8, start: str = "2021-01-01 00:00:00") -> list[list[str]]:

@@ -23,4 +23,4 @@ def shipped_table() -> pd.DataFrame:
 
 @pytest.fixture(scope="session")
 def shipped_clean(shipped_text: str) -> tuple[pd.DataFrame, dict]:
-    return clean_candles(shipped_text, params(SHIPPED), 24)
+    return clean_candles(shipped_text, params(SHIPPED))

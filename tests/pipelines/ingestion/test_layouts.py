@@ -104,7 +104,7 @@ LAYOUTS: dict[str, Callable[[pd.DataFrame], tuple[str, dict[str, Any]]]] = {
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_other_layouts_give_the_same_frame(layout: str, shipped_table, shipped_clean):
     text, ingestion = LAYOUTS[layout](shipped_table)
-    candles, report = clean_candles(text, ingestion, 24)
+    candles, report = clean_candles(text, ingestion)
     pd.testing.assert_frame_equal(candles, shipped_clean[0])
     assert report["gaps"] == 4
     assert report["duplicate_rows_dropped"] == (300 if layout == "identical duplicates" else 0)

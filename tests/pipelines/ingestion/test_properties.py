@@ -13,7 +13,7 @@ from lstm_forecast.pipelines.ingestion.nodes import clean_candles
 
 from ._helpers import HEADER, HOUR_NS, assert_candle_invariants, params
 
-WINDOW = 2
+MIN_BARS = 4  # ingestion.min_segment_bars in these tests
 JUNK = [
     "",
     "abc",
@@ -33,6 +33,11 @@ JUNK = [
     "1609459200000",
     "2021-01-01T00:00:00+05:30",
     "0x1F",
+    "null",
+    "-",
+    "105.76K",
+    "1.70027E+12",
+    "2099-01-01 00:00",
 ]
 START = pd.Timestamp("2021-01-01", tz="UTC")
 PROPERTY_SETTINGS = settings(
@@ -98,6 +103,10 @@ def any_mess(draw: st.DrawFn) -> str:
     return _text(draw(st.permutations(rows)))
 
 
+def _params() -> dict:
+    return params(policies={"min_segment_bars": MIN_BARS})
+
+
 def _text(rows: list[list[str]]) -> str:
     return "\n".join([HEADER, *(",".join(row) for row in rows)]) + "\n"
 
@@ -106,7 +115,7 @@ def _text(rows: list[list[str]]) -> str:
 @given(any_mess())
 def test_messy_text_gives_valid_candles_or_a_candle_data_error(text: str):
     try:
-        candles, report = clean_candles(text, params(), WINDOW)
+        candles, report = clean_candles(text, _params())
     except CandleDataError as exc:
         assert "bad.csv" in str(exc)
         event(f"refused: {str(exc).splitlines()[-1][:40]}")
@@ -114,7 +123,7 @@ def test_messy_text_gives_valid_candles_or_a_candle_data_error(text: str):
     event("accepted")
     assert_candle_invariants(candles)
     assert report["rows_kept"] == len(candles)
-    assert candles.groupby("segment").size().max() >= WINDOW + 2
+    assert candles.groupby("segment").size().max() >= MIN_BARS
 
 
 @PROPERTY_SETTINGS
@@ -123,12 +132,12 @@ def test_order_duplicates_and_empty_rows_do_not_change_the_result(case):
     text, rows, segments, duplicates, empties = case
     longest = max(segments.count(s) for s in set(segments))
     try:
-        candles, report = clean_candles(text, params(), WINDOW)
+        candles, report = clean_candles(text, _params())
     except CandleDataError as exc:
-        assert longest < WINDOW + 2, exc
+        assert longest < MIN_BARS, exc
         assert "too few contiguous bars" in str(exc)
         return
-    expected, _ = clean_candles(_text(rows), params(), WINDOW)
+    expected, _ = clean_candles(_text(rows), _params())
     pd.testing.assert_frame_equal(candles, expected)
     assert_candle_invariants(candles, HOUR_NS)
     assert candles["segment"].tolist() == segments

@@ -161,4 +161,11 @@ def _check_enough_bars(
 
 
 def _source(inference: InferenceParams) -> str:
-    return str((inference.ingestion.get("source") or {}).get("path") or "<inference.raw_candles>")
+    ingestion = inference.ingestion
+    source = (
+        ingestion.get("source")
+        if isinstance(ingestion, dict)
+        else getattr(ingestion, "source", None)
+    )
+    path = source.get("path") if isinstance(source, dict) else getattr(source, "path", None)
+    return str(path or "<inference.raw_candles>")

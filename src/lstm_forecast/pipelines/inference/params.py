@@ -16,8 +16,9 @@ class InferenceParams(StrictParams):
     model: str = "lstm"  # which published model to serve: any registered kind
     tail_rows: int | None = Field(500, ge=1)  # forecast from the last N clean bars; None = all
     batch_size: int = Field(256, ge=1)
-    ingestion: dict[str, Any] = {}  # how to read the CSV: the same keys as params:ingestion
-    ingestion_window_length: int = 0  # TEMPORARY
+    # How to read the CSV: checked by ingestion's own parameter model, whose node the
+    # inference pipeline reuses under its namespace.
+    ingestion: Any = None
 
     @field_validator("model")
     @classmethod

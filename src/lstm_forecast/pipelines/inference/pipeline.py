@@ -18,10 +18,7 @@ def create_pipeline(**kwargs) -> Pipeline:
     cleaning = Pipeline(
         ingestion_pipeline(),
         namespace="inference",
-        parameters={
-            "params:ingestion": "params:inference.ingestion",
-            "params:features.window_length": "params:inference.ingestion_window_length",
-        },
+        parameters={"params:ingestion": "params:inference.ingestion"},
     )
     published = {kind: f"{kind}.forecaster" for kind in models.names()}
     forecasting = Pipeline(

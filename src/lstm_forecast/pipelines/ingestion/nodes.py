@@ -1,8 +1,9 @@
 """Ingestion node: raw OHLCV CSV text in, clean regular-interval candles out, or a refusal.
 
-Every refusal is a ``CandleDataError`` that names the file, the column, the first offending
-lines and the parameter to change. Bars are never invented: a gap in the data starts a new
-``segment`` so that downstream windows can stay inside contiguous runs of bars.
+Every refusal is a ``CandleDataError`` that names the file, the column as its header says
+it, the first offending lines with their cells as written, and the parameter to change.
+Bars are never invented: a gap in the data starts a new ``segment`` so that downstream
+windows can stay inside contiguous runs of bars.
 """
 
 from __future__ import annotations
@@ -10,86 +11,31 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from lstm_forecast.errors import CandleDataError
 
-from .parsing import (
-    FIELDS,
-    PRICE_COLUMNS,
-    Layout,
-    describe,
-    interval_ns,
-    layout_from_params,
-    read_candles,
-    refuse_if,
-)
+from .layout import FIELDS, PRICE_COLUMNS, VALUE_COLUMNS, IngestionParams
+from .parsing import parse_columns, refuse_collapsed_timestamps
+from .quality import Counts, listed_rows, quality_report, stale_bars
+from .reading import read_table
+from .rules import inconsistent_rows, validate_values
+from .wording import FileView, describe, refuse_if
 
 logger = logging.getLogger(__name__)
 
 OUTPUT_COLUMNS = (*FIELDS, "segment")
-GAP_POLICY = (
-    "Missing bars are not filled: each gap starts a new segment, and windows never cross one."
-)
-_MAX_GAPS_LISTED = 50
-_COLUMN_MAP = "check that ingestion.source.columns maps each field to the right file column"
-# (column, pandera check name) -> (columns shown, problem, fix). Wide checks are filed under
-# the column they guard.
-_RULES = {
-    **{
-        (c, "not_nullable"): (
-            (c,),
-            "empty or NaN cell in an otherwise filled row",
-            "fill the cell or delete the row (NaN is refused, not imputed)",
-        )
-        for c in FIELDS
-    },
-    **{
-        (c, "positive_finite"): (
-            (c,),
-            "price is not a positive finite number",
-            f"{_COLUMN_MAP}, or remove the rows",
-        )
-        for c in PRICE_COLUMNS
-    },
-    ("volume", "non_negative_finite"): (
-        ("volume",),
-        "volume is negative or infinite",
-        f"{_COLUMN_MAP}, or remove the rows",
-    ),
-    ("high", "high_at_least_open_close"): (
-        ("open", "high", "close"),
-        "high is below max(open, close)",
-        f"{_COLUMN_MAP}, or remove the corrupt rows",
-    ),
-    ("low", "low_at_most_open_close"): (
-        ("open", "low", "close"),
-        "low is above min(open, close)",
-        f"{_COLUMN_MAP}, or remove the corrupt rows",
-    ),
-    ("timestamp", "on_interval_grid"): (
-        ("timestamp",),
-        "timestamp is not on the {interval} grid (multiples of "
-        "the interval since 1970-01-01 00:00 UTC)",
-        "set ingestion.interval to the file's bar interval; "
-        "for local times set ingestion.source.timezone, for "
-        "epoch numbers check ingestion.source.epoch_unit",
-    ),
-}
 
 
 def clean_candles(
-    raw_text: str, ingestion: dict[str, Any], window_length: int
+    raw_candles: str, ingestion: IngestionParams
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Parse, validate and order raw OHLCV candles.
 
     Args:
-        raw_text: The whole CSV file as text.
-        ingestion: The ``ingestion`` parameters (``source`` layout and ``interval``).
-        window_length: Bars per model input window; the longest segment must hold
-            ``window_length + 2`` bars.
+        raw_candles: The whole CSV file as text.
+        ingestion: The ``ingestion`` parameters (Kedro validates them into this model;
+            a plain mapping is validated the same way here).
 
     Returns:
         The candles (``timestamp, open, high, low, close, volume, segment``, sorted, one row
@@ -98,126 +44,106 @@ def clean_candles(
     Raises:
         CandleDataError: If the file cannot be read or any check fails.
     """
-    layout = layout_from_params(ingestion.get("source") or {})
-    interval = str(ingestion.get("interval") or "1h")
-    step_ns = interval_ns(interval, layout)
+    ingestion = IngestionParams.model_validate(ingestion)
+    raw, view = read_table(raw_candles, ingestion.source)
+    counts = Counts(rows_read=len(raw))
+    raw = _drop_missing_rows(raw, counts)
+    frame = parse_columns(raw, view)
+    frame = _fill_missing_volume(frame, ingestion, counts)
+    refuse_collapsed_timestamps(frame, view)
+    frame = _drop_inconsistent(frame, view, ingestion, counts)
+    validate_values(frame, view, ingestion)
+    frame = _drop_duplicates(frame, view, counts)
+    frame = _assign_segments(frame.sort_values("timestamp", kind="stable"), ingestion.step_ns)
+    _check_length(frame, view, ingestion)
+    stale = stale_bars(frame, view, ingestion)
 
-    frame, rows_read, empty_rows = read_candles(raw_text, layout)
-    _validate_values(frame, layout, step_ns, interval)
-    frame, duplicates = _drop_duplicates(frame, layout)
-    frame = _assign_segments(frame.sort_values("timestamp", kind="stable"), step_ns)
-    _check_length(frame, window_length, layout)
-
-    report = _quality_report(
-        frame,
-        layout,
-        interval,
-        step_ns,
-        rows_read=rows_read,
-        duplicates=duplicates,
-        empty_rows=empty_rows,
-    )
+    report = quality_report(frame, view, ingestion, counts, stale)
     logger.info(
-        "Kept %d of %d rows from %s: %d gap(s), %d missing bar(s) (%d duplicate and %d "
-        "empty rows dropped).",
+        "Kept %d of %d rows from %s (bars of %s): %d gap(s), %d missing bar(s) (%d "
+        "duplicate, %d empty and %d value-less rows dropped).",
         report["rows_kept"],
-        rows_read,
-        layout.path,
+        counts.rows_read,
+        view.path,
+        ingestion.interval,
         report["gaps"],
         report["missing_bars"],
-        duplicates,
-        empty_rows,
+        counts.duplicates,
+        counts.empty_rows,
+        counts.missing_value_rows,
     )
     return frame.reset_index(drop=True), report
 
 
-# ---------------------------------------------------------------------------- value rules
-def _candle_schema(step_ns: int) -> pa.DataFrameSchema:
-    """The value rules of parsed candles whose bars are ``step_ns`` nanoseconds apart."""
-    positive = pa.Check(lambda s: np.isfinite(s) & (s > 0), name="positive_finite")
-    non_negative = pa.Check(lambda s: np.isfinite(s) & (s >= 0), name="non_negative_finite")
-    on_grid = pa.Check(
-        lambda s: s.dt.as_unit("ns").astype("int64") % step_ns == 0, name="on_interval_grid"
+def _drop_missing_rows(raw: pd.DataFrame, counts: Counts) -> pd.DataFrame:
+    """Drop empty rows and rows with a timestamp but no value at all (missing bars)."""
+    missing = raw.isna()
+    no_values = missing[list(VALUE_COLUMNS)].all(axis=1)
+    empty = no_values & missing["timestamp"]
+    counts.empty_rows = int(empty.sum())
+    counts.missing_value_rows = int(no_values.sum()) - counts.empty_rows
+    return raw.loc[~no_values] if no_values.any() else raw
+
+
+def _fill_missing_volume(
+    frame: pd.DataFrame, ingestion: IngestionParams, counts: Counts
+) -> pd.DataFrame:
+    """With ``missing_volume=zero``, a bar whose only missing cell is its volume trades 0."""
+    if ingestion.missing_volume != "zero":
+        return frame
+    fill = frame["volume"].isna() & frame[["timestamp", *PRICE_COLUMNS]].notna().all(axis=1)
+    counts.missing_volume_filled = int(fill.sum())
+    if not fill.any():
+        return frame
+    return frame.assign(volume=frame["volume"].mask(fill, 0.0))
+
+
+def _drop_inconsistent(
+    frame: pd.DataFrame, view: FileView, ingestion: IngestionParams, counts: Counts
+) -> pd.DataFrame:
+    """With ``inconsistent_ohlc=drop``, rows whose high/low contradict open/close are gaps."""
+    if ingestion.inconsistent_ohlc != "drop":
+        return frame
+    bad = inconsistent_rows(frame, ingestion.step_ns)
+    if not bad.any():
+        return frame
+    rows = frame.index[bad]
+    counts.inconsistent_count = len(rows)
+    counts.inconsistent = listed_rows(view, rows)
+    logger.warning(
+        "%s: dropped %d row(s) whose high/low contradict open/close "
+        "(ingestion.inconsistent_ohlc=drop); they become missing bars. First: %s",
+        view.path,
+        len(rows),
+        view.quote(rows, ("timestamp", *PRICE_COLUMNS)),
     )
-    # Rows with NaN already fail `not_nullable`; the wide checks let them pass so each row
-    # is reported under the rule it actually breaks.
-    high_ok = pa.Check(
-        lambda df: (
-            (df["high"] >= df[["open", "close"]].max(axis=1))
-            | df[["open", "high", "close"]].isna().any(axis=1)
-        ),
-        name="high_at_least_open_close",
-        ignore_na=False,
-    )
-    low_ok = pa.Check(
-        lambda df: (
-            (df["low"] <= df[["open", "close"]].min(axis=1))
-            | df[["open", "low", "close"]].isna().any(axis=1)
-        ),
-        name="low_at_most_open_close",
-        ignore_na=False,
-    )
-    columns = {"timestamp": pa.Column(pd.DatetimeTZDtype("ns", "UTC"), on_grid)}
-    columns |= {name: pa.Column("float64", positive) for name in PRICE_COLUMNS}
-    columns["volume"] = pa.Column("float64", non_negative)
-    return pa.DataFrameSchema(columns, checks=[high_ok, low_ok], strict=True, ordered=True)
+    return frame.loc[~bad]
 
 
-def _validate_values(frame: pd.DataFrame, layout: Layout, step_ns: int, interval: str) -> None:
-    """Run the schema lazily and turn every failed rule into one refusal."""
-    try:
-        _candle_schema(step_ns).validate(frame, lazy=True, inplace=True)
-    except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
-    else:
-        return
-    # Wide checks list every column of a bad row; file them under the column they guard.
-    wide = {"high_at_least_open_close": "high", "low_at_most_open_close": "low"}
-    column = cases["check"].map(wide).fillna(cases["column"])
-    groups = cases.groupby([column, cases["check"]], sort=False)
-    problems = []
-    # Report in file column order so the message reads like the file.
-    for (col, check), group in sorted(groups, key=lambda g: _field_order(g[0][0])):
-        shown, problem, fix = _RULES.get(
-            (col, check), ((col,), f"failed check {check!r}", "fix or remove the rows")
-        )
-        rows = pd.Index(group["index"].dropna().unique()).sort_values()
-        problem = problem.format(interval=interval)
-        problems.append(describe(layout, col, problem, frame.loc[rows, list(shown)], fix))
-    refuse_if(problems, layout)
-
-
-def _field_order(column: str) -> int:
-    """Position of ``column`` among the required fields (unknown columns last)."""
-    return FIELDS.index(column) if column in FIELDS else len(FIELDS)
-
-
-# ------------------------------------------------------------------------------ shape checks
-def _drop_duplicates(frame: pd.DataFrame, layout: Layout) -> tuple[pd.DataFrame, int]:
+def _drop_duplicates(frame: pd.DataFrame, view: FileView, counts: Counts) -> pd.DataFrame:
     """Drop repeated identical bars; refuse a timestamp that carries different values."""
     repeated = frame["timestamp"].duplicated(keep=False)
     if not repeated.any():
-        return frame, 0
+        return frame
     candidates = frame.loc[repeated]
     distinct = candidates.drop_duplicates()
     conflicting = distinct["timestamp"].duplicated(keep=False)
     if conflicting.any():
         clash = candidates[candidates["timestamp"].isin(distinct.loc[conflicting, "timestamp"])]
-        refuse_if(
-            [
-                describe(
-                    layout,
-                    "timestamp",
-                    "the same timestamp appears with different values",
-                    clash.sort_values("timestamp", kind="stable"),
-                    "keep one row per bar: remove the conflicting duplicates from the file "
-                    "(identical duplicates are dropped automatically)",
-                )
-            ],
-            layout,
+        clash = clash.sort_values("timestamp", kind="stable")
+        paragraph = describe(
+            view,
+            "timestamp",
+            "the same timestamp appears with different values",
+            clash.index,
+            "keep one row per bar: remove the conflicting duplicates from the file "
+            "(identical duplicates are dropped automatically)",
+            FIELDS,
         )
+        refuse_if([paragraph], view)
     identical = candidates.index[candidates.duplicated(keep="first")]
-    return frame.drop(index=identical), len(identical)
+    counts.duplicates = len(identical)
+    return frame.drop(index=identical)
 
 
 def _assign_segments(frame: pd.DataFrame, step_ns: int) -> pd.DataFrame:
@@ -227,69 +153,23 @@ def _assign_segments(frame: pd.DataFrame, step_ns: int) -> pd.DataFrame:
     return frame[list(OUTPUT_COLUMNS)]
 
 
-def _check_length(frame: pd.DataFrame, window_length: int, layout: Layout) -> None:
-    """Refuse a file whose longest contiguous run cannot hold one window and its target."""
-    needed = int(window_length) + 2
+def _check_length(frame: pd.DataFrame, view: FileView, ingestion: IngestionParams) -> None:
+    """Refuse a file whose longest contiguous run is shorter than ``min_segment_bars``."""
+    needed = ingestion.min_segment_bars
     sizes = frame["segment"].value_counts()
     longest = int(sizes.max()) if len(sizes) else 0
     if longest >= needed:
         return
     where = ""
     if longest:
-        bars = frame[frame["segment"] == sizes.idxmax()]
-        first, last = bars.index[0], bars.index[-1]
+        bars = frame.index[frame["segment"] == sizes.idxmax()]
         where = (
-            f" (line {layout.line(first)} {bars['timestamp'].iloc[0].isoformat()} to line "
-            f"{layout.line(last)} {bars['timestamp'].iloc[-1].isoformat()})"
+            f" ({view.quote([bars[0]], ['timestamp'])} to {view.quote([bars[-1]], ['timestamp'])})"
         )
     raise CandleDataError(
-        f"{layout.path}: column 'timestamp': too few contiguous bars: need at least "
-        f"{needed} (features.window_length={window_length} + 1 target + 1 for returns) in "
-        f"one gap-free segment, found {longest}{where} among {len(frame)} bars in "
-        f"{len(sizes)} segment(s). Fix: use a longer file, or lower features.window_length."
+        f"{view.path}: {view.label('timestamp')}: too few contiguous bars of "
+        f"{ingestion.interval}: need at least {needed} (ingestion.min_segment_bars) in one "
+        f"gap-free segment, found {longest}{where} among {len(frame)} bars in {len(sizes)} "
+        "segment(s). Fix: use a longer file, check ingestion.interval, or lower "
+        "ingestion.min_segment_bars."
     )
-
-
-# --------------------------------------------------------------------------------- reporting
-def _quality_report(
-    frame: pd.DataFrame,
-    layout: Layout,
-    interval: str,
-    step_ns: int,
-    *,
-    rows_read: int,
-    duplicates: int,
-    empty_rows: int,
-) -> dict[str, Any]:
-    """The data-quality summary, in plain Python types so it serialises to JSON."""
-    stamps = frame["timestamp"]
-    steps = stamps.dt.as_unit("ns").astype("int64").diff()
-    after_gap = steps > step_ns
-    missing = (steps[after_gap] // step_ns - 1).astype("int64")
-    step = pd.Timedelta(step_ns, unit="ns")
-    gap_list = [
-        {
-            "start": (end - step * int(n)).isoformat(),
-            "end": (end - step).isoformat(),
-            "missing_bars": int(n),
-        }
-        for end, n in zip(
-            stamps[after_gap].head(_MAX_GAPS_LISTED), missing.head(_MAX_GAPS_LISTED), strict=True
-        )
-    ]
-    return {
-        "source_file": layout.path,
-        "rows_read": int(rows_read),
-        "rows_kept": len(frame),
-        "duplicate_rows_dropped": int(duplicates),
-        "null_rows_dropped": int(empty_rows),
-        "gaps": int(after_gap.sum()),
-        "missing_bars": int(missing.sum()),
-        "segments": int(frame["segment"].max()) + 1 if len(frame) else 0,
-        "gap_list": gap_list,
-        "gap_list_truncated": bool(after_gap.sum() > _MAX_GAPS_LISTED),
-        "start": stamps.iloc[0].isoformat() if len(frame) else None,
-        "end": stamps.iloc[-1].isoformat() if len(frame) else None,
-        "interval": interval,
-        "gap_policy": GAP_POLICY,
-    }

@@ -1,0 +1,165 @@
+"""Reading raw OHLCV CSV text: locate the six required columns and read only those.
+
+Each data row keeps its position (the frame's index), so every later message can name the
+file line; blank lines are kept as empty rows for the same reason.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pandas as pd
+
+from lstm_forecast.errors import CandleDataError
+
+from .layout import FIELDS, SourceParams
+from .wording import FileView
+
+
+def read_table(raw_text: str, source: SourceParams) -> tuple[pd.DataFrame, FileView]:
+    """Read the six required columns of ``raw_text``, untyped.
+
+    Args:
+        raw_text: The whole CSV file as text.
+        source: The ``ingestion.source`` parameters.
+
+    Returns:
+        The six columns (index = data row number; timestamps as text, missing cells as NaN,
+        other cells as the reader typed them) and a view of the file for messages.
+
+    Raises:
+        CandleDataError: If the file is malformed or a required column is not found.
+    """
+    positions, names = _resolve_positions(raw_text, source)
+    view = FileView(raw_text, source, positions, names)
+    frame = _read_csv(
+        raw_text,
+        source,
+        skiprows=source.first_data_line - 1,
+        header=None,
+        usecols=sorted(positions.values()),
+        dtype={positions["timestamp"]: str},
+    )
+    if frame.empty:
+        return pd.DataFrame({f: pd.Series(dtype=object) for f in FIELDS}), view
+    return frame.rename(columns={p: f for f, p in positions.items()})[list(FIELDS)], view
+
+
+def _head(text: str, lines: int) -> str:
+    """The first ``lines`` lines of ``text``, without copying the rest of a large file."""
+    end = -1
+    for _ in range(lines):
+        end = text.find("\n", end + 1)
+        if end < 0:
+            return text
+    return text[: end + 1]
+
+
+class _TextChunks:
+    """A read-only file over a ``str`` that copies one chunk at a time.
+
+    ``io.StringIO`` holds its text as 4 bytes a character: 4x the CSV in memory.
+    """
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._position = 0
+
+    def read(self, size: int | None = -1) -> str:
+        end = len(self._text) if size is None or size < 0 else self._position + size
+        chunk = self._text[self._position : end]
+        self._position += len(chunk)
+        return chunk
+
+    def __iter__(self) -> Any:
+        return iter(self._text.splitlines(keepends=True))
+
+
+def _read_csv(text: str, source: SourceParams, **kwargs: Any) -> pd.DataFrame:
+    """``pd.read_csv`` with the layout's separators; parser errors become refusals."""
+    try:
+        return pd.read_csv(
+            _TextChunks(text),
+            sep=source.sep,
+            decimal=source.decimal,
+            thousands=source.thousands,
+            # Only the configured tokens mean "missing"; pandas' own list has more ("NA").
+            keep_default_na=False,
+            na_values=source.missing_tokens,
+            skip_blank_lines=False,  # keeps data row i on file line first_data_line + i
+            **kwargs,
+        )
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+    except (pd.errors.ParserError, ValueError) as exc:
+        # The tokenizer counts rows from 0 over the whole file; say the 1-based line.
+        reason = re.sub(r"\brow (\d+)", lambda m: f"line {int(m[1]) + 1}", str(exc))
+        raise CandleDataError(
+            f"{source.path}: malformed CSV (column unknown, the line could not be split "
+            f"into fields): {reason}. Check ingestion.source.sep "
+            f"(now {source.sep!r}), skip_rows (now {source.skip_rows}), decimal and thousands."
+        ) from exc
+
+
+def _resolve_positions(raw_text: str, source: SourceParams) -> tuple[dict[str, int], dict]:
+    """Each field's 0-based column position and header name, from the first lines only."""
+    head = _read_csv(
+        _head(raw_text, source.skip_rows + 1),
+        source,
+        skiprows=source.skip_rows,
+        header=0 if source.header else None,
+        nrows=0 if source.header else 1,
+        dtype=str,
+    )
+    found = [str(name).lstrip("\ufeff") for name in head.columns]
+    numeric = pd.to_numeric(pd.Series(found, dtype=object), errors="coerce").notna()
+    if source.header and numeric.sum() > len(found) / 2:
+        # A data line taken for the header would silently lose the first bar.
+        raise CandleDataError(
+            f"{source.path}: line {source.skip_rows + 1} should be the header but looks like "
+            f"data: {found}. Fix: set ingestion.source.header=false and give 0-based "
+            "positions in ingestion.source.columns, or set skip_rows."
+        )
+    positions = {field: _position(source, field, found) for field in FIELDS}
+    missing = [
+        f"{field}={source.column_spec(field)!r}"
+        for field, position in positions.items()
+        if not 0 <= position < len(found)
+    ]
+    if missing:
+        what = f"header columns {found}" if source.header else f"{len(found)} fields per line"
+        fix = (
+            "set ingestion.source.columns.<field> to a name or 0-based position"
+            if source.header
+            else "the file has no header, so give 0-based positions, "
+            "e.g. ingestion.source.columns.timestamp=0"
+        )
+        raise CandleDataError(
+            f"{source.path}: required column(s) not found: {', '.join(missing)}; found "
+            f"{what} on line {source.skip_rows + 1}. Fix: {fix} (or set "
+            "ingestion.source.header / skip_rows / sep if the wrong line was read)."
+        )
+    shared = {p for p in positions.values() if list(positions.values()).count(p) > 1}
+    if shared:
+        clash = [f for f, p in positions.items() if p in shared]
+        raise CandleDataError(
+            f"{source.path}: columns {clash} all point at the same file column; "
+            "give each a different ingestion.source.columns entry."
+        )
+    names = {field: found[p] for field, p in positions.items()} if source.header else {}
+    return positions, names
+
+
+def _position(source: SourceParams, field: str, found: list[str]) -> int:
+    """The 0-based position of ``field``'s column (-1 when not found)."""
+    spec = source.column_spec(field)
+    if isinstance(spec, int):
+        return spec
+    text = spec.strip()
+    if source.header and text in found:
+        return found.index(text)
+    folded = [name.strip().casefold() for name in found]
+    if source.header and text.casefold() in folded:
+        return folded.index(text.casefold())
+    return int(text) if text.isdigit() else -1
