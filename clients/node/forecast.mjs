@@ -98,19 +98,27 @@ async function checkReference(session, example, rows) {
   return worst;
 }
 
-const { values: opts, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    model: { type: "string", default: "data/06_models/forecaster.onnx" },
-    sidecar: { type: "string", default: "data/06_models/forecaster.json" },
-    json: { type: "boolean", default: false },
-  },
-});
+const { values: opts, positionals } = (() => {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        model: { type: "string", default: "data/06_models/forecaster.onnx" },
+        sidecar: { type: "string", default: "data/06_models/forecaster.json" },
+        json: { type: "boolean", default: false },
+      },
+    });
+  } catch (error) {
+    return fail(`${error.message}\n${USAGE}`);
+  }
+})();
 if (positionals.length !== 1) fail(USAGE);
 const sidecar = JSON.parse(readText(opts.sidecar, "sidecar"));
 const { window_length: windowLength, horizon, quantiles, interval } = sidecar.contract;
 const rows = windowLength + 1;
-const session = await ort.InferenceSession.create(opts.model);
+const session = await ort.InferenceSession.create(opts.model).catch((error) =>
+  fail(`cannot load the model ${opts.model}: ${error.message}`),
+);
 const referenceError = await checkReference(session, sidecar.reference_example, rows);
 
 const { candles, openTime } = readCandles(positionals[0], rows);
@@ -124,7 +132,8 @@ const forecast = Array.from({ length: horizon }, (_, h) => ({
 
 if (opts.json) {
   const origin_time = new Date(origin * 1000).toISOString();
-  console.log(JSON.stringify({ origin_time, quantiles, window_ok: ok, referenceError, forecast }));
+  const reference_error = referenceError;
+  console.log(JSON.stringify({ origin_time, quantiles, window_ok: ok, reference_error, forecast }));
 } else {
   console.log(`forecast_time ${quantiles.map((q) => `q${q}`).join(" ")}`);
   for (const row of forecast) {

@@ -137,7 +137,7 @@ def test_node_forecast_equals_python(node_output, published: Published, inferenc
     assert differences["inference pipeline"] <= PYTHON_PATH_RTOL, differences
     assert (
         0
-        <= node_output["referenceError"]
+        <= node_output["reference_error"]
         <= published.sidecar["reference_example"]["relative_tolerance"]
     )
 
