@@ -57,3 +57,14 @@ def from_frame(frame: pd.DataFrame) -> dict[str, np.ndarray]:
         "prices": frame[columns].to_numpy().reshape(n, horizon, len(columns)),
         "levels": levels,
     }
+
+
+def interval_of(frame: pd.DataFrame) -> str:
+    """The bar interval of a forecast table as a pandas alias with its count, e.g. ``1h``."""
+    seconds = int(
+        pd.Timedelta(frame["forecast_time"].iloc[0] - frame["origin_time"].iloc[0]).total_seconds()
+    )
+    for unit, size in (("D", 86400), ("h", 3600), ("min", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

@@ -33,12 +33,16 @@ def fit_scaler(
         horizon: Number of target columns.
 
     Returns:
-        JSON-ready ``feature_names, feature_mean, feature_scale, target_kind, target_mean,
-        target_scale`` (one target mean/scale per horizon step) and ``fitted_on_rows``.
+        JSON-ready ``feature_names`` (those not constant on the training rows),
+        ``feature_mean, feature_scale, target_kind, target_mean, target_scale`` (one target
+        mean/scale per horizon step) and ``fitted_on_rows``.
     """
     timestamps = table["timestamp"]
     features = table.loc[(timestamps < val_start).to_numpy(), list(FEATURE_NAMES)].to_numpy()
     feature_scaler = StandardScaler().fit(features[np.isfinite(features).all(axis=1)])
+    # A feature that is constant at the data's interval (the hour of day on daily bars)
+    # carries nothing: it is left out, and the contract lists the features actually used.
+    used = feature_scaler.var_ > 0
     target_mean, target_scale = [], []
     for h, column in enumerate(target_columns(horizon), start=1):
         # Row t's h-step target is bar t+h's close: a training value only before val_start.
@@ -50,9 +54,9 @@ def fit_scaler(
         target_mean.append(float(values.mean()))
         target_scale.append(float(values.std()) or 1.0)
     return {
-        "feature_names": list(FEATURE_NAMES),
-        "feature_mean": feature_scaler.mean_.tolist(),
-        "feature_scale": feature_scaler.scale_.tolist(),
+        "feature_names": [name for name, keep in zip(FEATURE_NAMES, used, strict=True) if keep],
+        "feature_mean": feature_scaler.mean_[used].tolist(),
+        "feature_scale": feature_scaler.scale_[used].tolist(),
         "target_kind": target_kind,
         "target_formula": TARGET_KINDS[target_kind],
         "horizon": horizon,

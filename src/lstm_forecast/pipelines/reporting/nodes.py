@@ -115,6 +115,7 @@ def compute_forecast_metrics(
         "models": {name: scores[name] for name in names},
         "baselines": {name: scores[name] for name in baselines.BASELINES},
         "quantiles": reference["levels"].tolist(),
+        "interval": forecasts.interval_of(next(iter(test_predictions.values()))),
         "horizon": horizon,
         "horizons_reported": [h for h in reporting.horizons if h <= horizon],
         "test_period": {
@@ -140,8 +141,8 @@ def summarise_run(
     period = forecast_metrics["test_period"]
     lines = [
         f"Run summary: {period['windows']} test origins {period['first_origin']} .. "
-        f"{period['last_origin']}, forecasts 1..{horizon} bars ahead, quantiles "
-        f"{forecast_metrics['quantiles']}."
+        f"{period['last_origin']}, forecasts 1..{horizon} bars of "
+        f"{forecast_metrics['interval']} ahead, quantiles {forecast_metrics['quantiles']}."
     ]
     summary: dict[str, Any] = {"models": {}, "headline": forecast_metrics["headline"]}
     for name, report in validation_reports.items():
@@ -157,5 +158,6 @@ def summarise_run(
     reports_dir = reporting.reports_dir.rstrip("/")
     summary["reports"] = [f"{reports_dir}/{name}" for name in reporting.report_files]
     lines.append(f"  Reports in {reports_dir}/ (browse them with `kedro viz run`).")
+    summary["text"] = lines
     logger.info("\n".join(lines))
     return summary

@@ -58,7 +58,9 @@ def plot_fan_chart(
             lw=1,
             label=f"{name} median (bands: 50%, 90%)",
         )
-    rolling.set_title(f"One bar ahead, last {len(one_step)} test bars")
+    rolling.set_title(
+        f"One bar ({forecasts.interval_of(reference)}) ahead, last {len(one_step)} test bars"
+    )
     rolling.set_ylabel("close")
     rolling.legend(loc="best", fontsize="small")
     rolling.grid(alpha=0.3)
@@ -145,7 +147,7 @@ def plot_skill_by_horizon(forecast_metrics: dict[str, Any], reporting: Reporting
             )
         axis.axhline(0.0, color="black", lw=1, ls=":")
         axis.set_title(f"vs {base}")
-        axis.set_xlabel("horizon (bars)")
+        axis.set_xlabel(f"horizon (bars of {forecast_metrics.get('interval', '?')})")
         axis.grid(alpha=0.3)
     axes[0].set_ylabel("CRPS skill (1 - CRPS / CRPS_baseline)")
     axes[0].legend(loc="best", fontsize="small")
