@@ -103,7 +103,11 @@ def score_horizon(
             for nominal in CENTRAL_INTERVALS
         },
         "quantile_hit_rate": dict(
-            zip((f"{level:g}" for level in levels), quantile_hit_rates(actual, quantiles))
+            zip(
+                (f"{level:g}" for level in levels),
+                quantile_hit_rates(actual, quantiles),
+                strict=True,
+            )
         ),
     }
 

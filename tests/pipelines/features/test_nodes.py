@@ -126,7 +126,7 @@ def test_windows_store_indices_only(outputs):
 
 
 def test_a_scaler_from_another_table_is_refused():
-    table, boundaries, scaler, _ = _run(make_candles(400))
+    _, boundaries, scaler, _ = _run(make_candles(400))
     other = build_features(make_candles(400, seed=3), PARAMS)
     with pytest.raises(LineageError, match="feature_scaler was made from another features"):
         make_windows(other, scaler, boundaries, PARAMS)

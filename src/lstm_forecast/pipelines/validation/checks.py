@@ -75,8 +75,8 @@ def _missing(
     by_content: set[tuple[str, tuple[int, ...], bytes]],
 ) -> list[str]:
     missing = []
-    for name, expected in weights.items():
-        expected = np.ascontiguousarray(expected)
+    for name, weight in weights.items():
+        expected = np.ascontiguousarray(weight)
         same_name = tensors.get(name)
         if same_name is not None and same_name.shape == expected.shape:
             found = same_name.tobytes() == expected.tobytes()
