@@ -17,7 +17,12 @@ from lstm_forecast import models
 from lstm_forecast.errors import CandleDataError
 from lstm_forecast.timeseries import baselines
 from lstm_forecast.timeseries.evaluation import score_all
-from lstm_forecast.timeseries.features import compute_targets, forecast_to_price, target_columns
+from lstm_forecast.timeseries.features import (
+    compute_features,
+    compute_targets,
+    forecast_to_price,
+    target_columns,
+)
 from lstm_forecast.timeseries.preparation import fit_scaler, scaled_arrays, split_windows
 
 from .params import BacktestParams
@@ -75,9 +80,9 @@ def run_fold(
         skill and 90% coverage of the model and each baseline.
     """
     plan = backtest_folds["folds"][fold]
-    table, data, test_ends = _fold_data(candles, plan, backtest)
+    table, scaler, data, test_ends = _fold_data(candles, plan, backtest)
     trained = models.get(backtest.model).fit(data, backtest.training.for_kind(backtest.model))
-    prices = _forecast(trained.artifact, table, data, test_ends, backtest)
+    prices = _forecast(trained.artifact, table, scaler, data, test_ends, backtest)
     return _score_fold(plan, table, data, test_ends, prices, trained.summary, backtest)
 
 
@@ -119,9 +124,7 @@ def gather_folds(backtest_folds: dict[str, Any], **fold_reports: dict[str, Any])
 
 def _fold_data(
     candles: pd.DataFrame, plan: dict[str, Any], backtest: BacktestParams
-) -> tuple[pd.DataFrame, models.TrainingData, np.ndarray]:
-    from lstm_forecast.timeseries.features import compute_features  # noqa: PLC0415
-
+) -> tuple[pd.DataFrame, dict[str, Any], models.TrainingData, np.ndarray]:
     table = candles[["timestamp", "close", "segment"]].copy()
     computed = compute_features(candles)
     table[list(computed.columns)] = computed
@@ -145,18 +148,17 @@ def _fold_data(
         quantiles=tuple(backtest.training.quantiles),
         seed=backtest.training.seed,
     )
-    table.attrs["scaler"] = scaler
-    return table, data, windows["test"]["end_row"].to_numpy()
+    return table, scaler, data, windows["test"]["end_row"].to_numpy()
 
 
 def _forecast(
     artifact: dict[str, Any],
     table: pd.DataFrame,
+    scaler: dict[str, Any],
     data: models.TrainingData,
     test_ends: np.ndarray,
     backtest: BacktestParams,
 ) -> np.ndarray:
-    scaler = table.attrs["scaler"]
     scaled = models.get(backtest.model).predictor(artifact)(data.windows(test_ends))
     return forecast_to_price(
         scaled,
