@@ -120,7 +120,7 @@ def quantise_int8(
         prepared, quantised = Path(folder) / "prepared.onnx", Path(folder) / "int8.onnx"
         # Symbolic and ONNX shape inference plus onnxruntime's basic optimisations, whose
         # constant folding turns an exported LSTM's Slice/Concat weights into initializers.
-        quant_pre_process(model, str(prepared))
+        quant_pre_process(_single_opsets(model), str(prepared))
         quantize_dynamic(
             str(prepared),
             str(quantised),
@@ -132,6 +132,20 @@ def quantise_int8(
         result = onnx.load_model(str(quantised))
     require_quantised(model, result, op_types)
     return carry_metadata(model, result)
+
+
+def _single_opsets(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A copy with one ``opset_import`` per domain: graphs joined by ``onnx.compose`` (the
+    forecaster) repeat them, and the quantiser refuses more than one ``ai.onnx`` entry."""
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    versions: dict[str, int] = {}
+    for opset in model.opset_import:
+        domain = "" if opset.domain == "ai.onnx" else opset.domain
+        versions[domain] = max(versions.get(domain, 0), opset.version)
+    del copy.opset_import[:]
+    copy.opset_import.extend(onnx.helper.make_opsetid(d, v) for d, v in versions.items())
+    return copy
 
 
 def require_quantised(
