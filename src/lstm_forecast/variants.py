@@ -212,18 +212,18 @@ def quantised_ops(model: onnx.ModelProto) -> dict[str, int]:
 
 
 def carry_metadata(source: onnx.ModelProto, result: onnx.ModelProto) -> onnx.ModelProto:
-    """Give ``result`` every ``metadata_props`` entry of ``source`` that it lost or changed.
+    """Give ``result`` exactly the ``metadata_props``, producer and doc of ``source``.
 
-    onnxruntime's tools kept them in the versions tested, but nothing promises it, and a
-    variant without its contract could not be served.
+    onnxruntime's tools keep the contract in the versions tested, but nothing promises it,
+    and the quantiser adds its own tags (``onnx.quant.pre_process``: plain text), which a
+    reader of the contract, where every value is JSON, would refuse.
     """
     props = {prop.key: prop.value for prop in result.metadata_props}
-    restamped = [p.key for p in source.metadata_props if props.get(p.key) != p.value]
-    if restamped:
-        logger.info("Re-stamped metadata_props %s lost by onnxruntime's tool.", restamped)
-        props |= {prop.key: prop.value for prop in source.metadata_props}
-        del result.metadata_props[:]
-        onnx.helper.set_model_props(result, props)
+    lost = [p.key for p in source.metadata_props if props.get(p.key) != p.value]
+    if lost:
+        logger.info("Re-stamped metadata_props %s lost by onnxruntime's tool.", lost)
+    del result.metadata_props[:]
+    onnx.helper.set_model_props(result, {p.key: p.value for p in source.metadata_props})
     result.producer_name = source.producer_name
     result.producer_version = source.producer_version
     result.doc_string = source.doc_string
