@@ -1,4 +1,4 @@
-"""Run the five benchmarks, each in its own process, and print one summary table.
+"""Run the benchmarks, each in its own process, and print one summary table.
 
     .venv/bin/python benchmarks/run_all.py            # full sizes (about 5-10 minutes)
     .venv/bin/python benchmarks/run_all.py --quick    # tiny sizes, to check that all run
@@ -28,6 +28,7 @@ SCRIPTS = {
     "windows_memory": "bench_windows_memory.py",
     "training": "bench_training.py",
     "inference": "bench_inference.py",
+    "variants": "bench_variants.py",
     "end_to_end": "bench_end_to_end.py",
 }
 
