@@ -29,6 +29,7 @@ SCRIPTS = {
     "training": "bench_training.py",
     "inference": "bench_inference.py",
     "forecaster": "bench_forecaster.py",
+    "variants": "bench_variants.py",
     "end_to_end": "bench_end_to_end.py",
 }
 

@@ -4,7 +4,15 @@ from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
 
 # The stages of `__default__`, in the order a user reads them; Kedro orders nodes by data anyway.
-DEFAULT_STAGES = ("ingestion", "features", "training", "export", "validation", "reporting")
+DEFAULT_STAGES = (
+    "ingestion",
+    "features",
+    "training",
+    "export",
+    "validation",
+    "variants",
+    "reporting",
+)
 
 
 def register_pipelines() -> dict[str, Pipeline]:

@@ -12,6 +12,7 @@ import pytest
 from lstm_forecast.errors import ArtifactError, CandleDataError
 from lstm_forecast.onnx_contract import OnnxContract
 from lstm_forecast.pipelines.inference.nodes import (
+    choose_forecaster,
     forecast_from_candles,
     format_forecasts,
     read_model_contract,
@@ -22,8 +23,9 @@ from .conftest import RUNTIME
 
 
 def _forecast(published, candles, params):
-    contract = read_model_contract(params, ridge=published["forecaster"])
-    return forecast_from_candles(candles, contract, params, RUNTIME, ridge=published["forecaster"])
+    forecaster = choose_forecaster({"ridge.forecaster": lambda: published["forecaster"]}, params)
+    contract = read_model_contract(forecaster)
+    return forecast_from_candles(candles, forecaster, contract, params, RUNTIME)
 
 
 def test_forecasts_of_every_full_window_equal_the_python_path(published, stage_outputs, params):
@@ -77,9 +79,17 @@ def test_fewer_bars_than_one_window_says_how_many_are_needed(published, stage_ou
         _forecast(published, stage_outputs["candles"].head(5), params)
 
 
-def test_a_forecaster_that_was_not_validated_is_refused(published, params):
+def test_a_forecaster_that_was_not_validated_is_refused(published):
     with pytest.raises(ArtifactError, match="does not record a passed validation"):
-        read_model_contract(params, ridge=published["staged"])
+        read_model_contract(published["staged"])
+
+
+def test_the_model_and_variant_choose_the_file(published, params):
+    files = {"ridge.forecaster.int8": lambda: published["forecaster"]}
+    chosen = choose_forecaster(files, params.model_copy(update={"variant": "int8"}))
+    assert chosen is published["forecaster"]
+    with pytest.raises(ArtifactError, match=r"No published data/06_models/ridge.forecaster.onnx"):
+        choose_forecaster(files, params)
 
 
 def test_the_human_table_has_iso_times_and_six_significant_digits(published, stage_outputs, params):

@@ -7,6 +7,7 @@ Only onnxruntime, onnx, numpy and pandas are used here, never torch, and no feat
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -25,14 +26,38 @@ from .params import InferenceParams
 logger = logging.getLogger(__name__)
 
 
-def read_model_contract(
-    inference: InferenceParams, **forecasters: onnx.ModelProto
-) -> dict[str, Any]:
-    """Choose the published forecaster to serve and check that it passed validation.
+def choose_forecaster(
+    published_onnx_files: dict[str, Callable[[], onnx.ModelProto]], inference: InferenceParams
+) -> onnx.ModelProto:
+    """Load the published forecaster that ``inference.model`` and ``inference.variant`` name.
 
     Args:
-        inference: ``params:inference`` (``model`` names the kind to serve).
-        **forecasters: Every kind's published ``forecaster.onnx``.
+        published_onnx_files: Lazy loaders of every published ONNX file, by file stem.
+        inference: ``params:inference``.
+
+    Returns:
+        The forecaster (``forecaster[.opt|.int8].onnx``, or ``<kind>.forecaster...``).
+
+    Raises:
+        ArtifactError: If that file was not published (not run, or failed its checks).
+    """
+    stem = "forecaster" if inference.model == "lstm" else f"{inference.model}.forecaster"
+    if inference.variant != "fp32":
+        stem += f".{inference.variant}"
+    if stem not in published_onnx_files:
+        raise ArtifactError(
+            f"No published data/06_models/{stem}.onnx: run `kedro run` (and, for a variant, "
+            "`kedro run --pipelines=variants`); a file that failed its checks is never "
+            "published. Or serve another one with inference.model / inference.variant."
+        )
+    return published_onnx_files[stem]()
+
+
+def read_model_contract(forecaster: onnx.ModelProto) -> dict[str, Any]:
+    """Check that the chosen forecaster passed validation, and return its contract.
+
+    Args:
+        forecaster: The published forecaster chosen by ``choose_forecaster``.
 
     Returns:
         Its contract as plain JSON.
@@ -40,11 +65,11 @@ def read_model_contract(
     Raises:
         ArtifactError: If its contract is invalid or does not record a passed validation.
     """
-    contract = OnnxContract.from_model(forecasters[inference.model])
+    contract = OnnxContract.from_model(forecaster)
     if contract.artifact != "forecaster" or not (contract.validation or {}).get("passed"):
         raise ArtifactError(
-            f"The published {inference.model} forecaster does not record a passed validation "
-            f"(see data/08_reporting/{inference.model}_forecaster_validation_report.json); it "
+            f"The {contract.model_kind} forecaster does not record a passed validation (see "
+            f"data/08_reporting/{contract.model_kind}_forecaster_validation_report.json); it "
             "will not be served. Rerun `kedro run` so that validation can publish one."
         )
     logger.info(
@@ -60,10 +85,10 @@ def read_model_contract(
 
 def forecast_from_candles(
     candles: pd.DataFrame,
+    forecaster: onnx.ModelProto,
     model_contract: dict[str, Any],
     inference: InferenceParams,
     onnxruntime: OnnxRuntimeParams,
-    **forecasters: onnx.ModelProto,
 ) -> pd.DataFrame:
     """Forecast the next ``horizon`` closes after every full window of the (tail of the) candles.
 
@@ -88,7 +113,7 @@ def forecast_from_candles(
         np.ones(len(candles), dtype=bool),
         contract.window_length + 1,
     )
-    session = make_session(forecasters[inference.model], onnxruntime.as_dict())
+    session = make_session(forecaster, onnxruntime.as_dict())
     size = inference.batch_size
     prices, ok = [], []
     # Windows are gathered one batch at a time, so memory does not grow with the CSV.

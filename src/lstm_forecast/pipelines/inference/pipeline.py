@@ -2,10 +2,13 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from lstm_forecast import models
-
 from ..ingestion import create_pipeline as ingestion_pipeline
-from .nodes import forecast_from_candles, format_forecasts, read_model_contract
+from .nodes import (
+    choose_forecaster,
+    forecast_from_candles,
+    format_forecasts,
+    read_model_contract,
+)
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -20,24 +23,29 @@ def create_pipeline(**kwargs) -> Pipeline:
         namespace="inference",
         parameters={"params:ingestion": "params:inference.ingestion"},
     )
-    published = {kind: f"{kind}.forecaster" for kind in models.names()}
     forecasting = Pipeline(
         [
             Node(
+                func=choose_forecaster,
+                inputs=["published_onnx_files", "params:inference"],
+                outputs="inference.forecaster",
+                name="choose_forecaster",
+            ),
+            Node(
                 func=read_model_contract,
-                inputs={"inference": "params:inference", **published},
+                inputs="inference.forecaster",
                 outputs="inference.model_contract",
                 name="read_model_contract",
             ),
             Node(
                 func=forecast_from_candles,
-                inputs={
-                    "candles": "inference.candles",
-                    "model_contract": "inference.model_contract",
-                    "inference": "params:inference",
-                    "onnxruntime": "params:onnxruntime",
-                    **published,
-                },
+                inputs=[
+                    "inference.candles",
+                    "inference.forecaster",
+                    "inference.model_contract",
+                    "params:inference",
+                    "params:onnxruntime",
+                ],
                 outputs="inference_forecasts",
                 name="forecast_from_candles",
             ),
