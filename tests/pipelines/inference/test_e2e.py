@@ -142,3 +142,16 @@ def test_an_unvalidated_forecaster_is_refused(inference_project, smoke_project):
     assert "does not record a passed validation" in " ".join(
         (result.stdout + result.stderr).split()
     )
+
+
+def test_each_variant_serves_prices_within_its_tolerance_of_fp32(smoke_project, tmp_path):
+    project = shutil.copytree(smoke_project, tmp_path / "project")
+    prices = {}
+    for variant in ("fp32", "opt", "int8"):
+        run_kedro(project, "run", "--env=smoke", "--pipelines=inference",
+                  f"--params=inference.variant={variant}")
+        prices[variant] = pd.read_parquet(project / FORECASTS)[["q0.05", "q0.5", "q0.95"]]
+    # Within each variant's tolerance in conf/base/parameters_variants.yml (USD).
+    np.testing.assert_allclose(prices["opt"].to_numpy(), prices["fp32"].to_numpy(), atol=0.01)
+    difference = np.abs(prices["int8"].to_numpy() - prices["fp32"].to_numpy())
+    assert 0 < difference.max() <= 100.0  # variants.tolerance.int8.max_abs_price_diff
