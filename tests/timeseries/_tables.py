@@ -100,7 +100,7 @@ def tiny_feature_table() -> pd.DataFrame:
             "log_return": [NAN, 1.0, 2.0, 6.0, 50.0, 50.0],
             "log_high_low": [900.0, 2.0, 4.0, 12.0, 50.0, 50.0],
             "log_close_open": [900.0, 0.0, 0.0, 3.0, 50.0, 50.0],
-            "log_volume": [900.0, 5.0, 5.0, 5.0, 50.0, 50.0],
+            "log_volume": [900.0, 4.0, 5.0, 6.0, 50.0, 50.0],
             "hour_sin": [900.0, -1.0, 0.0, 1.0, 50.0, 50.0],
             "hour_cos": [900.0, 10.0, 20.0, 30.0, 50.0, 50.0],
             # target_h of row t is a value of bar t+h: training only while t+h < 4.
@@ -117,7 +117,7 @@ TINY_FEATURE_SCALE = [
     math.sqrt(14 / 3),  # 1, 2, 6: deviations -2, -1, 3
     math.sqrt(56 / 3),  # 2, 4, 12: deviations -4, -2, 6
     math.sqrt(2),  # 0, 0, 3: deviations -1, -1, 2
-    1.0,  # constant: StandardScaler leaves it unscaled
+    math.sqrt(2 / 3),  # 4, 5, 6: deviations -1, 0, 1
     math.sqrt(2 / 3),
     math.sqrt(200 / 3),
 ]

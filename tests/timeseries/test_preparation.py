@@ -45,6 +45,16 @@ def test_fit_scaler_by_hand_on_a_tiny_table():
     assert scaler["target_formula"] == "close_{t+h} = close_t * exp(y_h)"
 
 
+def test_a_feature_constant_on_the_training_rows_is_left_out():
+    table = tiny_feature_table()
+    table["hour_cos"] = [900.0, 7.0, 7.0, 7.0, 50.0, 50.0]  # constant before val_start only
+    scaler = fit_scaler(table, TINY_VAL_START, "log_return", 2)
+    assert scaler["feature_names"] == [n for n in FEATURE_NAMES if n != "hour_cos"]
+    np.testing.assert_allclose(scaler["feature_mean"], TINY_FEATURE_MEAN[:5], rtol=1e-12)
+    matrix, _ = scaled_arrays(table, scaler)
+    assert matrix.shape == (6, 5)
+
+
 def test_scaled_arrays_by_hand():
     table = tiny_feature_table()
     matrix, targets = scaled_arrays(table, fit_scaler(table, TINY_VAL_START, "close", 2))
