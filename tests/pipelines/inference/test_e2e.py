@@ -148,8 +148,13 @@ def test_each_variant_serves_prices_within_its_tolerance_of_fp32(smoke_project, 
     project = shutil.copytree(smoke_project, tmp_path / "project")
     prices = {}
     for variant in ("fp32", "opt", "int8"):
-        run_kedro(project, "run", "--env=smoke", "--pipelines=inference",
-                  f"--params=inference.variant={variant}")
+        run_kedro(
+            project,
+            "run",
+            "--env=smoke",
+            "--pipelines=inference",
+            f"--params=inference.variant={variant}",
+        )
         prices[variant] = pd.read_parquet(project / FORECASTS)[["q0.05", "q0.5", "q0.95"]]
     # Within each variant's tolerance in conf/base/parameters_variants.yml (USD).
     np.testing.assert_allclose(prices["opt"].to_numpy(), prices["fp32"].to_numpy(), atol=0.01)

@@ -21,11 +21,13 @@ from lstm_forecast.pipelines.validation.forecaster import python_path
 
 from .conftest import RUNTIME
 
+QUALITY = {"source_file": "recent.csv"}
+
 
 def _forecast(published, candles, params):
     forecaster = choose_forecaster({"ridge.forecaster": lambda: published["forecaster"]}, params)
     contract = read_model_contract(forecaster)
-    return forecast_from_candles(candles, forecaster, contract, params, RUNTIME)
+    return forecast_from_candles(candles, QUALITY, forecaster, contract, params, RUNTIME)
 
 
 def test_forecasts_of_every_full_window_equal_the_python_path(published, stage_outputs, params):
@@ -75,7 +77,9 @@ def test_tail_rows_keeps_only_the_last_bars(published, stage_outputs, params):
 
 
 def test_fewer_bars_than_one_window_says_how_many_are_needed(published, stage_outputs, params):
-    with pytest.raises(CandleDataError, match="at least 9 consecutive bars"):
+    with pytest.raises(
+        CandleDataError, match="recent.csv: too few candles.*at least 9 consecutive bars"
+    ):
         _forecast(published, stage_outputs["candles"].head(5), params)
 
 

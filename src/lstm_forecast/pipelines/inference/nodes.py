@@ -85,6 +85,7 @@ def read_model_contract(forecaster: onnx.ModelProto) -> dict[str, Any]:
 
 def forecast_from_candles(
     candles: pd.DataFrame,
+    data_quality_report: dict[str, Any],
     forecaster: onnx.ModelProto,
     model_contract: dict[str, Any],
     inference: InferenceParams,
@@ -105,7 +106,8 @@ def forecast_from_candles(
     contract = OnnxContract.from_dict(model_contract)
     if inference.tail_rows is not None:
         candles = candles.tail(inference.tail_rows).reset_index(drop=True)
-    _check_enough_bars(candles, contract.window_length, inference)
+    source = str(data_quality_report.get("source_file") or "the inference CSV")
+    _check_enough_bars(candles, contract.window_length, inference, source)
     # A window needs window_length + 1 bars of one gap-free run (the first gives a return).
     ends = valid_window_ends(
         candles["segment"].to_numpy(),
@@ -129,7 +131,7 @@ def forecast_from_candles(
     ends = ends[keep]
     if not len(ends):
         raise CandleDataError(
-            f"{_source(inference)}: no window of {contract.window_length} + 1 bars passed the "
+            f"{source}: no window of {contract.window_length} + 1 bars passed the "
             "forecaster's window_ok check (check for zero or negative prices)."
         )
     table = forecasts.to_frame(
@@ -162,7 +164,7 @@ def format_forecasts(forecasts_table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _check_enough_bars(
-    candles: pd.DataFrame, window_length: int, inference: InferenceParams
+    candles: pd.DataFrame, window_length: int, inference: InferenceParams, source: str
 ) -> None:
     """Refuse candles whose longest gap-free run cannot hold one window."""
     # The first bar of a run has no log return, so a window needs one bar before it.
@@ -177,20 +179,9 @@ def _check_enough_bars(
         else ""
     )
     raise CandleDataError(
-        f"{_source(inference)}: too few candles for one forecast: the model's window is "
+        f"{source}: too few candles for one forecast: the model's window is "
         f"{window_length} bars (from its ONNX contract), so it needs at least {needed} "
         f"consecutive bars without a gap ({window_length} + 1 for the first return); found "
         f"{len(candles)} bar(s){kept}, the longest gap-free run has {longest}. Fix: give a "
         "CSV with more recent candles, or raise inference.tail_rows (null = all)."
     )
-
-
-def _source(inference: InferenceParams) -> str:
-    ingestion = inference.ingestion
-    source = (
-        ingestion.get("source")
-        if isinstance(ingestion, dict)
-        else getattr(ingestion, "source", None)
-    )
-    path = source.get("path") if isinstance(source, dict) else getattr(source, "path", None)
-    return str(path or "<inference.raw_candles>")

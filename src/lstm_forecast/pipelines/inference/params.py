@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator
 
@@ -17,9 +17,6 @@ class InferenceParams(StrictParams):
     variant: Literal["fp32", "opt", "int8"] = "fp32"  # which published form of it
     tail_rows: int | None = Field(500, ge=1)  # forecast from the last N clean bars; None = all
     batch_size: int = Field(256, ge=1)
-    # How to read the CSV: checked by ingestion's own parameter model, whose node the
-    # inference pipeline reuses under its namespace.
-    ingestion: Any = None
 
     @field_validator("model")
     @classmethod

@@ -21,7 +21,7 @@ def create_pipeline(**kwargs) -> Pipeline:
     cleaning = Pipeline(
         ingestion_pipeline(),
         namespace="inference",
-        parameters={"params:ingestion": "params:inference.ingestion"},
+        parameters={"params:ingestion": "params:inference_ingestion"},
     )
     forecasting = Pipeline(
         [
@@ -41,6 +41,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 func=forecast_from_candles,
                 inputs=[
                     "inference.candles",
+                    "inference.data_quality_report",
                     "inference.forecaster",
                     "inference.model_contract",
                     "params:inference",
