@@ -14,6 +14,7 @@ import torch
 from pytorch_lightning.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from pytorch_lightning.loggers import CSVLogger, Logger, TensorBoardLogger
 
+from lstm_forecast import tracking
 from lstm_forecast.timeseries.windows import gather_windows
 
 from .datamodule import WindowDataModule
@@ -150,7 +151,16 @@ def train_ridge(
     return estimator
 
 
-def _make_logger(settings: dict[str, Any]) -> Logger | bool:
+def _make_logger(settings: dict[str, Any]) -> Logger | list[Logger] | bool:
+    # Experiment tracking (issue 18): in a tracked run, epochs also go to its MLflow run.
+    local = _local_logger(settings)
+    tracked = tracking.lightning_logger()
+    if tracked is None:
+        return local
+    return [local, tracked] if local else [tracked]
+
+
+def _local_logger(settings: dict[str, Any]) -> Logger | bool:
     kind = settings.get("kind", "csv")
     if kind == "csv":
         return CSVLogger(save_dir=settings["save_dir"], name=settings["name"])
