@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from kedro.config import MissingConfigException
 from kedro.framework.hooks import hook_impl
 
 from lstm_forecast import tracking
@@ -67,7 +68,7 @@ class TrackingHooks:
         self._reset_run()
         try:
             raw = context.config_loader["parameters"].get("tracking") or {}
-        except Exception:  # a project without parameters is simply untracked
+        except MissingConfigException:  # a project without parameters is simply untracked
             raw = {"enabled": False}
         try:
             self._settings = tracking.TrackingParams.model_validate(raw)
@@ -98,8 +99,14 @@ class TrackingHooks:
         import mlflow  # noqa: PLC0415 - only tracked runs pay for MLflow
 
         hook = self._mlflow_hook()
-        hook.after_context_created(self._context)  # reads mlflow.yml, opens the store
-        hook.before_pipeline_run(run_params, pipeline, catalog)  # starts the run
+        try:
+            hook.after_context_created(self._context)  # reads mlflow.yml, opens the store
+            hook.before_pipeline_run(run_params, pipeline, catalog)  # starts the run
+        except Exception as error:
+            raise TrackingError(
+                f"MLflow tracking could not start: {error}. Check conf/<env>/mlflow.yml, or "
+                "run without tracking: --params=tracking.enabled=false."
+            ) from error
         if hook.run_id is None:
             return  # mlflow.yml's disable_tracking.pipelines lists this pipeline
         self._run_id = hook.run_id
