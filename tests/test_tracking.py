@@ -95,6 +95,33 @@ def test_tracking_params_refuse_unknown_keys():
         tracking.TrackingParams.model_validate({"register": {"name": "x"}})
 
 
+def test_onnx_signature_keeps_names_dtypes_and_symbolic_axes():
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["candles"], ["prices"])],
+        "g",
+        [helper.make_tensor_value_info("candles", TensorProto.DOUBLE, ["batch", 13, 5])],
+        [
+            helper.make_tensor_value_info("prices", TensorProto.DOUBLE, ["batch", 13, 5]),
+            helper.make_tensor_value_info("window_ok", TensorProto.BOOL, ["batch"]),
+        ],
+    )
+    signature = tracking.onnx_signature(helper.make_model(graph)).to_dict()
+    assert json.loads(signature["inputs"]) == [
+        {
+            "type": "tensor",
+            "tensor-spec": {"dtype": "float64", "shape": [-1, 13, 5]},
+            "name": "candles",
+        }
+    ]
+    outputs = json.loads(signature["outputs"])
+    assert [(o["name"], o["tensor-spec"]["dtype"]) for o in outputs] == [
+        ("prices", "float64"),
+        ("window_ok", "bool"),
+    ]
+
+
 def test_lightning_logger_writes_into_the_bound_run_and_leaves_it_open(tmp_path):
     import mlflow
 

@@ -98,6 +98,7 @@ class TrackingHooks:
             return
         import mlflow  # noqa: PLC0415 - only tracked runs pay for MLflow
 
+        setup_started = time.perf_counter()
         hook = self._mlflow_hook()
         try:
             hook.after_context_created(self._context)  # reads mlflow.yml, opens the store
@@ -120,7 +121,12 @@ class TrackingHooks:
             self._reset_run()
             raise
         tracking.bind_run(mlflow.get_tracking_uri(), self._run_id)
-        logger.info("Tracking in MLflow: run %s in %s.", self._run_id, mlflow.get_tracking_uri())
+        logger.info(
+            "Tracking in MLflow: run %s in %s (set up in %.1f s).",
+            self._run_id,
+            mlflow.get_tracking_uri(),
+            time.perf_counter() - setup_started,
+        )
 
     @hook_impl
     def after_dataset_saved(self, dataset_name: str, data: Any, node: Any) -> None:
@@ -148,6 +154,7 @@ class TrackingHooks:
             return
         hook = self._kedro_mlflow
         tracking.unbind_run()
+        logging_started = time.perf_counter()
         try:
             self._log_reports()
             self._log_models()
@@ -160,6 +167,11 @@ class TrackingHooks:
                 "--params=tracking.enabled=false to run without tracking."
             ) from error
         hook.after_pipeline_run(run_params, pipeline, catalog)  # ends the run: FINISHED
+        logger.info(
+            "MLflow run %s finished; artefacts logged in %.1f s.",
+            self._run_id,
+            time.perf_counter() - logging_started,
+        )
         self._reset_run()
 
     @hook_impl
@@ -246,56 +258,8 @@ class TrackingHooks:
         written = self._written(self._settings.models_dir, self._settings.onnx_models)
         for path in written:
             name = registry.name if passed and path.name == registry.file else None
-            _log_onnx(path, registered_model_name=name, since=self._started)
+            tracking.log_onnx_model(path, registered_model_name=name, since=self._started)
         if registry.name and registry.file not in {path.name for path in written}:
             logger.info("Not registered: this run did not publish %s.", registry.file)
         elif registry.name and not passed:
             logger.info("Not registered: no validation report of this run says it passed.")
-
-
-def _log_onnx(path: Path, registered_model_name: str | None, since: float) -> None:
-    """Log one ONNX file with MLflow's ONNX flavour (its ``<stem>.json`` sidecar beside it)."""
-    import hashlib  # noqa: PLC0415
-
-    import mlflow.onnx  # noqa: PLC0415
-    import onnx  # noqa: PLC0415
-
-    model = onnx.load_model(str(path))
-    sidecar = path.with_suffix(".json")
-    extra = [str(sidecar)] if sidecar.is_file() and sidecar.stat().st_mtime >= since else None
-    info = mlflow.onnx.log_model(
-        model,
-        name=tracking.model_name_for(path),
-        signature=_onnx_signature(model),
-        extra_files=extra,
-        # The project's contract: weights inside the one file.
-        save_as_external_data=False,
-        # onnx + onnxruntime, pinned; without it MLflow infers them by loading the model in
-        # a subprocess, which took ~7 s per model.
-        pip_requirements=mlflow.onnx.get_default_pip_requirements(),
-        registered_model_name=registered_model_name,
-        tags={"file": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()},
-    )
-    if registered_model_name:
-        logger.info(
-            "Registered %s as model %r version %s.",
-            path.name,
-            registered_model_name,
-            info.registered_model_version,
-        )
-
-
-def _onnx_signature(model: Any) -> Any:
-    """The model's inputs and outputs as an MLflow signature (symbolic axes become -1)."""
-    from mlflow.models import ModelSignature  # noqa: PLC0415
-    from mlflow.types import Schema, TensorSpec  # noqa: PLC0415
-    from onnx.helper import tensor_dtype_to_np_dtype  # noqa: PLC0415
-
-    def spec(value: Any) -> Any:
-        tensor = value.type.tensor_type
-        shape = tuple(d.dim_value if d.HasField("dim_value") else -1 for d in tensor.shape.dim)
-        return TensorSpec(tensor_dtype_to_np_dtype(tensor.elem_type), shape, value.name)
-
-    initializers = {init.name for init in model.graph.initializer}
-    inputs = [spec(v) for v in model.graph.input if v.name not in initializers]
-    return ModelSignature(Schema(inputs), Schema([spec(v) for v in model.graph.output]))
