@@ -5,11 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-# Kedro telemetry stays off for everyone; nothing here contacts the network.
+# Kedro and MLflow telemetry stay off for everyone; nothing here contacts the network.
+# (MLflow reads MLFLOW_DISABLE_TELEMETRY, or DO_NOT_TRACK only when it says "true".)
 export KEDRO_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
+export MLFLOW_DISABLE_TELEMETRY := true
 
-.PHONY: install run test viz bench lint format clean
+.PHONY: install run test viz mlflow-ui bench lint format clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +34,12 @@ VIZ_OFFLINE ?= HTTPS_PROXY=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 NO_
 
 viz: install ## kedro-viz on http://127.0.0.1:4141 (after `make run`, for previews)
 	$(VIZ_OFFLINE) $(BIN)/kedro viz run --no-browser --host 127.0.0.1 --port 4141
+
+# The store of conf/base/mlflow.yml; one worker is plenty for one person browsing.
+MLFLOW_PORT ?= 5000
+mlflow-ui: install ## the MLflow UI on http://127.0.0.1:5000 over mlruns/ (runs tracked by `kedro run`)
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db \
+		--default-artifact-root ./mlruns/artifacts --host 127.0.0.1 --port $(MLFLOW_PORT) --workers 1
 
 bench: install ## the benchmarks in benchmarks/, printing side-by-side ratios
 	$(BIN)/python benchmarks/run_all.py

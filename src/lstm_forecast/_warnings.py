@@ -23,6 +23,9 @@ _LIBRARY_WARNINGS = (
     # kedro warns once when a node outside a namespace reads a namespaced dataset; reporting
     # and inference read each model branch's outputs (lstm.test_predictions, ...) on purpose.
     (UserWarning, r"One or more dataset names contain '\.' characters"),
+    # MLflow 3.17's SQLite store uses SQLAlchemy's noload strategy, which SQLAlchemy 2.1
+    # deprecates (a DeprecationWarning subclass: shown by pytest, not by `kedro run`).
+    (DeprecationWarning, r"The ``noload`` loader strategy is deprecated"),
 )
 
 

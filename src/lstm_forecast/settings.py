@@ -1,6 +1,15 @@
 """Project settings. See https://docs.kedro.org/en/stable/kedro_project_setup/settings.html."""
 
+import os
+
 from kedro.config import OmegaConfigLoader
+
+from lstm_forecast.hooks import TrackingHooks
+
+# MLflow's usage telemetry honours MLFLOW_DISABLE_TELEMETRY or DO_NOT_TRACK=true, not the
+# DO_NOT_TRACK=1 the Makefile exports. Set before any MLflow import: kedro-mlflow's CLI
+# plugin imports mlflow when a `kedro` command starts, after this file is read.
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
@@ -9,3 +18,9 @@ CONFIG_LOADER_ARGS = {
     # A small environment (conf/smoke) overrides single keys, not whole stage blocks.
     "merge_strategy": {"parameters": "soft", "catalog": "soft"},
 }
+
+# Experiment tracking (conf/base/mlflow.yml, params:tracking). kedro-mlflow's own hook would
+# open the MLflow store in every Kedro session (kedro-viz, notebooks, runs with tracking
+# off); TrackingHooks drives it for tracked runs only.
+HOOKS = (TrackingHooks(),)
+DISABLE_HOOKS_FOR_PLUGINS = ("kedro_mlflow",)

@@ -8,6 +8,8 @@ import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
 from pytorch_lightning.loggers import CSVLogger, Logger, TensorBoardLogger
 
+from lstm_forecast import tracking
+
 
 class EpochHistory(Callback):
     """Keeps the epoch losses in memory, so the curves become a catalog dataset."""
@@ -26,13 +28,18 @@ class EpochHistory(Callback):
         )
 
 
-def make_logger(settings: Any) -> Logger | bool:
-    """The offline logger ``settings.kind`` names (csv | tensorboard | none)."""
+def make_logger(settings: Any) -> Logger | list[Logger] | bool:
+    """The offline logger ``settings.kind`` names (csv | tensorboard | none), plus the
+    active MLflow run's logger when the run is tracked (experiment tracking)."""
+    local: Logger | bool = False
     if settings.kind == "csv":
-        return CSVLogger(save_dir=settings.save_dir, name=settings.name)
-    if settings.kind == "tensorboard":
-        return TensorBoardLogger(save_dir=settings.save_dir, name=settings.name)
-    return False
+        local = CSVLogger(save_dir=settings.save_dir, name=settings.name)
+    elif settings.kind == "tensorboard":
+        local = TensorBoardLogger(save_dir=settings.save_dir, name=settings.name)
+    tracked = tracking.lightning_logger()
+    if tracked is None:
+        return local
+    return [local, tracked] if local else [tracked]
 
 
 def portable(checkpoint: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,86 @@
+"""What experiment tracking adds to the default `kedro run`: tracking off against on.
+
+Two fresh copies of the project (as in ``bench_end_to_end.py``): one runs with
+``--params=tracking.enabled=false``, the other with the default (tracking on, into its own
+new ``mlruns/`` store). The runs alternate, off first, so drift on a shared machine hits
+both alike. The first tracked run also creates the SQLite store (schema migrations), so it
+is reported apart from the later ones, which is what a user's second run costs.
+``--quick`` runs the small ``smoke`` environment instead (the figures then mean little).
+
+    .venv/bin/python benchmarks/bench_tracking.py              # 2 + 2 default runs, ~2-4 min
+    .venv/bin/python benchmarks/bench_tracking.py --repeats 3
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as c
+from bench_end_to_end import kedro_run
+
+OFF = "--params=tracking.enabled=false"
+ON = "--params=tracking.enabled=true"  # the default; explicit so --quick (smoke) tracks too
+
+
+def main() -> None:
+    parsed = c.parser(__doc__.splitlines()[0])
+    parsed.add_argument("--repeats", type=int, default=2, help="runs per variant (default 2)")
+    args = parsed.parse_args(sys.argv[1:])
+    env = ["--env=smoke"] if args.quick else []
+    off_times: list[float] = []
+    on_times: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="bench-tracking-") as tmp:
+        off_project = c.copy_project(Path(tmp) / "off")
+        on_project = c.copy_project(Path(tmp) / "on")
+        for index in range(args.repeats):
+            for label, project, flag, times in (
+                ("off", off_project, OFF, off_times),
+                ("on", on_project, ON, on_times),
+            ):
+                print(f"[tracking] {index + 1}/{args.repeats}, tracking {label} ...", flush=True)
+                times.append(kedro_run(project, [*env, flag]))
+        stored = [p.stat().st_size for p in (on_project / "mlruns").rglob("*") if p.is_file()]
+    off = c.median(off_times)
+    later = c.median(on_times[1:]) if len(on_times) > 1 else float("nan")
+    command = " ".join(["kedro run", *env])
+    print()
+    print(f"`{command}` in fresh copies of the project, runs alternating off/on.")
+    c.print_table(
+        ["variant", "runs", "median wall time", "vs off"],
+        [
+            ["tracking off", str(len(off_times)), c.fmt_seconds(off), "-"],
+            [
+                "tracking on, first run (creates the store)",
+                "1",
+                c.fmt_seconds(on_times[0]),
+                f"{on_times[0] - off:+.1f} s",
+            ],
+            [
+                "tracking on, later runs (store exists)",
+                str(len(on_times) - 1),
+                c.fmt_seconds(later),
+                f"{later - off:+.1f} s ({later / off - 1:+.0%})",
+            ],
+        ],
+    )
+    print(f"mlruns/ after {len(on_times)} tracked runs: {c.fmt_bytes(sum(stored))}")
+    c.write_summary(
+        args.summary,
+        [
+            c.summary_row(
+                f"6. tracking on vs off, `{command}`",
+                ours=c.fmt_seconds(later),
+                reference=f"{c.fmt_seconds(off)} (off)",
+                ratio=f"{later - off:+.1f} s",
+                goal="(informative)",
+                met=None,
+            )
+        ],
+    )
+
+
+if __name__ == "__main__":
+    main()
