@@ -1,0 +1,290 @@
+"""``DaskRunner``: run a pipeline's nodes on a ``dask.distributed`` cluster.
+
+    kedro run --runner=lstm_forecast.runner.DaskRunner                        # LocalCluster
+    kedro run --runner=lstm_forecast.runner.DaskRunner --runner-params=n_workers=2
+    kedro run --runner=lstm_forecast.runner.DaskRunner --runner-params=address=tcp://host:8786
+    LSTM_FORECAST_DASK_ADDRESS=tcp://host:8786 kedro run --runner=lstm_forecast.runner.DaskRunner
+
+Adapted from the ``DaskRunner`` in Kedro's deployment guide, page "Dask"
+(https://docs.kedro.org/en/stable/deploy/supported-platforms/dask/, source
+``docs/deploy/supported-platforms/dask.md`` in github.com/kedro-org/kedro, Apache-2.0):
+one Dask task per node, each task depending on the tasks of the nodes it depends on, a
+hook manager built on the worker, and results collected with ``as_completed``. Changed for
+Kedro 1.7 and this project:
+
+- Kedro 1.x runners have no ``create_default_dataset``; unregistered datasets are
+  ``MemoryDataset`` s made by the catalog. Instead of the guide's ``_DaskDataset``, which
+  publishes data on the scheduler, a node's task returns its ``MemoryDataset`` outputs and
+  Dask hands them to the tasks that depend on it (worker to worker, as futures); the
+  pipeline's free outputs are fetched back into the caller's catalog at the end.
+  Persisted datasets pass through their files, so workers on other machines need the same
+  paths (a shared file system or cloud URLs).
+- The guide creates a global ``Client`` when the runner is built (the CLI builds it before
+  the pipeline is known) and closes it in ``__del__``; here the client, and the
+  ``LocalCluster`` when no address is given, live for one ``run()`` and are closed after it.
+- The guide needs a custom ``cli.py`` to pass client arguments; Kedro 1.7's
+  ``--runner-params`` passes them to ``__init__`` directly (or ``kedro run --config`` with
+  ``runner_params:`` in a YAML file).
+- The session's catalog class is built on the fly and cannot be pickled; each task gets a
+  copy of the catalog as its nearest importable class (validators included).
+- Workers may start processes (the export stage spawns one): local workers are not daemons.
+
+Hooks: pipeline hooks run here, in the process that called ``kedro run``, as with every
+runner. Node and dataset hooks run on the worker that runs the node, as in the guide and
+in ``ParallelRunner``'s worker processes: each task builds a hook manager from the project's
+``settings.HOOKS`` and the installed plugins' entry points. A hook object that gathers state
+across nodes therefore sees, on each worker, only that task's node, and nothing reaches its
+copy in this process (e.g. kedro-viz's dataset statistics stay empty for a Dask run).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import sys
+import uuid
+from collections import Counter
+from itertools import chain
+from typing import TYPE_CHECKING, Any
+
+# dask.distributed sets its loggers to INFO when imported, after Kedro's logging config, in
+# this process and in every worker (they inherit the environment): a hundred lines of
+# cluster start-up and shut-down per run. WARNING, like the other libraries; set the
+# variable yourself to see them.
+os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
+
+import dask
+import kedro.framework.project as kedro_project
+from distributed import Client, LocalCluster, as_completed
+from kedro.framework.hooks.manager import (
+    _create_hook_manager,
+    _register_hooks,
+    _register_hooks_entry_points,
+)
+from kedro.io import MemoryDataset
+from kedro.runner import AbstractRunner
+from kedro.runner.task import Task
+
+if TYPE_CHECKING:
+    from kedro.io import CatalogProtocol
+    from kedro.pipeline import Pipeline
+    from kedro.pipeline.node import Node
+    from pluggy import PluginManager
+
+ADDRESS_ENV = "LSTM_FORECAST_DASK_ADDRESS"
+
+logger = logging.getLogger(__name__)
+# (package, logging config) this worker process was set up with; see _run_node.
+_WORKER_SETUP: tuple[str | None, str] | None = None
+
+
+class DaskRunner(AbstractRunner):
+    """Send each node to a ``dask.distributed`` cluster, respecting the pipeline's order."""
+
+    def __init__(
+        self,
+        address: str | None = None,
+        n_workers: int | None = None,
+        threads_per_worker: int = 1,
+        is_async: bool = False,
+    ) -> None:
+        """Configure the cluster to use; nothing starts until ``run``.
+
+        Args:
+            address: A running scheduler (``tcp://host:8786``); default: the environment
+                variable ``LSTM_FORECAST_DASK_ADDRESS``, else a new ``LocalCluster``.
+            n_workers: Worker processes of the ``LocalCluster``; default: as many as the
+                pipeline can keep busy, at most the number of CPUs.
+            threads_per_worker: Threads per local worker; 1 keeps torch and numpy from
+                competing for cores inside one process.
+            is_async: Load and save each node's inputs and outputs with threads.
+        """
+        super().__init__(is_async=is_async)
+        self._address = address or os.environ.get(ADDRESS_ENV) or None
+        if n_workers is not None and int(n_workers) < 1:
+            raise ValueError(f"DaskRunner n_workers must be at least 1, got {n_workers}.")
+        if int(threads_per_worker) < 1:
+            raise ValueError(
+                f"DaskRunner threads_per_worker must be at least 1, got {threads_per_worker}."
+            )
+        self._n_workers = None if n_workers is None else int(n_workers)
+        self._threads_per_worker = int(threads_per_worker)
+
+    def _get_executor(self, max_workers: int) -> None:
+        return None  # Dask schedules; AbstractRunner's executor loop is not used.
+
+    def _get_required_workers_count(self, pipeline: Pipeline) -> int:
+        # ParallelRunner's estimate: nodes minus the layers that must wait for each other.
+        required = len(pipeline.nodes) - len(pipeline.grouped_nodes) + 1
+        return max(1, min(required, os.cpu_count() or 1))
+
+    def _client(self, pipeline: Pipeline) -> tuple[Any, Any]:
+        """A client of the configured scheduler, or of a new loopback-only LocalCluster."""
+        if self._address:
+            self._logger.info("Connecting to the Dask scheduler at %s", self._address)
+            return Client(self._address), None
+        n_workers = self._n_workers or self._get_required_workers_count(pipeline)
+        self._logger.info(
+            "Starting a local Dask cluster: %d worker process(es) x %d thread(s)",
+            n_workers,
+            self._threads_per_worker,
+        )
+        # Daemon processes may not start children, and the export stage spawns one.
+        with dask.config.set({"distributed.worker.daemon": False}):
+            cluster = LocalCluster(
+                n_workers=n_workers,
+                threads_per_worker=self._threads_per_worker,
+                processes=True,
+                host="127.0.0.1",  # loopback only, on free ports, no dashboard
+                scheduler_port=0,
+                dashboard_address=None,
+                # The scheduler's small HTTP endpoint (health, metrics) still starts; on a
+                # free loopback port rather than 8787, which another run may hold.
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                silence_logs=logging.WARNING,
+            )
+        return Client(cluster), cluster
+
+    def _run(
+        self,
+        pipeline: Pipeline,
+        catalog: CatalogProtocol,
+        hook_manager: PluginManager | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        """Submit every node at once as a Dask task graph and wait for them in turn.
+
+        Args:
+            pipeline: The ``Pipeline`` to run.
+            catalog: The catalog to load and save through (a copy goes with each task).
+            hook_manager: Unused here: node hooks run on the workers (see the module).
+            run_id: The id of the run.
+        """
+        nodes = pipeline.nodes
+        in_memory = _memory_outputs(pipeline, catalog)
+        portable = _portable_catalog(catalog)
+        free_outputs = in_memory & pipeline.outputs()
+        load_counts = Counter(chain.from_iterable(n.inputs for n in nodes))
+        logging_config = dict(getattr(kedro_project.LOGGING, "data", {})) or None
+
+        client, cluster = self._client(pipeline)
+        done_nodes: set[Node] = set()
+        try:
+            futures: dict[Node, Any] = {}
+            for node in nodes:  # topological order: upstream futures already exist
+                upstream = [futures[parent] for parent in pipeline.node_dependencies[node]]
+                futures[node] = client.submit(
+                    _run_node,
+                    node,
+                    portable,
+                    sorted(in_memory & set(node.outputs)),
+                    kedro_project.PACKAGE_NAME,
+                    logging_config,
+                    self._is_async,
+                    run_id,
+                    *upstream,
+                    key=f"{node.name}-{uuid.uuid4().hex[:8]}",
+                    pure=False,
+                )
+            node_of = {future.key: node for node, future in futures.items()}
+            # Results stay on the workers; only free outputs are fetched, at the end.
+            for future in as_completed(list(futures.values())):
+                node = node_of[future.key]
+                if future.status != "finished":
+                    self._suggest_resume_scenario(pipeline, done_nodes, catalog)
+                    client.cancel([f for f in futures.values() if not f.done()])
+                    future.result()  # raises the node's own exception, traceback included
+                done_nodes.add(node)
+                self._logger.info("Completed node: %s", node.name)
+                self._logger.info("Completed %d out of %d tasks", len(done_nodes), len(nodes))
+                self._release_datasets(node, catalog, load_counts, pipeline)
+            for node, future in futures.items():
+                wanted = free_outputs & set(node.outputs)
+                if wanted:
+                    outputs = future.result()
+                    for name in wanted:
+                        catalog.save(name, outputs[name])
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+def _memory_outputs(pipeline: Pipeline, catalog: CatalogProtocol) -> set[str]:
+    """Datasets made by the pipeline's nodes that only live in memory."""
+    return {
+        name
+        for name in pipeline.all_outputs()
+        if type(catalog.get(name, fallback_to_runtime_pattern=True)) is MemoryDataset
+    }
+
+
+def _portable_catalog(catalog: CatalogProtocol) -> CatalogProtocol:
+    """The catalog as an instance of its nearest importable class, so that it pickles.
+
+    Kedro's session composes ``DataCatalogWithCatalogCommandsMixin`` at run time; its
+    importable base ``DataCatalog`` holds all the state the nodes need.
+    """
+    for cls in type(catalog).__mro__:
+        module = sys.modules.get(cls.__module__)
+        if getattr(module, cls.__qualname__, None) is cls:
+            break
+    if cls is type(catalog):
+        return catalog
+    portable = cls.__new__(cls)
+    state = catalog.__getstate__() if hasattr(catalog, "__getstate__") else vars(catalog)
+    if hasattr(portable, "__setstate__"):
+        portable.__setstate__(dict(state))
+    else:  # pragma: no cover - DataCatalog defines __setstate__
+        portable.__dict__.update(state)
+    pickle.dumps(portable)  # fail here, naming the catalog, rather than inside Dask
+    return portable
+
+
+def _run_node(
+    node: Node,
+    catalog: CatalogProtocol,
+    memory_outputs: list[str],
+    package_name: str | None,
+    logging_config: dict[str, Any] | None,
+    is_async: bool,
+    run_id: str | None,
+    *upstream: dict[str, Any],
+) -> dict[str, Any]:
+    """Run one node on a Dask worker; returns its outputs that live only in memory.
+
+    Args:
+        node: The node to run.
+        catalog: This task's own copy of the run's catalog.
+        memory_outputs: The node's outputs that no dataset persists.
+        package_name: The project package, to load its settings and hooks on the worker.
+        logging_config: The run's logging configuration.
+        is_async: Load and save with threads.
+        run_id: The id of the run, passed to hooks.
+        *upstream: The in-memory outputs of the nodes this one depends on (Dask waits for
+            those tasks and passes their results).
+
+    Returns:
+        ``{dataset name: data}`` for ``memory_outputs``.
+    """
+    global _WORKER_SETUP  # noqa: PLW0603 - once per worker process, not once per node
+    setup = (package_name, repr(logging_config))
+    if setup != _WORKER_SETUP:
+        if package_name:
+            kedro_project.configure_project(package_name)
+        if logging_config:
+            kedro_project.configure_logging(logging_config)
+        _WORKER_SETUP = setup
+    hook_manager = _create_hook_manager()
+    _register_hooks(hook_manager, kedro_project.settings.HOOKS)
+    _register_hooks_entry_points(hook_manager, kedro_project.settings.DISABLE_HOOKS_FOR_PLUGINS)
+
+    for produced in upstream:
+        for name, data in produced.items():
+            if name in node.inputs:
+                catalog.get(name).save(data)
+    Task(
+        node=node, catalog=catalog, is_async=is_async, hook_manager=hook_manager, run_id=run_id
+    ).execute()
+    return {name: catalog.load(name) for name in memory_outputs}
