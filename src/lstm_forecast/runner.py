@@ -153,7 +153,13 @@ class DaskRunner(AbstractRunner):
         hook_manager: PluginManager | None = None,
         run_id: str | None = None,
     ) -> None:
-        """Submit every node at once as a Dask task graph and wait for them in turn.
+        """Submit each node once its parents are done, and collect them as they finish.
+
+        Unlike the guide, which submits every node at once with all its parents' tasks as
+        arguments, a node is submitted when its parents have finished and carries only the
+        tasks whose in-memory outputs it reads: Dask runs a task where its arguments are, so
+        the guide's way queues independent nodes (two folds, two models) on the worker that
+        ran their common parent until work stealing moves them.
 
         Args:
             pipeline: The ``Pipeline`` to run.
@@ -162,44 +168,71 @@ class DaskRunner(AbstractRunner):
             run_id: The id of the run.
         """
         nodes = pipeline.nodes
+        order = {node: index for index, node in enumerate(nodes)}  # topological
+        parents = pipeline.node_dependencies
+        children: dict[Node, set[Node]] = {node: set() for node in nodes}
+        for node in nodes:
+            for parent in parents[node]:
+                children[parent].add(node)
         in_memory = _memory_outputs(pipeline, catalog)
-        portable = _portable_catalog(catalog)
         free_outputs = in_memory & pipeline.outputs()
         load_counts = Counter(chain.from_iterable(n.inputs for n in nodes))
+        portable = _portable_catalog(catalog)
         logging_config = dict(getattr(kedro_project.LOGGING, "data", {})) or None
 
         client, cluster = self._client(pipeline)
+        # Tasks whose in-memory outputs a later node or the caller still needs.
+        holding: dict[Node, Any] = {}
+        node_of: dict[str, Node] = {}
         done_nodes: set[Node] = set()
+        submitted: set[Node] = set()
+        pending = as_completed()
+
+        def submit(node: Node) -> None:
+            carriers = [holding[p] for p in parents[node] if in_memory & set(p.outputs)]
+            future = client.submit(
+                _run_node,
+                node,
+                portable,
+                sorted(in_memory & set(node.outputs)),
+                kedro_project.PACKAGE_NAME,
+                logging_config,
+                self._is_async,
+                run_id,
+                *carriers,
+                key=f"{node.name}-{uuid.uuid4().hex[:8]}",
+                pure=False,
+            )
+            node_of[future.key] = node
+            holding[node] = future
+            submitted.add(node)
+            pending.add(future)
+
         try:
-            futures: dict[Node, Any] = {}
-            for node in nodes:  # topological order: upstream futures already exist
-                upstream = [futures[parent] for parent in pipeline.node_dependencies[node]]
-                futures[node] = client.submit(
-                    _run_node,
-                    node,
-                    portable,
-                    sorted(in_memory & set(node.outputs)),
-                    kedro_project.PACKAGE_NAME,
-                    logging_config,
-                    self._is_async,
-                    run_id,
-                    *upstream,
-                    key=f"{node.name}-{uuid.uuid4().hex[:8]}",
-                    pure=False,
-                )
-            node_of = {future.key: node for node, future in futures.items()}
-            # Results stay on the workers; only free outputs are fetched, at the end.
-            for future in as_completed(list(futures.values())):
+            for node in nodes:
+                if not parents[node]:
+                    submit(node)
+            for future in pending:
                 node = node_of[future.key]
                 if future.status != "finished":
                     self._suggest_resume_scenario(pipeline, done_nodes, catalog)
-                    client.cancel([f for f in futures.values() if not f.done()])
-                    future.result()  # raises the node's own exception, traceback included
+                    try:
+                        future.result()  # raises the node's own exception, with its traceback
+                    finally:
+                        client.cancel([f for f in holding.values() if f.key != future.key])
                 done_nodes.add(node)
                 self._logger.info("Completed node: %s", node.name)
                 self._logger.info("Completed %d out of %d tasks", len(done_nodes), len(nodes))
                 self._release_datasets(node, catalog, load_counts, pipeline)
-            for node, future in futures.items():
+                for child in sorted(children[node], key=order.__getitem__):
+                    if child not in submitted and parents[child] <= done_nodes:
+                        submit(child)
+                for finished in (node, *parents[node]):
+                    if children[finished] <= done_nodes and not free_outputs & set(
+                        finished.outputs
+                    ):
+                        holding.pop(finished, None)  # lets Dask free the data on the worker
+            for node, future in holding.items():
                 wanted = free_outputs & set(node.outputs)
                 if wanted:
                     outputs = future.result()

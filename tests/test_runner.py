@@ -1,0 +1,286 @@
+"""``lstm_forecast.runner.DaskRunner``: the same outputs as the sequential runner.
+
+End to end: `kedro run` with each runner in its own copy of the project, then the named
+datasets are loaded through the catalog and compared. To compare another pipeline, add a
+``Case`` to ``CASES``. In process: small pipelines on a two-worker ``LocalCluster`` show
+where nodes, data, hooks and errors go.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import pandas as pd
+import pytest
+import torch
+from distributed import Client, LocalCluster
+from kedro.config import OmegaConfigLoader
+from kedro.io import DataCatalog, MemoryDataset
+from kedro.pipeline import Node, Pipeline
+from kedro_datasets.json import JSONDataset
+
+from lstm_forecast.runner import ADDRESS_ENV, DaskRunner
+from tests.conftest import RAW_CSV, copy_project, run_kedro
+from tests.runner_hooks.settings import LOG_ENV
+
+DASK = ("--runner=lstm_forecast.runner.DaskRunner", "--runner-params=n_workers=2")
+
+
+# --------------------------------------------------------------------- end to end
+@dataclass(frozen=True)
+class Case:
+    """One `kedro run` to make with both runners, and what must come out the same."""
+
+    id: str
+    args: tuple[str, ...]  # after `kedro run`
+    identical: tuple[str, ...]  # catalog names whose loaded data must be equal
+    # Datasets equal except for these keys (wall-clock figures, for instance).
+    equal_except: tuple[tuple[str, frozenset[str]], ...] = ()
+    # Start from a copy of the smoke run's outputs (for a pipeline that reads them).
+    from_smoke_run: bool = False
+
+
+CASES = (
+    Case(
+        id="default",
+        args=("--env=smoke",),
+        identical=(
+            "candles",
+            "features",
+            "split_boundaries",
+            "feature_scaler",
+            "scaled_features",
+            "train_windows",
+            "val_windows",
+            "test_windows",
+            "model_checkpoint",  # trained in a worker process: the same weights, bit for bit
+            "training_history",
+            "ridge_model",
+            "lstm.onnx_model",
+            "ridge.onnx_model",
+            "lstm.test_predictions",
+            "lstm.validation_report",
+            "forecast_metrics",
+            "run_summary",
+        ),
+        equal_except=(("training_summary", frozenset({"train_seconds"})),),
+    ),
+)
+
+
+def catalog_of(project: Path, env: str = "smoke") -> DataCatalog:
+    """The project's catalog as `kedro run --env=<env>` builds it, paths under ``project``."""
+    config = OmegaConfigLoader(
+        conf_source=str(project / "conf"), base_env="base", default_run_env=env
+    )["catalog"]
+    return DataCatalog.from_config(_absolute_paths(config, project))
+
+
+def _absolute_paths(config: Any, project: Path) -> Any:
+    if isinstance(config, dict):
+        return {
+            key: str(project / value)
+            if key == "filepath" and not Path(value).is_absolute() and "://" not in value
+            else _absolute_paths(value, project)
+            for key, value in config.items()
+        }
+    return config
+
+
+def run_with_both_runners(case: Case, workdir: Path, smoke_project: Path) -> dict[str, Path]:
+    """Run ``case`` with the sequential and the Dask runner, each in its own project copy."""
+    projects = {}
+    for runner, extra in (("sequential", ()), ("dask", DASK)):
+        project = workdir / runner
+        if case.from_smoke_run:
+            shutil.copytree(smoke_project, project)
+        else:
+            copy_project(project)
+        catalog = catalog_of(project)
+        compared = [*case.identical, *(name for name, _ in case.equal_except)]
+        made_already = [name for name in compared if catalog.exists(name)]
+        assert not made_already, f"{made_already} exist before the run; it must make them"
+        result = run_kedro(project, "run", *case.args, *extra)
+        (project / "run.log").write_text(result.stdout + result.stderr)
+        projects[runner] = project
+    return projects
+
+
+def assert_same(left: Any, right: Any, where: str) -> None:
+    """Equal data: frames, arrays and tensors exactly, ONNX models byte for byte."""
+    if isinstance(left, pd.DataFrame):
+        pd.testing.assert_frame_equal(left, right, check_exact=True, obj=where)
+    elif isinstance(left, torch.Tensor):
+        assert torch.equal(left, right), where
+    elif isinstance(left, np.ndarray):
+        np.testing.assert_array_equal(left, right, err_msg=where)
+    elif isinstance(left, onnx.ModelProto):
+        assert left.SerializeToString() == right.SerializeToString(), where
+    elif isinstance(left, dict):
+        assert left.keys() == right.keys(), where
+        for key in left:
+            assert_same(left[key], right[key], f"{where}[{key!r}]")
+    elif isinstance(left, list | tuple):
+        assert len(left) == len(right), where
+        for index, (a, b) in enumerate(zip(left, right, strict=True)):
+            assert_same(a, b, f"{where}[{index}]")
+    elif hasattr(left, "get_params") and hasattr(left, "__dict__"):  # a fitted estimator
+        assert type(left) is type(right), where
+        assert_same(vars(left), vars(right), f"{where} ({type(left).__name__})")
+    else:
+        assert left == right, f"{where}: {left!r} != {right!r}"
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
+def test_dask_runner_makes_what_the_sequential_runner_makes(case, smoke_project, tmp_path):
+    projects = run_with_both_runners(case, tmp_path, smoke_project)
+    catalogs = {runner: catalog_of(project) for runner, project in projects.items()}
+    for name in case.identical:
+        assert_same(catalogs["sequential"].load(name), catalogs["dask"].load(name), name)
+    for name, ignored in case.equal_except:
+        sequential, dask = (catalogs[runner].load(name) for runner in ("sequential", "dask"))
+        assert ignored <= sequential.keys() and ignored <= dask.keys(), name
+        assert_same(
+            {k: v for k, v in sequential.items() if k not in ignored},
+            {k: v for k, v in dask.items() if k not in ignored},
+            name,
+        )
+    log = (projects["dask"] / "run.log").read_text()
+    assert "Starting a local Dask cluster: 2 worker process(es)" in log
+    # Each node ran once, in a worker (Kedro logs "Running node" where the node runs).
+    for node_name in ("clean_candles", "make_windows", "train_lstm", "summarise_run"):
+        if case.id == "default":
+            assert log.count(f"Running node: {node_name}") == 1, node_name
+
+
+@pytest.mark.e2e
+def test_a_node_failing_on_a_worker_fails_the_run_with_its_own_message(tmp_path):
+    project = copy_project(tmp_path / "project")
+    lines = RAW_CSV.read_text().splitlines()
+    fields = lines[200].split(",")
+    fields[5] = ""  # an empty close in the middle of the file
+    lines[200] = ",".join(fields)
+    (project / "data/01_raw/bad.csv").write_text("\n".join(lines) + "\n")
+    result = run_kedro(
+        project,
+        "run",
+        "--env=smoke",
+        "--pipelines=ingestion",
+        "--params=raw_csv=data/01_raw/bad.csv",
+        *DASK,
+        check=False,
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "CandleDataError" in log and "bad.csv" in log and "close" in log
+    assert not (project / "data/02_intermediate/candles.parquet").exists()
+
+
+# ---------------------------------------------------------------------- in process
+def _double(numbers: list[int]) -> list[int]:
+    return [2 * n for n in numbers]
+
+
+def _pid_after_a_while(numbers: list[int]) -> int:
+    time.sleep(1.0)  # long enough for both workers to be busy at once
+    return os.getpid()
+
+
+def _combine(doubled: list[int], pid_b: int, pid_c: int) -> dict[str, Any]:
+    return {"doubled": doubled, "pids": [pid_b, pid_c], "here": os.getpid()}
+
+
+def _fail(numbers: list[int]) -> None:
+    raise ValueError(f"cannot use {numbers}: set numbers to something else")
+
+
+def _pipeline() -> Pipeline:
+    return Pipeline(
+        [
+            Node(_double, "numbers", "doubled", name="double"),
+            Node(_pid_after_a_while, "stored", "pid_b", name="b"),
+            Node(_pid_after_a_while, "stored", "pid_c", name="c"),
+            Node(_double, "doubled", "stored", name="store"),
+            Node(_combine, ["doubled", "pid_b", "pid_c"], "combined", name="combine"),
+        ]
+    )
+
+
+def _catalog(tmp_path: Path) -> DataCatalog:
+    # "stored" persists to a file; the other intermediate datasets live in memory.
+    return DataCatalog(
+        {
+            "numbers": MemoryDataset([1, 2, 3]),
+            "stored": JSONDataset(filepath=str(tmp_path / "stored.json")),
+        }
+    )
+
+
+def test_memory_data_reaches_other_workers_and_independent_nodes_run_in_parallel(tmp_path):
+    outputs = DaskRunner(n_workers=2).run(_pipeline(), _catalog(tmp_path))
+    combined = outputs["combined"].load()
+    assert combined["doubled"] == [2, 4, 6]  # a MemoryDataset, handed from task to task
+    assert JSONDataset(filepath=str(tmp_path / "stored.json")).load() == [4, 8, 12]
+    pid_b, pid_c = combined["pids"]
+    assert os.getpid() not in {pid_b, pid_c, combined["here"]}
+    assert pid_b != pid_c  # the two independent nodes ran in the two workers
+
+
+def test_node_hooks_run_on_the_workers(tmp_path, monkeypatch):
+    # Workers load the settings of the package the run belongs to: here, one that
+    # registers a recording hook.
+    import kedro.framework.project as kedro_project
+
+    log = tmp_path / "hooks.log"
+    monkeypatch.setenv(LOG_ENV, str(log))  # before the cluster starts: workers inherit it
+    monkeypatch.setattr(kedro_project, "PACKAGE_NAME", "tests.runner_hooks")
+    DaskRunner(n_workers=2).run(_pipeline(), _catalog(tmp_path))
+    events = [line.split() for line in log.read_text().splitlines()]
+    ran = sorted(name for event, name, _ in events if event == "before_node_run")
+    assert ran == ["b", "c", "combine", "double", "store"]
+    assert {name for event, name, _ in events if event == "after_dataset_saved"} >= {
+        "doubled",
+        "stored",
+        "combined",
+    }
+    assert str(os.getpid()) not in {pid for *_, pid in events}
+
+
+def test_a_failing_node_raises_its_own_error_here(tmp_path):
+    pipeline = Pipeline(
+        [
+            Node(_double, "numbers", "doubled", name="double"),
+            Node(_fail, "doubled", None, name="fail"),
+        ]
+    )
+    with pytest.raises(ValueError, match=r"cannot use \[2, 4, 6\]: set numbers"):
+        DaskRunner(n_workers=1).run(pipeline, _catalog(tmp_path))
+
+
+def test_an_address_from_the_environment_uses_that_cluster_and_leaves_it_running(
+    tmp_path, monkeypatch
+):
+    with (
+        LocalCluster(
+            n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        worker_pids = set(client.run(os.getpid).values())
+        monkeypatch.setenv(ADDRESS_ENV, cluster.scheduler_address)
+        outputs = DaskRunner().run(_pipeline(), _catalog(tmp_path))
+        assert set(outputs["combined"].load()["pids"]) == worker_pids
+        assert client.run(os.getpid)  # the cluster still answers after the run
+
+
+def test_runner_params_are_checked():
+    with pytest.raises(ValueError, match="n_workers must be at least 1"):
+        DaskRunner(n_workers=0)
