@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,12 +22,12 @@ import torch
 from distributed import Client, LocalCluster
 from kedro.config import OmegaConfigLoader
 from kedro.io import DataCatalog, MemoryDataset
-from kedro.pipeline import Node, Pipeline
 from kedro_datasets.json import JSONDataset
 
 from lstm_forecast.runner import ADDRESS_ENV, DaskRunner
 from tests.conftest import RAW_CSV, copy_project, run_kedro
-from tests.runner_hooks.settings import LOG_ENV
+from tests.dask_project.nodes import failing_pipeline, fan_out_pipeline
+from tests.dask_project.settings import LOG_ENV
 
 DASK = ("--runner=lstm_forecast.runner.DaskRunner", "--runner-params=n_workers=2")
 
@@ -185,35 +184,6 @@ def test_a_node_failing_on_a_worker_fails_the_run_with_its_own_message(tmp_path)
 
 
 # ---------------------------------------------------------------------- in process
-def _double(numbers: list[int]) -> list[int]:
-    return [2 * n for n in numbers]
-
-
-def _pid_after_a_while(numbers: list[int]) -> int:
-    time.sleep(1.0)  # long enough for both workers to be busy at once
-    return os.getpid()
-
-
-def _combine(doubled: list[int], pid_b: int, pid_c: int) -> dict[str, Any]:
-    return {"doubled": doubled, "pids": [pid_b, pid_c], "here": os.getpid()}
-
-
-def _fail(numbers: list[int]) -> None:
-    raise ValueError(f"cannot use {numbers}: set numbers to something else")
-
-
-def _pipeline() -> Pipeline:
-    return Pipeline(
-        [
-            Node(_double, "numbers", "doubled", name="double"),
-            Node(_pid_after_a_while, "stored", "pid_b", name="b"),
-            Node(_pid_after_a_while, "stored", "pid_c", name="c"),
-            Node(_double, "doubled", "stored", name="store"),
-            Node(_combine, ["doubled", "pid_b", "pid_c"], "combined", name="combine"),
-        ]
-    )
-
-
 def _catalog(tmp_path: Path) -> DataCatalog:
     # "stored" persists to a file; the other intermediate datasets live in memory.
     return DataCatalog(
@@ -225,7 +195,7 @@ def _catalog(tmp_path: Path) -> DataCatalog:
 
 
 def test_memory_data_reaches_other_workers_and_independent_nodes_run_in_parallel(tmp_path):
-    outputs = DaskRunner(n_workers=2).run(_pipeline(), _catalog(tmp_path))
+    outputs = DaskRunner(n_workers=2).run(fan_out_pipeline(), _catalog(tmp_path))
     combined = outputs["combined"].load()
     assert combined["doubled"] == [2, 4, 6]  # a MemoryDataset, handed from task to task
     assert JSONDataset(filepath=str(tmp_path / "stored.json")).load() == [4, 8, 12]
@@ -241,8 +211,8 @@ def test_node_hooks_run_on_the_workers(tmp_path, monkeypatch):
 
     log = tmp_path / "hooks.log"
     monkeypatch.setenv(LOG_ENV, str(log))  # before the cluster starts: workers inherit it
-    monkeypatch.setattr(kedro_project, "PACKAGE_NAME", "tests.runner_hooks")
-    DaskRunner(n_workers=2).run(_pipeline(), _catalog(tmp_path))
+    monkeypatch.setattr(kedro_project, "PACKAGE_NAME", "tests.dask_project")
+    DaskRunner(n_workers=2).run(fan_out_pipeline(), _catalog(tmp_path))
     events = [line.split() for line in log.read_text().splitlines()]
     ran = sorted(name for event, name, _ in events if event == "before_node_run")
     assert ran == ["b", "c", "combine", "double", "store"]
@@ -255,14 +225,8 @@ def test_node_hooks_run_on_the_workers(tmp_path, monkeypatch):
 
 
 def test_a_failing_node_raises_its_own_error_here(tmp_path):
-    pipeline = Pipeline(
-        [
-            Node(_double, "numbers", "doubled", name="double"),
-            Node(_fail, "doubled", None, name="fail"),
-        ]
-    )
     with pytest.raises(ValueError, match=r"cannot use \[2, 4, 6\]: set numbers"):
-        DaskRunner(n_workers=1).run(pipeline, _catalog(tmp_path))
+        DaskRunner(n_workers=1).run(failing_pipeline(), _catalog(tmp_path))
 
 
 def test_an_address_from_the_environment_uses_that_cluster_and_leaves_it_running(
@@ -276,7 +240,7 @@ def test_an_address_from_the_environment_uses_that_cluster_and_leaves_it_running
     ):
         worker_pids = set(client.run(os.getpid).values())
         monkeypatch.setenv(ADDRESS_ENV, cluster.scheduler_address)
-        outputs = DaskRunner().run(_pipeline(), _catalog(tmp_path))
+        outputs = DaskRunner().run(fan_out_pipeline(), _catalog(tmp_path))
         assert set(outputs["combined"].load()["pids"]) == worker_pids
         assert client.run(os.getpid)  # the cluster still answers after the run
 
