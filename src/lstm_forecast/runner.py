@@ -6,35 +6,30 @@
     LSTM_FORECAST_DASK_ADDRESS=tcp://host:8786 kedro run --runner=lstm_forecast.runner.DaskRunner
 
 Adapted from the ``DaskRunner`` in Kedro's deployment guide, page "Dask"
-(https://docs.kedro.org/en/stable/deploy/supported-platforms/dask/, source
+(https://docs.kedro.org/en/stable/deploy/supported-platforms/dask/; source
 ``docs/deploy/supported-platforms/dask.md`` in github.com/kedro-org/kedro, Apache-2.0):
-one Dask task per node, each task depending on the tasks of the nodes it depends on, a
-hook manager built on the worker, and results collected with ``as_completed``. Changed for
-Kedro 1.7 and this project:
+one Dask task per node, a hook manager built on the worker, results collected with
+``as_completed``. Changed for Kedro 1.7 and this project:
 
-- Kedro 1.x runners have no ``create_default_dataset``; unregistered datasets are
-  ``MemoryDataset`` s made by the catalog. Instead of the guide's ``_DaskDataset``, which
-  publishes data on the scheduler, a node's task returns its ``MemoryDataset`` outputs and
-  Dask hands them to the tasks that depend on it (worker to worker, as futures); the
-  pipeline's free outputs are fetched back into the caller's catalog at the end.
-  Persisted datasets pass through their files, so workers on other machines need the same
-  paths (a shared file system or cloud URLs).
-- The guide creates a global ``Client`` when the runner is built (the CLI builds it before
-  the pipeline is known) and closes it in ``__del__``; here the client, and the
-  ``LocalCluster`` when no address is given, live for one ``run()`` and are closed after it.
-- The guide needs a custom ``cli.py`` to pass client arguments; Kedro 1.7's
-  ``--runner-params`` passes them to ``__init__`` directly (or ``kedro run --config`` with
-  ``runner_params:`` in a YAML file).
-- The session's catalog class is built on the fly and cannot be pickled; each task gets a
-  copy of the catalog as its nearest importable class (validators included).
-- Workers may start processes (the export stage spawns one): local workers are not daemons.
+- Kedro 1.x runners have no ``create_default_dataset``. Instead of the guide's
+  ``_DaskDataset`` (data published on the scheduler), a task returns its node's
+  ``MemoryDataset`` outputs and Dask passes them to the tasks that read them, worker to
+  worker; free outputs come back into the caller's catalog at the end. Persisted datasets
+  pass through their files: workers elsewhere need the same paths (shared or cloud storage).
+- A node is submitted when its parents have finished (see ``_run``), not all at once.
+- The client, and a ``LocalCluster`` when no address is given, live for one ``run()``
+  (the guide opens a global client when the CLI builds the runner and closes it in
+  ``__del__``). Kedro 1.7's ``--runner-params`` replaces the guide's custom ``cli.py``.
+- The session's catalog class is composed at run time and cannot be pickled; each task
+  gets a copy as its nearest importable class (validators included).
+- Local workers are not daemons: the export stage starts a process.
 
-Hooks: pipeline hooks run here, in the process that called ``kedro run``, as with every
-runner. Node and dataset hooks run on the worker that runs the node, as in the guide and
-in ``ParallelRunner``'s worker processes: each task builds a hook manager from the project's
-``settings.HOOKS`` and the installed plugins' entry points. A hook object that gathers state
-across nodes therefore sees, on each worker, only that task's node, and nothing reaches its
-copy in this process (e.g. kedro-viz's dataset statistics stay empty for a Dask run).
+Hooks: pipeline hooks run in the ``kedro run`` process, as with every runner. Node and
+dataset hooks run on the worker that runs the node (as in the guide and in
+``ParallelRunner``'s processes), from a hook manager each task builds from the project's
+``settings.HOOKS`` and the plugins' entry points; a hook that gathers state across nodes
+sees one node per task there and nothing in this process (kedro-viz's dataset statistics
+are ``{}`` after a Dask run).
 """
 
 from __future__ import annotations
@@ -74,7 +69,6 @@ if TYPE_CHECKING:
 
 ADDRESS_ENV = "LSTM_FORECAST_DASK_ADDRESS"
 
-logger = logging.getLogger(__name__)
 # (package, logging config) this worker process was set up with; see _run_node.
 _WORKER_SETUP: tuple[str | None, str] | None = None
 
@@ -102,12 +96,12 @@ class DaskRunner(AbstractRunner):
         """
         super().__init__(is_async=is_async)
         self._address = address or os.environ.get(ADDRESS_ENV) or None
-        if n_workers is not None and int(n_workers) < 1:
-            raise ValueError(f"DaskRunner n_workers must be at least 1, got {n_workers}.")
-        if int(threads_per_worker) < 1:
-            raise ValueError(
-                f"DaskRunner threads_per_worker must be at least 1, got {threads_per_worker}."
-            )
+        for name, value in (
+            ("n_workers", 1 if n_workers is None else n_workers),
+            ("threads_per_worker", threads_per_worker),
+        ):
+            if int(value) < 1:
+                raise ValueError(f"DaskRunner {name} must be at least 1, got {value}.")
         self._n_workers = None if n_workers is None else int(n_workers)
         self._threads_per_worker = int(threads_per_worker)
 
@@ -119,7 +113,7 @@ class DaskRunner(AbstractRunner):
         required = len(pipeline.nodes) - len(pipeline.grouped_nodes) + 1
         return max(1, min(required, os.cpu_count() or 1))
 
-    def _client(self, pipeline: Pipeline) -> tuple[Any, Any]:
+    def _client(self, pipeline: Pipeline) -> tuple[Client, LocalCluster | None]:
         """A client of the configured scheduler, or of a new loopback-only LocalCluster."""
         if self._address:
             self._logger.info("Connecting to the Dask scheduler at %s", self._address)
@@ -155,11 +149,10 @@ class DaskRunner(AbstractRunner):
     ) -> None:
         """Submit each node once its parents are done, and collect them as they finish.
 
-        Unlike the guide, which submits every node at once with all its parents' tasks as
-        arguments, a node is submitted when its parents have finished and carries only the
-        tasks whose in-memory outputs it reads: Dask runs a task where its arguments are, so
-        the guide's way queues independent nodes (two folds, two models) on the worker that
-        ran their common parent until work stealing moves them.
+        The guide submits every node at once with all its parents' tasks as arguments; Dask
+        runs a task where its arguments are, so independent nodes (two models, two folds)
+        queued on the worker of their common parent until work stealing moved them. Here a
+        task carries only the parents' tasks whose in-memory outputs its node reads.
 
         Args:
             pipeline: The ``Pipeline`` to run.
@@ -265,12 +258,9 @@ def _portable_catalog(catalog: CatalogProtocol) -> CatalogProtocol:
             break
     if cls is type(catalog):
         return catalog
-    portable = cls.__new__(cls)
     state = catalog.__getstate__() if hasattr(catalog, "__getstate__") else vars(catalog)
-    if hasattr(portable, "__setstate__"):
-        portable.__setstate__(dict(state))
-    else:  # pragma: no cover - DataCatalog defines __setstate__
-        portable.__dict__.update(state)
+    portable = cls.__new__(cls)
+    portable.__dict__.update(state)
     pickle.dumps(portable)  # fail here, naming the catalog, rather than inside Dask
     return portable
 
