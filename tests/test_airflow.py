@@ -51,20 +51,24 @@ def read_dag(path: Path) -> tuple[dict[str, list[str]], set[tuple[str, str]], di
     return runs, edges, settings
 
 
-@pytest.mark.parametrize("group_by", [None, "namespace"])
-def test_generated_dag_matches_the_pipeline(tmp_path, group_by, monkeypatch):
+@pytest.mark.parametrize(
+    ("pipeline_name", "group_by"),
+    [("__default__", None), ("__default__", "namespace"), ("backtest", None)],
+)
+def test_generated_dag_matches_the_pipeline(tmp_path, pipeline_name, group_by, monkeypatch):
     project = copy_project(tmp_path / "project")
-    args = ["airflow", "create", "--env=smoke", "--target-dir", str(tmp_path / "dags")]
+    args = ["airflow", "create", "--env=smoke", f"--pipelines={pipeline_name}"]
+    args += ["--target-dir", str(tmp_path / "dags")]
     if group_by:
         args += ["--group-by", group_by]
     run_kedro(project, *args, timeout=300)
     (dag_file,) = (tmp_path / "dags").glob("*.py")
     runs, edges, settings = read_dag(dag_file)
-    assert settings["env"] == "smoke" and settings["pipeline_name"] == "__default__"
+    assert settings["env"] == "smoke" and settings["pipeline_name"] == pipeline_name
     assert settings["package_name"] == "lstm_forecast"
 
     monkeypatch.setattr(kedro_project, "PACKAGE_NAME", "lstm_forecast")  # for find_pipelines
-    pipeline = register_pipelines()["__default__"]
+    pipeline = register_pipelines()[pipeline_name]
     task_of = {}  # Kedro node name -> the Airflow task that runs it
     for task_id, items in runs.items():
         for item in items:
@@ -81,7 +85,7 @@ def test_generated_dag_matches_the_pipeline(tmp_path, group_by, monkeypatch):
     assert set(task_of) == {node.name for node in pipeline.nodes}
     if group_by is None:
         assert len(runs) == len(pipeline.nodes)
-    else:
+    elif pipeline_name == "__default__":
         assert {"lstm", "ridge"} <= set(runs)  # each model branch is one task
         assert len(runs) < len(pipeline.nodes)
 
