@@ -29,11 +29,12 @@ dataset hooks run on the worker that runs the node (as in the guide and in
 ``ParallelRunner``'s processes), from a hook manager each task builds from the project's
 ``settings.HOOKS`` and the plugins' entry points; a hook that gathers state across nodes
 sees one node per task there and nothing in this process (kedro-viz's dataset statistics
-are ``{}`` after a Dask run).
+are ``{}`` after a Dask run; its hooks are left out on workers).
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import pickle
@@ -69,6 +70,10 @@ if TYPE_CHECKING:
 
 ADDRESS_ENV = "LSTM_FORECAST_DASK_ADDRESS"
 
+# Plugins whose hooks only gather for the `kedro run` process: kedro-viz's dataset statistics
+# and run events feed `.viz/` files that process writes. On a worker they never saw the
+# catalog and log a warning for every dataset, so workers leave them out.
+_DRIVER_ONLY_PLUGINS = ("kedro-viz",)
 # (package, logging config) this worker process was set up with; see _run_node.
 _WORKER_SETUP: tuple[str | None, str] | None = None
 
@@ -174,6 +179,9 @@ class DaskRunner(AbstractRunner):
         logging_config = dict(getattr(kedro_project.LOGGING, "data", {})) or None
 
         client, cluster = self._client(pipeline)
+        # Every worker imports the nodes' code now, side by side, instead of each paying
+        # for it (torch and all) on the critical path when its first node arrives.
+        client.run(_import_modules, sorted({getattr(n.func, "__module__", "") for n in nodes}))
         # Tasks whose in-memory outputs a later node or the caller still needs.
         holding: dict[Node, Any] = {}
         node_of: dict[str, Node] = {}
@@ -246,6 +254,12 @@ def _memory_outputs(pipeline: Pipeline, catalog: CatalogProtocol) -> set[str]:
     }
 
 
+def _import_modules(names: list[str]) -> None:
+    for name in names:
+        if name:
+            importlib.import_module(name)
+
+
 def _portable_catalog(catalog: CatalogProtocol) -> CatalogProtocol:
     """The catalog as an instance of its nearest importable class, so that it pickles.
 
@@ -301,7 +315,8 @@ def _run_node(
         _WORKER_SETUP = setup
     hook_manager = _create_hook_manager()
     _register_hooks(hook_manager, kedro_project.settings.HOOKS)
-    _register_hooks_entry_points(hook_manager, kedro_project.settings.DISABLE_HOOKS_FOR_PLUGINS)
+    disabled = {*kedro_project.settings.DISABLE_HOOKS_FOR_PLUGINS, *_DRIVER_ONLY_PLUGINS}
+    _register_hooks_entry_points(hook_manager, disabled)
 
     for produced in upstream:
         for name, data in produced.items():
