@@ -22,6 +22,7 @@ import torch
 from distributed import Client, LocalCluster
 from kedro.config import OmegaConfigLoader
 from kedro.io import DataCatalog, MemoryDataset
+from kedro.pipeline import Node, Pipeline
 from kedro_datasets.json import JSONDataset
 
 from lstm_forecast.runner import ADDRESS_ENV, DaskRunner
@@ -245,20 +246,41 @@ def test_a_failing_node_raises_its_own_error_here(tmp_path):
         DaskRunner(n_workers=1).run(failing_pipeline(), _catalog(tmp_path))
 
 
-def test_an_address_from_the_environment_uses_that_cluster_and_leaves_it_running(
-    tmp_path, monkeypatch
-):
+@pytest.fixture(scope="module")
+def running_cluster():
+    """A cluster started outside the runner, as a user's would be; one worker."""
     with (
         LocalCluster(
             n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
         ) as cluster,
         Client(cluster) as client,
     ):
-        worker_pids = set(client.run(os.getpid).values())
-        monkeypatch.setenv(ADDRESS_ENV, cluster.scheduler_address)
-        outputs = DaskRunner().run(fan_out_pipeline(), _catalog(tmp_path))
-        assert set(outputs["combined"].load()["pids"]) == worker_pids
-        assert client.run(os.getpid)  # the cluster still answers after the run
+        yield cluster, client
+
+
+def test_an_address_from_the_environment_uses_that_cluster_and_leaves_it_running(
+    tmp_path, monkeypatch, running_cluster
+):
+    cluster, client = running_cluster
+    worker_pids = set(client.run(os.getpid).values())
+    monkeypatch.setenv(ADDRESS_ENV, cluster.scheduler_address)
+    outputs = DaskRunner().run(fan_out_pipeline(), _catalog(tmp_path))
+    assert set(outputs["combined"].load()["pids"]) == worker_pids
+    assert client.run(os.getpid)  # the cluster still answers after the run
+
+
+def test_workers_that_cannot_import_the_nodes_are_named_before_any_node_runs(
+    tmp_path, monkeypatch, running_cluster
+):
+    cluster, _ = running_cluster
+    # A module only this process can import: the worker started before it existed.
+    (tmp_path / "driver_only_nodes.py").write_text("def touch(x):\n    return x\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from driver_only_nodes import touch
+
+    pipeline = Pipeline([Node(touch, "numbers", "touched", name="touch")])
+    with pytest.raises(ImportError, match=r"Install the project in the workers' environment"):
+        DaskRunner(address=cluster.scheduler_address).run(pipeline, _catalog(tmp_path))
 
 
 def test_runner_params_are_checked():

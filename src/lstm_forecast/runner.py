@@ -179,9 +179,6 @@ class DaskRunner(AbstractRunner):
         logging_config = dict(getattr(kedro_project.LOGGING, "data", {})) or None
 
         client, cluster = self._client(pipeline)
-        # Every worker imports the nodes' code now, side by side, instead of each paying
-        # for it (torch and all) on the critical path when its first node arrives.
-        client.run(_import_modules, sorted({getattr(n.func, "__module__", "") for n in nodes}))
         # Tasks whose in-memory outputs a later node or the caller still needs.
         holding: dict[Node, Any] = {}
         node_of: dict[str, Node] = {}
@@ -210,6 +207,7 @@ class DaskRunner(AbstractRunner):
             pending.add(future)
 
         try:
+            _warm_up(client, nodes)
             for node in nodes:
                 if not parents[node]:
                     submit(node)
@@ -254,10 +252,22 @@ def _memory_outputs(pipeline: Pipeline, catalog: CatalogProtocol) -> set[str]:
     }
 
 
+def _warm_up(client: Client, nodes: list[Node]) -> None:
+    """Every worker imports the nodes' code now, side by side, instead of each paying for
+    it (torch and all) on the critical path when its first node arrives."""
+    modules = sorted({getattr(node.func, "__module__", "") for node in nodes} - {""})
+    try:
+        client.run(_import_modules, modules)
+    except ImportError as error:
+        raise ImportError(
+            f"A Dask worker cannot import the pipeline's code ({error}). Install the project "
+            "in the workers' environment (`pip install .`) and restart them."
+        ) from error
+
+
 def _import_modules(names: list[str]) -> None:
     for name in names:
-        if name:
-            importlib.import_module(name)
+        importlib.import_module(name)
 
 
 def _portable_catalog(catalog: CatalogProtocol) -> CatalogProtocol:
