@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/run_all.py            # full sizes (about 5-10 minutes)
     .venv/bin/python benchmarks/run_all.py --quick    # tiny sizes, to check that all run
     .venv/bin/python benchmarks/run_all.py --only training,inference
+    .venv/bin/python benchmarks/run_all.py --only runners   # not in the default set (slow)
 
 Benchmarks print figures, they do not judge the build: this exits 0 even when a goal is
 missed or a script fails (the table says which).
@@ -32,6 +33,10 @@ SCRIPTS = {
     "variants": "bench_variants.py",
     "end_to_end": "bench_end_to_end.py",
 }
+# Run only when named with --only: minutes of `kedro run`s, each starting a Dask cluster.
+OPTIONAL = {
+    "runners": "bench_runners.py",
+}
 
 
 def versions() -> str:
@@ -44,10 +49,13 @@ def versions() -> str:
 def main() -> None:
     parsed = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parsed.add_argument("--quick", action="store_true", help="tiny sizes and few repeats")
-    parsed.add_argument("--only", help=f"comma-separated subset of {', '.join(SCRIPTS)}")
+    parsed.add_argument(
+        "--only", help=f"comma-separated subset of {', '.join([*SCRIPTS, *OPTIONAL])}"
+    )
     args = parsed.parse_args()
+    scripts = {**SCRIPTS, **OPTIONAL}
     chosen = args.only.split(",") if args.only else list(SCRIPTS)
-    unknown = set(chosen) - set(SCRIPTS)
+    unknown = set(chosen) - set(scripts)
     if unknown:
         parsed.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
 
@@ -57,10 +65,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-summary-") as tmp:
         for name in chosen:
             summary = Path(tmp) / f"{name}.json"
-            command = [sys.executable, str(c.BENCH_DIR / SCRIPTS[name]), "--summary", str(summary)]
+            command = [sys.executable, str(c.BENCH_DIR / scripts[name]), "--summary", str(summary)]
             if args.quick:
                 command.append("--quick")
-            print(f"\n===== {SCRIPTS[name]}{' --quick' if args.quick else ''}", flush=True)
+            print(f"\n===== {scripts[name]}{' --quick' if args.quick else ''}", flush=True)
             result = subprocess.run(command, env=c.bench_env(), check=False)
             if result.returncode == 0 and summary.exists():
                 rows.extend(json.loads(summary.read_text()))

@@ -1,0 +1,338 @@
+"""``DaskRunner``: run a pipeline's nodes on a ``dask.distributed`` cluster.
+
+    kedro run --runner=lstm_forecast.runner.DaskRunner                        # LocalCluster
+    kedro run --runner=lstm_forecast.runner.DaskRunner --runner-params=n_workers=2
+    kedro run --runner=lstm_forecast.runner.DaskRunner --runner-params=address=tcp://host:8786
+    LSTM_FORECAST_DASK_ADDRESS=tcp://host:8786 kedro run --runner=lstm_forecast.runner.DaskRunner
+
+Adapted from the ``DaskRunner`` in Kedro's deployment guide, page "Dask"
+(https://docs.kedro.org/en/stable/deploy/supported-platforms/dask/; source
+``docs/deploy/supported-platforms/dask.md`` in github.com/kedro-org/kedro, Apache-2.0):
+one Dask task per node, a hook manager built on the worker, results collected with
+``as_completed``. Changed for Kedro 1.7 and this project:
+
+- Kedro 1.x runners have no ``create_default_dataset``. Instead of the guide's
+  ``_DaskDataset`` (data published on the scheduler), a task returns its node's
+  ``MemoryDataset`` outputs and Dask passes them to the tasks that read them, worker to
+  worker; free outputs come back into the caller's catalog at the end. Persisted datasets
+  pass through their files: workers elsewhere need the same paths (shared or cloud storage).
+- A node is submitted when its parents have finished (see ``_run``), not all at once.
+- The client, and a ``LocalCluster`` when no address is given, live for one ``run()``
+  (the guide opens a global client when the CLI builds the runner and closes it in
+  ``__del__``). Kedro 1.7's ``--runner-params`` replaces the guide's custom ``cli.py``.
+- The session's catalog class is composed at run time and cannot be pickled; each task
+  gets a copy as its nearest importable class (validators included).
+- Local workers are not daemons: the export stage starts a process.
+
+Hooks: pipeline hooks run in the ``kedro run`` process, as with every runner. Node and
+dataset hooks run on the worker that runs the node (as in the guide and in
+``ParallelRunner``'s processes), from a hook manager each task builds from the project's
+``settings.HOOKS`` and the plugins' entry points; a hook that gathers state across nodes
+sees one node per task there and nothing in this process (kedro-viz's dataset statistics
+are ``{}`` after a Dask run; its hooks are left out on workers).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import pickle
+import sys
+import uuid
+from collections import Counter
+from itertools import chain
+from typing import TYPE_CHECKING, Any
+
+# dask.distributed sets its loggers to INFO when imported, after Kedro's logging config, in
+# this process and in every worker (they inherit the environment): a hundred lines of
+# cluster start-up and shut-down per run. WARNING, like the other libraries; set the
+# variable yourself to see them.
+os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
+
+import dask
+import kedro.framework.project as kedro_project
+from distributed import Client, LocalCluster, as_completed
+from kedro.framework.hooks.manager import (
+    _create_hook_manager,
+    _register_hooks,
+    _register_hooks_entry_points,
+)
+from kedro.io import MemoryDataset
+from kedro.runner import AbstractRunner
+from kedro.runner.task import Task
+
+if TYPE_CHECKING:
+    from kedro.io import CatalogProtocol
+    from kedro.pipeline import Pipeline
+    from kedro.pipeline.node import Node
+    from pluggy import PluginManager
+
+ADDRESS_ENV = "LSTM_FORECAST_DASK_ADDRESS"
+
+# Plugins whose hooks only gather for the `kedro run` process: kedro-viz's dataset statistics
+# and run events feed `.viz/` files that process writes. On a worker they never saw the
+# catalog and log a warning for every dataset, so workers leave them out.
+_DRIVER_ONLY_PLUGINS = ("kedro-viz",)
+# (package, logging config) this worker process was set up with; see _run_node.
+_WORKER_SETUP: tuple[str | None, str] | None = None
+
+
+class DaskRunner(AbstractRunner):
+    """Send each node to a ``dask.distributed`` cluster, respecting the pipeline's order."""
+
+    def __init__(
+        self,
+        address: str | None = None,
+        n_workers: int | None = None,
+        threads_per_worker: int = 1,
+        is_async: bool = False,
+    ) -> None:
+        """Configure the cluster to use; nothing starts until ``run``.
+
+        Args:
+            address: A running scheduler (``tcp://host:8786``); default: the environment
+                variable ``LSTM_FORECAST_DASK_ADDRESS``, else a new ``LocalCluster``.
+            n_workers: Worker processes of the ``LocalCluster``; default: as many as the
+                pipeline can keep busy, at most the number of CPUs.
+            threads_per_worker: Threads per local worker; 1 keeps torch and numpy from
+                competing for cores inside one process.
+            is_async: Load and save each node's inputs and outputs with threads.
+        """
+        super().__init__(is_async=is_async)
+        self._address = address or os.environ.get(ADDRESS_ENV) or None
+        for name, value in (
+            ("n_workers", 1 if n_workers is None else n_workers),
+            ("threads_per_worker", threads_per_worker),
+        ):
+            if int(value) < 1:
+                raise ValueError(f"DaskRunner {name} must be at least 1, got {value}.")
+        self._n_workers = None if n_workers is None else int(n_workers)
+        self._threads_per_worker = int(threads_per_worker)
+
+    def _get_executor(self, max_workers: int) -> None:
+        return None  # Dask schedules; AbstractRunner's executor loop is not used.
+
+    def _get_required_workers_count(self, pipeline: Pipeline) -> int:
+        # ParallelRunner's estimate: nodes minus the layers that must wait for each other.
+        required = len(pipeline.nodes) - len(pipeline.grouped_nodes) + 1
+        return max(1, min(required, os.cpu_count() or 1))
+
+    def _client(self, pipeline: Pipeline) -> tuple[Client, LocalCluster | None]:
+        """A client of the configured scheduler, or of a new loopback-only LocalCluster."""
+        if self._address:
+            self._logger.info("Connecting to the Dask scheduler at %s", self._address)
+            return Client(self._address), None
+        n_workers = self._n_workers or self._get_required_workers_count(pipeline)
+        self._logger.info(
+            "Starting a local Dask cluster: %d worker process(es) x %d thread(s)",
+            n_workers,
+            self._threads_per_worker,
+        )
+        # Daemon processes may not start children, and the export stage spawns one.
+        with dask.config.set({"distributed.worker.daemon": False}):
+            cluster = LocalCluster(
+                n_workers=n_workers,
+                threads_per_worker=self._threads_per_worker,
+                processes=True,
+                host="127.0.0.1",  # loopback only, on free ports, no dashboard
+                scheduler_port=0,
+                dashboard_address=None,
+                # The scheduler's small HTTP endpoint (health, metrics) still starts; on a
+                # free loopback port rather than 8787, which another run may hold.
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                silence_logs=logging.WARNING,
+            )
+        return Client(cluster), cluster
+
+    def _run(
+        self,
+        pipeline: Pipeline,
+        catalog: CatalogProtocol,
+        hook_manager: PluginManager | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        """Submit each node once its parents are done, and collect them as they finish.
+
+        The guide submits every node at once with all its parents' tasks as arguments; Dask
+        runs a task where its arguments are, so independent nodes (two models, two folds)
+        queued on the worker of their common parent until work stealing moved them. Here a
+        task carries only the parents' tasks whose in-memory outputs its node reads.
+
+        Args:
+            pipeline: The ``Pipeline`` to run.
+            catalog: The catalog to load and save through (a copy goes with each task).
+            hook_manager: Unused here: node hooks run on the workers (see the module).
+            run_id: The id of the run.
+        """
+        nodes = pipeline.nodes
+        order = {node: index for index, node in enumerate(nodes)}  # topological
+        parents = pipeline.node_dependencies
+        children: dict[Node, set[Node]] = {node: set() for node in nodes}
+        for node in nodes:
+            for parent in parents[node]:
+                children[parent].add(node)
+        in_memory = _memory_outputs(pipeline, catalog)
+        free_outputs = in_memory & pipeline.outputs()
+        load_counts = Counter(chain.from_iterable(n.inputs for n in nodes))
+        portable = _portable_catalog(catalog)
+        logging_config = dict(getattr(kedro_project.LOGGING, "data", {})) or None
+
+        client, cluster = self._client(pipeline)
+        # Tasks whose in-memory outputs a later node or the caller still needs.
+        holding: dict[Node, Any] = {}
+        node_of: dict[str, Node] = {}
+        done_nodes: set[Node] = set()
+        submitted: set[Node] = set()
+        pending = as_completed()
+
+        def submit(node: Node) -> None:
+            carriers = [holding[p] for p in parents[node] if in_memory & set(p.outputs)]
+            future = client.submit(
+                _run_node,
+                node,
+                portable,
+                sorted(in_memory & set(node.outputs)),
+                kedro_project.PACKAGE_NAME,
+                logging_config,
+                self._is_async,
+                run_id,
+                *carriers,
+                key=f"{node.name}-{uuid.uuid4().hex[:8]}",
+                pure=False,
+            )
+            node_of[future.key] = node
+            holding[node] = future
+            submitted.add(node)
+            pending.add(future)
+
+        try:
+            _warm_up(client, nodes)
+            for node in nodes:
+                if not parents[node]:
+                    submit(node)
+            for future in pending:
+                node = node_of[future.key]
+                if future.status != "finished":
+                    self._suggest_resume_scenario(pipeline, done_nodes, catalog)
+                    try:
+                        future.result()  # raises the node's own exception, with its traceback
+                    finally:
+                        client.cancel([f for f in holding.values() if f.key != future.key])
+                done_nodes.add(node)
+                self._logger.info("Completed node: %s", node.name)
+                self._logger.info("Completed %d out of %d tasks", len(done_nodes), len(nodes))
+                self._release_datasets(node, catalog, load_counts, pipeline)
+                for child in sorted(children[node], key=order.__getitem__):
+                    if child not in submitted and parents[child] <= done_nodes:
+                        submit(child)
+                for finished in (node, *parents[node]):
+                    if children[finished] <= done_nodes and not free_outputs & set(
+                        finished.outputs
+                    ):
+                        holding.pop(finished, None)  # lets Dask free the data on the worker
+            for node, future in holding.items():
+                wanted = free_outputs & set(node.outputs)
+                if wanted:
+                    outputs = future.result()
+                    for name in wanted:
+                        catalog.save(name, outputs[name])
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+def _memory_outputs(pipeline: Pipeline, catalog: CatalogProtocol) -> set[str]:
+    """Datasets made by the pipeline's nodes that only live in memory."""
+    return {
+        name
+        for name in pipeline.all_outputs()
+        if type(catalog.get(name, fallback_to_runtime_pattern=True)) is MemoryDataset
+    }
+
+
+def _warm_up(client: Client, nodes: list[Node]) -> None:
+    """Every worker imports the nodes' code now, side by side, instead of each paying for
+    it (torch and all) on the critical path when its first node arrives."""
+    modules = sorted({getattr(node.func, "__module__", "") for node in nodes} - {""})
+    try:
+        client.run(_import_modules, modules)
+    except ImportError as error:
+        raise ImportError(
+            f"A Dask worker cannot import the pipeline's code ({error}). Install the project "
+            "in the workers' environment (`pip install .`) and restart them."
+        ) from error
+
+
+def _import_modules(names: list[str]) -> None:
+    for name in names:
+        importlib.import_module(name)
+
+
+def _portable_catalog(catalog: CatalogProtocol) -> CatalogProtocol:
+    """The catalog as an instance of its nearest importable class, so that it pickles.
+
+    Kedro's session composes ``DataCatalogWithCatalogCommandsMixin`` at run time; its
+    importable base ``DataCatalog`` holds all the state the nodes need.
+    """
+    for cls in type(catalog).__mro__:
+        module = sys.modules.get(cls.__module__)
+        if getattr(module, cls.__qualname__, None) is cls:
+            break
+    if cls is type(catalog):
+        return catalog
+    state = catalog.__getstate__() if hasattr(catalog, "__getstate__") else vars(catalog)
+    portable = cls.__new__(cls)
+    portable.__dict__.update(state)
+    pickle.dumps(portable)  # fail here, naming the catalog, rather than inside Dask
+    return portable
+
+
+def _run_node(
+    node: Node,
+    catalog: CatalogProtocol,
+    memory_outputs: list[str],
+    package_name: str | None,
+    logging_config: dict[str, Any] | None,
+    is_async: bool,
+    run_id: str | None,
+    *upstream: dict[str, Any],
+) -> dict[str, Any]:
+    """Run one node on a Dask worker; returns its outputs that live only in memory.
+
+    Args:
+        node: The node to run.
+        catalog: This task's own copy of the run's catalog.
+        memory_outputs: The node's outputs that no dataset persists.
+        package_name: The project package, to load its settings and hooks on the worker.
+        logging_config: The run's logging configuration.
+        is_async: Load and save with threads.
+        run_id: The id of the run, passed to hooks.
+        *upstream: The in-memory outputs of the nodes this one depends on (Dask waits for
+            those tasks and passes their results).
+
+    Returns:
+        ``{dataset name: data}`` for ``memory_outputs``.
+    """
+    global _WORKER_SETUP  # noqa: PLW0603 - once per worker process, not once per node
+    setup = (package_name, repr(logging_config))
+    if setup != _WORKER_SETUP:
+        if package_name:
+            kedro_project.configure_project(package_name)
+        if logging_config:
+            kedro_project.configure_logging(logging_config)
+        _WORKER_SETUP = setup
+    hook_manager = _create_hook_manager()
+    _register_hooks(hook_manager, kedro_project.settings.HOOKS)
+    disabled = {*kedro_project.settings.DISABLE_HOOKS_FOR_PLUGINS, *_DRIVER_ONLY_PLUGINS}
+    _register_hooks_entry_points(hook_manager, disabled)
+
+    for produced in upstream:
+        for name, data in produced.items():
+            if name in node.inputs:
+                catalog.get(name).save(data)
+    Task(
+        node=node, catalog=catalog, is_async=is_async, hook_manager=hook_manager, run_id=run_id
+    ).execute()
+    return {name: catalog.load(name) for name in memory_outputs}
