@@ -53,7 +53,17 @@ class Case:
     sequential_is_smoke_run: bool = False
 
 
-CASES = (Case(id="default", args=("--env=smoke",), sequential_is_smoke_run=True),)
+CASES = (
+    Case(id="default", args=("--env=smoke",), sequential_is_smoke_run=True),
+    # The backtest's folds are namespaces: on two workers they train at the same time.
+    Case(
+        id="backtest",
+        args=("--env=smoke", "--pipelines=backtest"),
+        pipeline="backtest",
+        from_smoke_run=True,
+        ignore_keys=frozenset({"train_seconds"}),
+    ),
+)
 
 
 def catalog_of(project: Path, env: str = "smoke") -> DataCatalog:
