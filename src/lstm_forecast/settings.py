@@ -10,6 +10,8 @@ from lstm_forecast.hooks import TrackingHooks
 # DO_NOT_TRACK=1 the Makefile exports. Set before any MLflow import: kedro-mlflow's CLI
 # plugin imports mlflow when a `kedro` command starts, after this file is read.
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+# Its progress bars for local artefact copies would interleave with the run's log.
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
