@@ -2,6 +2,11 @@
 
 from kedro.config import OmegaConfigLoader
 
+from lstm_forecast.hooks import DurabilityHooks
+
+# Atomic writes for every dataset, cleanup after killed runs, the LSTM_FORECAST_FAULT aid.
+HOOKS = (DurabilityHooks(),)
+
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
