@@ -143,7 +143,8 @@ class AtomicFile(LocalFileOpener):
 
     def __del__(self) -> None:
         # Never closed: the write did not finish, so it must not replace anything.
-        if getattr(self, "f", None) is not None and not self.f.closed:
+        file = self.__dict__.get("f")  # not getattr: the opener forwards unknown names to f
+        if file is not None and not file.closed:
             self.discard()
 
 

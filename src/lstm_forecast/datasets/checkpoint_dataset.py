@@ -17,9 +17,14 @@ from ._local_file import AtomicLocalFileDataset
 
 _REQUIRED_KEYS = ("state_dict", "hyper_parameters")
 _RERUN = "Rerun `kedro run --pipelines=training` to write a new one."
-# torch's own message for a refused file advises loading it with weights_only=False, i.e.
-# running whatever code it holds; keep only the part that says what was found.
-_UNPICKLER_REASON = re.compile(r"WeightsUnpickler error:\s*(?P<reason>[^\n]*)")
+# torch's message for a file its weights-only unpickler refuses advises loading it with
+# weights_only=False (running whatever code it holds) or allow-listing its globals. Only
+# the sentences that say what was found are kept; the wording differs between versions.
+_ADVICE = re.compile(
+    r"weights.only|safe_globals|trust|documentation|two options|\(\d\)", re.IGNORECASE
+)
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 def sidecar_path(path: str | Path) -> Path:
@@ -29,15 +34,18 @@ def sidecar_path(path: str | Path) -> Path:
 
 
 def _torch_reason(error: Exception) -> str:
-    """What torch found wrong, without its advice to disable ``weights_only``."""
-    text = str(error)
-    match = _UNPICKLER_REASON.search(text)
-    if match:
-        return f"it holds Python objects a weights-only load refuses ({match['reason'].strip()})"
-    first = text.strip().splitlines()[0] if text.strip() else ""
-    if "weights_only" in text or "safe_globals" in text:
-        first = "a weights-only load refused it"
-    return f"{type(error).__name__}: {first}" if first else type(error).__name__
+    """What torch found wrong with a file, without its advice to disable ``weights_only``."""
+    text = _ANSI.sub("", str(error))
+    sentences = [part.strip() for part in _SENTENCE_END.split(text) if part.strip()]
+    facts = [
+        sentence.removeprefix("WeightsUnpickler error:").strip()
+        for sentence in sentences
+        if not _ADVICE.search(sentence)
+    ]
+    if len(facts) < len(sentences):  # the weights-only unpickler refused something
+        found = f": {facts[0].rstrip('.')}" if facts else ""
+        return f"it holds Python objects that are not tensors or plain values{found}; none was run"
+    return f"{type(error).__name__}: {facts[0]}" if facts else type(error).__name__
 
 
 class LightningCheckpointDataset(AtomicLocalFileDataset):
