@@ -36,7 +36,7 @@ class DurabilityHooks:
             logger.warning(
                 "%s names %r, which is not a catalog dataset.", _faults.FAULT_ENV, fault[0]
             )
-        _stale.remove_stale_temporary_files(_datasets(catalog))
+        _stale.remove_stale_temporary_files(_stale.catalog_files(catalog))
         _stale.remove_stale_scratch_folders()
 
     @hook_impl
@@ -46,14 +46,3 @@ class DurabilityHooks:
     @hook_impl
     def after_dataset_saved(self, dataset_name: str, data: Any, node: Any) -> None:
         _faults.disarm()
-
-
-def _datasets(catalog: Any) -> list[tuple[str, Any]]:
-    """Every dataset the catalog can build, skipping (and logging) any that cannot be built."""
-    datasets = []
-    for name in catalog.keys():  # noqa: SIM118  a Kedro DataCatalog, not a dict
-        try:
-            datasets.append((name, catalog.get(name)))
-        except Exception as error:  # not this hook's business: the run reports it if used
-            logger.debug("Skipped %r while looking for stale temporary files: %s", name, error)
-    return datasets

@@ -7,13 +7,13 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
-from kedro.io.core import Version
 
-from lstm_forecast.datasets import LightningCheckpointDataset, OnnxModelDataset
 from lstm_forecast.datasets._stale import (
     SCRATCH_PREFIX,
+    catalog_files,
     remove_stale_scratch_folders,
     remove_stale_temporary_files,
 )
@@ -46,9 +46,7 @@ def test_temporary_files_of_dead_writers_are_removed_and_logged(tmp_path, dead_p
     unrelated.write_bytes(b"not ours to judge")
 
     with caplog.at_level(logging.WARNING):
-        removed = remove_stale_temporary_files(
-            [("lstm.onnx_model", OnnxModelDataset(filepath=str(target)))]
-        )
+        removed = remove_stale_temporary_files([("lstm.onnx_model", target, False)])
 
     assert sorted(removed) == sorted([stale, sidecar, legacy])
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
@@ -59,20 +57,36 @@ def test_temporary_files_of_dead_writers_are_removed_and_logged(tmp_path, dead_p
 
 
 def test_temporary_files_in_version_folders_are_removed(tmp_path, dead_pid):
-    dataset = LightningCheckpointDataset(
-        filepath=str(tmp_path / "model.ckpt"), version=Version(None, None)
-    )
     version = tmp_path / "model.ckpt" / "2026-01-01T00.00.00.000Z"
     version.mkdir(parents=True)
     stale = version / f".model.ckpt.{dead_pid}.abcdefgh.tmp"
     stale.write_bytes(b"x")
-    assert remove_stale_temporary_files([("model_checkpoint", dataset)]) == [stale]
+    files = [("model_checkpoint", tmp_path / "model.ckpt", True)]
+    assert remove_stale_temporary_files(files) == [stale]
 
 
-def test_datasets_without_a_local_file_are_skipped(tmp_path):
-    from kedro.io import MemoryDataset
+def test_catalog_files_come_from_the_config_without_building_datasets(tmp_path):
+    from kedro.io import DataCatalog
 
-    assert remove_stale_temporary_files([("in_memory", MemoryDataset())]) == []
+    catalog = DataCatalog.from_config(
+        {
+            "checkpoint": {
+                "type": "lstm_forecast.datasets.LightningCheckpointDataset",
+                "filepath": str(tmp_path / "model.ckpt"),
+            },
+            "metrics": {
+                "type": "json.JSONDataset",
+                "filepath": "data/08_reporting/m.json",
+                "versioned": True,
+            },
+            "remote": {"type": "json.JSONDataset", "filepath": "s3://bucket/m.json"},
+            "in_memory": {"type": "MemoryDataset"},
+        }
+    )
+    assert catalog_files(catalog) == [
+        ("checkpoint", tmp_path / "model.ckpt", False),
+        ("metrics", Path("data/08_reporting/m.json"), True),
+    ]
 
 
 def test_training_scratch_folders_of_dead_runs_are_removed(tmp_path, dead_pid, caplog):

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from kedro.io.core import get_protocol_and_path
+
 from ._atomic import parse_temporary
 
 logger = logging.getLogger(__name__)
@@ -40,13 +42,21 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def dataset_file(dataset: Any) -> Path | None:
-    """The local file a Kedro dataset reads and writes, or None (memory, remote, no path)."""
-    filepath = getattr(dataset, "_filepath", None)
-    protocol = getattr(dataset, "_protocol", "file")
-    if filepath is None or protocol not in ("file", "local"):
-        return None
-    return Path(str(filepath))
+def catalog_files(catalog: Any) -> list[tuple[str, Path, bool]]:
+    """``(name, local path, versioned)`` of each catalog entry stored in one local file.
+
+    Read from the entries' resolved config, not by building the datasets: building them
+    would import each dataset's libraries (torch for a checkpoint) in torch-free runs.
+    """
+    files = []
+    for name, config in catalog.config_resolver.config.items():
+        filepath = config.get("filepath") if isinstance(config, dict) else None
+        if not isinstance(filepath, str):
+            continue
+        protocol, path = get_protocol_and_path(filepath)
+        if protocol in ("file", "local"):
+            files.append((name, Path(path), bool(config.get("versioned", False))))
+    return files
 
 
 def stale_temporary_files(target: Path, versioned: bool = False) -> list[Path]:
@@ -66,14 +76,10 @@ def stale_temporary_files(target: Path, versioned: bool = False) -> list[Path]:
     return stale
 
 
-def remove_stale_temporary_files(datasets: Iterable[tuple[str, Any]]) -> list[Path]:
-    """Delete the stale temporary files next to each dataset's file; log and return them."""
+def remove_stale_temporary_files(files: Iterable[tuple[str, Path, bool]]) -> list[Path]:
+    """Delete stale temporary files beside each ``(name, path, versioned)``; log them."""
     removed = []
-    for name, dataset in datasets:
-        target = dataset_file(dataset)
-        if target is None:
-            continue
-        versioned = getattr(dataset, "_version", None) is not None
+    for name, target, versioned in files:
         for stale in stale_temporary_files(target, versioned):
             try:
                 size = stale.stat().st_size
