@@ -17,14 +17,16 @@ import shutil
 import signal
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from lstm_forecast.datasets._faults import FAULT_ENV
 
-from .conftest import kedro_env, run_kedro
+from .conftest import kedro_env
 
 pytestmark = pytest.mark.e2e
 
@@ -57,7 +59,7 @@ with KedroSession.create(project_path=Path.cwd(), env="smoke") as session:
             for name in node.outputs:
                 if "filepath" in config.get(name, {}):
                     written[name] = {"node": node.name, "pipeline": stages[node.name],
-                                     "path": str(Path.cwd() / config[name]["filepath"])}
+                                     "filepath": config[name]["filepath"]}
         print(json.dumps(written))
 """
 
@@ -92,81 +94,112 @@ class Kill:
     empty_or_missing: list[str] = field(default_factory=list)
 
 
-def _temporaries(folder: Path) -> dict[str, int]:
-    return {p.name: p.stat().st_size for p in folder.glob(".*.tmp")}
-
-
-def _kill_during_write(project: Path, written: dict, good: dict, name: str, when: str) -> Kill:
-    path = Path(written[name]["path"])
-    node = written[name]["node"]
-    before = {p: set(_temporaries(p)) for p in {Path(w["path"]).parent for w in written.values()}}
-    result = subprocess.run(
-        # Naming the stage's pipeline imports only that stage's code: a shorter run.
-        [
-            str(Path(sys.executable).parent / "kedro"),
-            "run",
-            "--env=smoke",
-            f"--pipelines={written[name]['pipeline']}",
-            f"--nodes={node}",
-        ],
+def _kedro(project: Path, *args: str, fault: str | None = None) -> subprocess.CompletedProcess:
+    """`kedro run --env=smoke ARGS`, logging on wide lines so messages stay whole."""
+    env = {**kedro_env(), "COLUMNS": "400"}
+    if fault:
+        env[FAULT_ENV] = fault
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "kedro"), "run", "--env=smoke", *args],
         cwd=project,
-        env={**kedro_env(), FAULT_ENV: f"{name}:{when}"},
+        env=env,
         capture_output=True,
         text=True,
         check=False,
         timeout=600,
     )
-    log = " ".join((result.stdout + result.stderr).split())
-    message = log[log.find(FAULT_ENV) :][:120] if FAULT_ENV in log else log[-300:]
-    new_temporaries = {
-        f"{folder.name}/{n}": size
-        for folder in before
-        for n, size in _temporaries(folder).items()
-        if n not in before[folder]
-    }
-    kill = Kill(
-        name,
-        node,
-        f"{name}:{when}",
-        result.returncode,
-        message,
-        new_temporaries,
-        path.is_file() and path.read_bytes() == good[name],
-    )
-    for other, spec in written.items():
-        other_path = Path(spec["path"])
-        if not other_path.is_file() or other_path.stat().st_size == 0:
-            kill.empty_or_missing.append(other)
-        elif other_path.read_bytes() != good[other]:
-            kill.rewritten.append(other)
-    if kill.rewritten:  # rewritten whole, or torn? The catalog's own load says.
-        kill.unloadable = _catalog(project, "load", *kill.rewritten)
-    return kill
+
+
+class _Worker:
+    """Kills runs one after another in its own copy of the project."""
+
+    def __init__(self, project: Path, written: dict) -> None:
+        self.project = project
+        self.written = written
+        self.paths = {name: project / spec["filepath"] for name, spec in written.items()}
+        self.folders = {path.parent for path in self.paths.values()}
+        # What each dataset path held before the next kill: the "previous good file".
+        self.previous = {name: path.read_bytes() for name, path in self.paths.items()}
+
+    def temporaries(self) -> dict[str, int]:
+        return {
+            f"{folder.name}/{p.name}": p.stat().st_size
+            for folder in self.folders
+            for p in folder.glob(".*.tmp")
+        }
+
+    def kill(self, name: str, when: str) -> Kill:
+        spec = self.written[name]
+        before = self.temporaries()
+        # Naming the stage's pipeline imports only that stage's code: a shorter run.
+        result = _kedro(
+            self.project,
+            f"--pipelines={spec['pipeline']}",
+            f"--nodes={spec['node']}",
+            fault=f"{name}:{when}",
+        )
+        log = " ".join((result.stdout + result.stderr).split())
+        message = log[log.find(FAULT_ENV) :][:120] if FAULT_ENV in log else log[-300:]
+        path = self.paths[name]
+        kill = Kill(
+            name,
+            spec["node"],
+            f"{name}:{when}",
+            result.returncode,
+            message,
+            {n: size for n, size in self.temporaries().items() if n not in before},
+            path.is_file() and path.read_bytes() == self.previous[name],
+        )
+        for other, other_path in self.paths.items():
+            if not other_path.is_file() or other_path.stat().st_size == 0:
+                kill.empty_or_missing.append(other)
+            elif other_path.read_bytes() != self.previous[other]:
+                kill.rewritten.append(other)
+        if kill.rewritten:  # rewritten whole before the kill, or torn? The catalog's load says.
+            kill.unloadable = _catalog(self.project, "load", *kill.rewritten)
+            for other in set(kill.rewritten) - set(kill.unloadable):
+                self.previous[other] = self.paths[other].read_bytes()
+        return kill
+
+    def run_all(self, jobs: list[tuple[str, str]]) -> tuple[list[Kill], set[str], Any]:
+        kills = [self.kill(name, when) for name, when in jobs]
+        leftovers = set(self.temporaries())
+        final = _kedro(self.project)
+        return kills, leftovers, final
+
+
+# Killed runs go two at a time, each in its own copy of the project: most of a short run is
+# waiting on imports, and the machine has two cores.
+_WORKERS = 2
 
 
 @pytest.fixture(scope="module")
 def faults(smoke_project: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """Every dataset's killed run, on a copy of the smoke project; then one full run."""
-    project = tmp_path_factory.mktemp("faults") / "project"
-    shutil.copytree(smoke_project, project, ignore=shutil.ignore_patterns("build", "logs"))
-    written = _catalog(project, "describe")
-    good = {name: Path(spec["path"]).read_bytes() for name, spec in written.items()}
-    kills = [
-        _kill_during_write(project, written, good, name, str(max(1, len(good[name]) // 2)))
-        for name in written
-    ]
+    """Every dataset's killed run, on copies of the smoke project; then a full run in each."""
+    root = tmp_path_factory.mktemp("faults")
+    projects = [root / f"project{i}" for i in range(_WORKERS)]
+    for project in projects:
+        shutil.copytree(smoke_project, project, ignore=shutil.ignore_patterns("build", "logs"))
+    written = _catalog(projects[0], "describe")
+    workers = [_Worker(project, written) for project in projects]
+    good = dict(workers[0].previous)
+    jobs = [(name, str(max(1, len(good[name]) // 2))) for name in written]
     # A kill after the last byte, before the rename (the case the issue saw leave a .tmp).
-    kills.append(_kill_during_write(project, written, good, "lstm.onnx_model", "rename"))
-    leftovers = {f"{p.parent.name}/{p.name}" for p in (project / "data").rglob(".*.tmp")}
-    final = run_kedro(project, "run", "--env=smoke", check=False)
+    jobs.append(("lstm.onnx_model", "rename"))
+    with ThreadPoolExecutor(_WORKERS) as pool:
+        results = list(pool.map(lambda i: workers[i].run_all(jobs[i::_WORKERS]), range(_WORKERS)))
+    kills = sorted(
+        (kill for result in results for kill in result[0]),
+        key=lambda k: [f"{n}:{w}" for n, w in jobs].index(k.fault),
+    )
     _log_table(kills)
     return {
-        "project": project,
+        "projects": projects,
         "written": written,
         "good": good,
         "kills": kills,
-        "leftovers": leftovers,
-        "final": final,
+        "leftovers": set().union(*(result[1] for result in results)),
+        "finals": [result[2] for result in results],
     }
 
 
@@ -195,7 +228,7 @@ def test_every_write_is_killed_half_way_through_its_bytes(faults):
             f"{kill.fault}: the run exited {kill.returncode} instead of being killed, so the "
             f"write of {kill.dataset} does not go through the atomic writer:\n{kill.message}"
         )
-        assert "killing this run" in kill.message and f"'{kill.dataset}'" in kill.message
+        assert f"killing this run while it saves '{kill.dataset}'" in kill.message
         # The bytes written before the kill are in a temporary file, not at the path.
         expected = (
             len(faults["good"][kill.dataset])
@@ -217,12 +250,11 @@ def test_no_dataset_path_holds_an_empty_or_partial_file_after_any_kill(faults):
 
 
 def test_the_next_run_removes_the_leftovers_and_succeeds(faults):
-    final = faults["final"]
-    assert final.returncode == 0, final.stderr[-4000:]
-    log = " ".join((final.stdout + final.stderr).split())
-    assert "Removed" in log and "interrupted by a killed run" in log
     assert faults["leftovers"]  # the kills did leave temporary files for it to remove
-    project = faults["project"]
-    assert not list((project / "data").rglob(".*.tmp"))
-    for name, spec in faults["written"].items():
-        assert Path(spec["path"]).stat().st_size > 0, name
+    for project, final in zip(faults["projects"], faults["finals"], strict=True):
+        assert final.returncode == 0, final.stderr[-4000:]
+        log = " ".join((final.stdout + final.stderr).split())
+        assert "Removed" in log and "interrupted by a killed run" in log
+        assert not list((project / "data").rglob(".*.tmp"))
+        for name, spec in faults["written"].items():
+            assert (project / spec["filepath"]).stat().st_size > 0, name
