@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 # Run in the project: every catalog dataset the default pipeline writes to a local file,
 # with the node that writes it; or (`load NAME...`) load the named datasets.
 _CATALOG_SCRIPT = """
-import json, sys
+import json, os, sys
 from pathlib import Path
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
@@ -58,8 +58,10 @@ with KedroSession.create(project_path=Path.cwd(), env="smoke") as session:
         for node in pipelines["__default__"].nodes:
             for name in node.outputs:
                 if "filepath" in config.get(name, {}):
+                    # Kedro made the path absolute; relative, it names the file in any copy.
+                    path = os.path.relpath(config[name]["filepath"], Path.cwd())
                     written[name] = {"node": node.name, "pipeline": stages[node.name],
-                                     "filepath": config[name]["filepath"]}
+                                     "filepath": path}
         print(json.dumps(written))
 """
 
@@ -181,6 +183,7 @@ def faults(smoke_project: Path, tmp_path_factory: pytest.TempPathFactory) -> dic
     for project in projects:
         shutil.copytree(smoke_project, project, ignore=shutil.ignore_patterns("build", "logs"))
     written = _catalog(projects[0], "describe")
+    assert all(not Path(spec["filepath"]).is_absolute() for spec in written.values()), written
     workers = [_Worker(project, written) for project in projects]
     good = dict(workers[0].previous)
     jobs = [(name, str(max(1, len(good[name]) // 2))) for name in written]
