@@ -1,12 +1,17 @@
-"""Kill the real `kedro run` in the middle of every dataset write: data/ is never left torn.
+"""Kill `kedro run` in the middle of every dataset write: data/ is never left torn.
 
 For each dataset the smoke run writes (read from the pipeline and the catalog, so datasets
 added later are covered), a run of the node that writes it is killed with SIGKILL once half
 of that dataset's bytes have reached the disk (``LSTM_FORECAST_FAULT=<dataset>:<bytes>``,
-see ``lstm_forecast.datasets._faults``). After each kill: the dataset's previous file is
-byte-identical, the half-written bytes sit in a temporary file beside it, and every dataset
-path holds a complete file (unchanged, or rewritten whole and loadable through the catalog).
-The next run removes the temporary files and succeeds.
+see ``lstm_forecast.datasets._faults``), and once more just before the rename that would
+publish ``model.onnx``. After each kill: the dataset's previous file is byte-identical, the
+bytes written so far sit in a temporary file beside it, and every dataset path holds a
+complete file (unchanged, or rewritten whole and loadable through the catalog). The next
+`kedro run` removes the temporary files and succeeds.
+
+The killed runs are Kedro sessions forked from a process that imported everything once
+(tests/_kedro_fork_server.py), which cuts each from about 6 s of CPU to well under that; the
+run after them is the real `kedro run` CLI.
 """
 
 from __future__ import annotations
@@ -32,52 +37,11 @@ pytestmark = pytest.mark.e2e
 
 logger = logging.getLogger(__name__)
 
-# Run in the project: every catalog dataset the default pipeline writes to a local file,
-# with the node that writes it; or (`load NAME...`) load the named datasets.
-_CATALOG_SCRIPT = """
-import json, os, sys
-from pathlib import Path
-from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
-bootstrap_project(Path.cwd())
-from kedro.framework.project import pipelines
-with KedroSession.create(project_path=Path.cwd(), env="smoke") as session:
-    catalog = session.load_context().catalog
-    if sys.argv[1] == "load":
-        failures = {}
-        for name in sys.argv[2:]:
-            try:
-                catalog.load(name)
-            except Exception as error:
-                failures[name] = f"{type(error).__name__}: {error}"
-        print(json.dumps(failures))
-    else:
-        config = catalog.config_resolver.config
-        stages = {n.name: s for s, p in pipelines.items() if s != "__default__" for n in p.nodes}
-        written = {}
-        for node in pipelines["__default__"].nodes:
-            for name in node.outputs:
-                if "filepath" in config.get(name, {}):
-                    # Kedro made the path absolute; relative, it names the file in any copy.
-                    path = os.path.relpath(config[name]["filepath"], Path.cwd())
-                    written[name] = {"node": node.name, "pipeline": stages[node.name],
-                                     "filepath": path}
-        print(json.dumps(written))
-"""
-
-
-def _catalog(project: Path, *args: str) -> dict:
-    result = subprocess.run(
-        [sys.executable, "-c", _CATALOG_SCRIPT, *args],
-        cwd=project,
-        env=kedro_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+FORK_SERVER = Path(__file__).with_name("_kedro_fork_server.py")
+# Killed runs go two at a time, each worker in its own copy of the project.
+_WORKERS = 2
+# Wide log lines, so that no message is split by a line break.
+_ENV = {**kedro_env(), "COLUMNS": "400"}
 
 
 @dataclass
@@ -96,29 +60,43 @@ class Kill:
     empty_or_missing: list[str] = field(default_factory=list)
 
 
-def _kedro(project: Path, *args: str, fault: str | None = None) -> subprocess.CompletedProcess:
-    """`kedro run --env=smoke ARGS`, logging on wide lines so messages stay whole."""
-    env = {**kedro_env(), "COLUMNS": "400"}
-    if fault:
-        env[FAULT_ENV] = fault
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "kedro"), "run", "--env=smoke", *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
+class _Sessions:
+    """A fork server (tests/_kedro_fork_server.py) for one copy of the project."""
+
+    def __init__(self, project: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, str(FORK_SERVER), str(project)],
+            cwd=project,
+            env=_ENV,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.written: dict[str, dict[str, str]] = self._answer()["written"]
+
+    def _answer(self) -> dict:
+        line = self.process.stdout.readline()
+        assert line, f"the fork server exited {self.process.wait()}"
+        return json.loads(line)
+
+    def request(self, **request: Any) -> dict:
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        return self._answer()
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
 
 
 class _Worker:
-    """Kills runs one after another in its own copy of the project."""
+    """Kills runs one after another in its own copy of the project, then runs it whole."""
 
-    def __init__(self, project: Path, written: dict) -> None:
+    def __init__(self, project: Path) -> None:
         self.project = project
-        self.written = written
-        self.paths = {name: project / spec["filepath"] for name, spec in written.items()}
+        self.sessions = _Sessions(project)
+        self.written = self.sessions.written
+        self.paths = {name: project / spec["filepath"] for name, spec in self.written.items()}
         self.folders = {path.parent for path in self.paths.values()}
         # What each dataset path held before the next kill: the "previous good file".
         self.previous = {name: path.read_bytes() for name, path in self.paths.items()}
@@ -133,21 +111,24 @@ class _Worker:
     def kill(self, name: str, when: str) -> Kill:
         spec = self.written[name]
         before = self.temporaries()
-        # Naming the stage's pipeline imports only that stage's code: a shorter run.
-        result = _kedro(
-            self.project,
-            f"--pipelines={spec['pipeline']}",
-            f"--nodes={spec['node']}",
-            fault=f"{name}:{when}",
-        )
-        log = " ".join((result.stdout + result.stderr).split())
+        log_file = self.project / "logs" / f"kill-{name}-{when}.log"
+        log_file.parent.mkdir(exist_ok=True)
+        # = `kedro run --env=smoke --pipelines=<stage> --nodes=<node>` with the fault set
+        returncode = self.sessions.request(
+            op="run",
+            pipeline=spec["pipeline"],
+            node=spec["node"],
+            env={FAULT_ENV: f"{name}:{when}"},
+            log=str(log_file),
+        )["returncode"]
+        log = " ".join(log_file.read_text().split())
         message = log[log.find(FAULT_ENV) :][:120] if FAULT_ENV in log else log[-300:]
         path = self.paths[name]
         kill = Kill(
             name,
             spec["node"],
             f"{name}:{when}",
-            result.returncode,
+            returncode,
             message,
             {n: size for n, size in self.temporaries().items() if n not in before},
             path.is_file() and path.read_bytes() == self.previous[name],
@@ -158,21 +139,25 @@ class _Worker:
             elif other_path.read_bytes() != self.previous[other]:
                 kill.rewritten.append(other)
         if kill.rewritten:  # rewritten whole before the kill, or torn? The catalog's load says.
-            kill.unloadable = _catalog(self.project, "load", *kill.rewritten)
+            kill.unloadable = self.sessions.request(op="load", names=kill.rewritten)["failures"]
             for other in set(kill.rewritten) - set(kill.unloadable):
                 self.previous[other] = self.paths[other].read_bytes()
         return kill
 
     def run_all(self, jobs: list[tuple[str, str]]) -> tuple[list[Kill], set[str], Any]:
         kills = [self.kill(name, when) for name, when in jobs]
+        self.sessions.close()
         leftovers = set(self.temporaries())
-        final = _kedro(self.project)
+        final = subprocess.run(  # the real CLI, as a user would run it
+            [str(Path(sys.executable).parent / "kedro"), "run", "--env=smoke"],
+            cwd=self.project,
+            env=_ENV,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=600,
+        )
         return kills, leftovers, final
-
-
-# Killed runs go two at a time, each in its own copy of the project: most of a short run is
-# waiting on imports, and the machine has two cores.
-_WORKERS = 2
 
 
 @pytest.fixture(scope="module")
@@ -182,19 +167,18 @@ def faults(smoke_project: Path, tmp_path_factory: pytest.TempPathFactory) -> dic
     projects = [root / f"project{i}" for i in range(_WORKERS)]
     for project in projects:
         shutil.copytree(smoke_project, project, ignore=shutil.ignore_patterns("build", "logs"))
-    written = _catalog(projects[0], "describe")
+    with ThreadPoolExecutor(_WORKERS) as pool:
+        workers = list(pool.map(_Worker, projects))
+    written = workers[0].written
     assert all(not Path(spec["filepath"]).is_absolute() for spec in written.values()), written
-    workers = [_Worker(project, written) for project in projects]
     good = dict(workers[0].previous)
     jobs = [(name, str(max(1, len(good[name]) // 2))) for name in written]
     # A kill after the last byte, before the rename (the case the issue saw leave a .tmp).
     jobs.append(("lstm.onnx_model", "rename"))
     with ThreadPoolExecutor(_WORKERS) as pool:
         results = list(pool.map(lambda i: workers[i].run_all(jobs[i::_WORKERS]), range(_WORKERS)))
-    kills = sorted(
-        (kill for result in results for kill in result[0]),
-        key=lambda k: [f"{n}:{w}" for n, w in jobs].index(k.fault),
-    )
+    order = [f"{name}:{when}" for name, when in jobs]
+    kills = sorted((k for result in results for k in result[0]), key=lambda k: order.index(k.fault))
     _log_table(kills)
     return {
         "projects": projects,

@@ -1,0 +1,108 @@
+"""Runs Kedro sessions of one project in forked children, for tests that start many short runs.
+
+Usage: ``python tests/_kedro_fork_server.py PROJECT``. Importing Kedro, torch, Lightning and
+the stages' code takes most of a short `kedro run` (about 6 s of CPU here); this process
+does it once, then answers one JSON request per stdin line with one JSON line on stdout:
+
+- at start: ``{"written": {dataset: {"node", "pipeline", "filepath"}}}`` — every catalog
+  dataset the default pipeline writes to a local file (path relative to the project);
+- ``{"op": "run", "pipeline", "node", "env": {...}, "log": path}`` — a fork runs
+  ``KedroSession.create(env="smoke").run(pipeline_names=[pipeline], node_names=[node])``
+  (what `kedro run --env=smoke --pipelines=P --nodes=N` does) with its output in ``log``;
+  answers ``{"returncode": n}``, negative for a signal, as ``subprocess`` reports it;
+- ``{"op": "load", "names": [...]}`` — a fork loads those datasets through the catalog;
+  answers ``{"failures": {name: error}}``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+
+PROJECT = Path(sys.argv[1]).resolve()
+
+
+def _describe() -> dict:
+    from kedro.framework.project import pipelines
+
+    with KedroSession.create(project_path=PROJECT, env="smoke") as session:
+        catalog = session.load_context().catalog
+        for name in catalog.keys():  # noqa: SIM118  build every dataset: imports its library
+            catalog.get(name)
+        config = catalog.config_resolver.config
+    stages = {n.name: s for s, p in pipelines.items() if s != "__default__" for n in p.nodes}
+    written = {}
+    for node in pipelines["__default__"].nodes:
+        for name in node.outputs:
+            if "filepath" in config.get(name, {}):
+                # Kedro made the path absolute; relative, it names the file in any copy.
+                path = os.path.relpath(config[name]["filepath"], PROJECT)
+                written[name] = {"node": node.name, "pipeline": stages[node.name], "filepath": path}
+    return written
+
+
+def _run(request: dict) -> None:
+    os.environ.update(request.get("env", {}))
+    with KedroSession.create(project_path=PROJECT, env="smoke") as session:
+        session.run(pipeline_names=[request["pipeline"]], node_names=[request["node"]])
+
+
+def _load(request: dict) -> dict:
+    failures = {}
+    with KedroSession.create(project_path=PROJECT, env="smoke") as session:
+        catalog = session.load_context().catalog
+        for name in request["names"]:
+            try:
+                catalog.load(name)
+            except Exception as error:
+                failures[name] = f"{type(error).__name__}: {error}"
+    return failures
+
+
+def _in_child(request: dict) -> dict:
+    """Serve ``request`` in a forked child; the parent stays as pristine as it started."""
+    fd, result_file = tempfile.mkstemp(suffix=".json")
+    os.close(fd)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        log = os.open(request.get("log", os.devnull), os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        try:
+            result = _load(request) if request["op"] == "load" else {}
+            if request["op"] == "run":
+                _run(request)
+            Path(result_file).write_text(json.dumps(result))
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    returncode = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+    text = Path(result_file).read_text()
+    Path(result_file).unlink()
+    return {"returncode": returncode, **(json.loads(text) if text else {})}
+
+
+def main() -> None:
+    os.chdir(PROJECT)
+    bootstrap_project(PROJECT)
+    print(json.dumps({"written": _describe()}), flush=True)
+    for line in sys.stdin:
+        print(json.dumps(_in_child(json.loads(line))), flush=True)
+
+
+if __name__ == "__main__":
+    main()
