@@ -23,8 +23,13 @@ import tempfile
 import traceback
 from pathlib import Path
 
-from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
+# Answers go to the original stdout; everything else printed (Kedro logs to stdout, from
+# its first import on) goes to stderr.
+_ANSWERS = os.fdopen(os.dup(1), "w")
+os.dup2(2, 1)
+
+from kedro.framework.session import KedroSession  # noqa: E402
+from kedro.framework.startup import bootstrap_project  # noqa: E402
 
 PROJECT = Path(sys.argv[1]).resolve()
 
@@ -79,8 +84,10 @@ def _in_child(request: dict) -> dict:
         os.dup2(log, 1)
         os.dup2(log, 2)
         try:
-            result = _load(request) if request["op"] == "load" else {}
-            if request["op"] == "run":
+            result = {}
+            if request["op"] == "load":
+                result = {"failures": _load(request)}
+            else:
                 _run(request)
             Path(result_file).write_text(json.dumps(result))
         except BaseException:
@@ -99,9 +106,15 @@ def _in_child(request: dict) -> dict:
 def main() -> None:
     os.chdir(PROJECT)
     bootstrap_project(PROJECT)
-    print(json.dumps({"written": _describe()}), flush=True)
+    for answer in _answers():
+        _ANSWERS.write(json.dumps(answer) + "\n")
+        _ANSWERS.flush()
+
+
+def _answers():
+    yield {"written": _describe()}
     for line in sys.stdin:
-        print(json.dumps(_in_child(json.loads(line))), flush=True)
+        yield _in_child(json.loads(line))
 
 
 if __name__ == "__main__":

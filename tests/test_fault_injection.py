@@ -64,19 +64,22 @@ class _Sessions:
     """A fork server (tests/_kedro_fork_server.py) for one copy of the project."""
 
     def __init__(self, project: Path) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, str(FORK_SERVER), str(project)],
-            cwd=project,
-            env=_ENV,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
+        (project / "logs").mkdir(exist_ok=True)
+        with (project / "logs" / "fork-server.log").open("w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, str(FORK_SERVER), str(project)],
+                cwd=project,
+                env=_ENV,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
         self.written: dict[str, dict[str, str]] = self._answer()["written"]
 
     def _answer(self) -> dict:
         line = self.process.stdout.readline()
-        assert line, f"the fork server exited {self.process.wait()}"
+        assert line, f"the fork server exited {self.process.wait()}: see its log in logs/"
         return json.loads(line)
 
     def request(self, **request: Any) -> dict:
