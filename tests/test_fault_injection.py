@@ -125,7 +125,8 @@ class _Worker:
             log=str(log_file),
         )["returncode"]
         log = " ".join(log_file.read_text().split())
-        message = log[log.find(FAULT_ENV) :][:120] if FAULT_ENV in log else log[-300:]
+        kill_at = log.rfind(f"{FAULT_ENV}: killing")
+        message = log[kill_at:][:120] if kill_at >= 0 else log[-300:]
         path = self.paths[name]
         kill = Kill(
             name,
@@ -218,7 +219,8 @@ def test_every_write_is_killed_half_way_through_its_bytes(faults):
             f"{kill.fault}: the run exited {kill.returncode} instead of being killed, so the "
             f"write of {kill.dataset} does not go through the atomic writer:\n{kill.message}"
         )
-        assert f"killing this run while it saves '{kill.dataset}'" in kill.message
+        assert "killing this run" in kill.message, kill.message
+        assert f"of its write of '{kill.dataset}'" in kill.message, kill.message
         # The bytes written before the kill are in a temporary file, not at the path.
         expected = (
             len(faults["good"][kill.dataset])

@@ -133,8 +133,8 @@ from lstm_forecast.datasets import _atomic, _faults
 from lstm_forecast.datasets import OnnxModelDataset
 from kedro_datasets.json import JSONDataset
 _atomic.register()
-kind, path = sys.argv[1:]
-_faults.arm("victim")
+kind, path, when = sys.argv[1:]
+_faults.arm("victim", path, when if when == "rename" else int(when))
 if kind == "json":
     JSONDataset(filepath=path).save({"values": list(range(2000))})
 else:
@@ -144,15 +144,23 @@ else:
 """
 
 
+def _killed_save(kind: str, target: Path, when: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", _KILLED_SAVE, kind, str(target), when],
+        env=kedro_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 @pytest.mark.parametrize(("kind", "name"), [("json", "m.json"), ("onnx", "model.onnx")])
 def test_a_run_killed_in_the_middle_of_a_write_keeps_the_previous_file(kind, name, tmp_path):
     target = tmp_path / name
     target.write_bytes(b"the previous good file")
-    env = {**kedro_env(), _faults.FAULT_ENV: "victim:3000"}
-    child = subprocess.run(
-        [sys.executable, "-c", _KILLED_SAVE, kind, str(target)], env=env, check=False
-    )
-    assert child.returncode == -signal.SIGKILL
+    child = _killed_save(kind, target, "3000")
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    assert "killing this run after 3000 bytes of its write of 'victim'" in child.stderr
     assert target.read_bytes() == b"the previous good file"
     (temporary,) = tmp_path.glob(f".{name}.*.tmp")
     assert temporary.stat().st_size == 3000  # killed mid-write, 3000 bytes in
@@ -162,11 +170,8 @@ def test_a_run_killed_in_the_middle_of_a_write_keeps_the_previous_file(kind, nam
 def test_a_run_killed_before_the_rename_keeps_the_previous_file(tmp_path):
     target = tmp_path / "m.json"
     target.write_bytes(b"previous")
-    env = {**kedro_env(), _faults.FAULT_ENV: "victim:rename"}
-    child = subprocess.run(
-        [sys.executable, "-c", _KILLED_SAVE, "json", str(target)], env=env, check=False
-    )
-    assert child.returncode == -signal.SIGKILL
+    child = _killed_save("json", target, "rename")
+    assert child.returncode == -signal.SIGKILL, child.stderr
     assert target.read_bytes() == b"previous"
     (temporary,) = tmp_path.glob(".m.json.*.tmp")
     assert temporary.read_bytes().rstrip().endswith(b"1999\n  ]\n}")  # complete, unpublished
@@ -183,15 +188,23 @@ def test_a_malformed_fault_request_is_refused(value, monkeypatch):
         _faults.requested()
 
 
-def test_the_fault_aid_is_inert_unless_set(tmp_path, monkeypatch):
+def test_the_fault_aid_is_inert_unless_armed_for_that_file(tmp_path, monkeypatch):
     monkeypatch.delenv(_faults.FAULT_ENV, raising=False)
-    _faults.arm("victim")
+    assert _faults.requested() is None
     with atomic_open(tmp_path / "f.bin") as file:
         file.write(b"x" * 10_000)
     assert (tmp_path / "f.bin").stat().st_size == 10_000
-    monkeypatch.setenv(_faults.FAULT_ENV, "another:10")
-    _faults.arm("victim")  # names another dataset: this save is not touched
-    with atomic_open(tmp_path / "f.bin") as file:
-        file.write(b"y" * 100)
-    _faults.disarm()
+    _faults.arm("another", tmp_path / "another.bin", 10)
+    try:
+        with atomic_open(tmp_path / "f.bin") as file:  # another file: not touched
+            file.write(b"y" * 100)
+    finally:
+        _faults.disarm()
     assert (tmp_path / "f.bin").read_bytes() == b"y" * 100
+
+
+def test_a_fault_request_names_a_dataset_and_a_point(monkeypatch):
+    monkeypatch.setenv(_faults.FAULT_ENV, "lstm.onnx_model:rename")
+    assert _faults.requested() == ("lstm.onnx_model", "rename")
+    monkeypatch.setenv(_faults.FAULT_ENV, "forecast_metrics:1853")
+    assert _faults.requested() == ("forecast_metrics", 1853)

@@ -3,15 +3,16 @@
 Inert unless the environment variable ``LSTM_FORECAST_FAULT`` is set. Its value is
 ``<dataset name>:<bytes>`` or ``<dataset name>:rename``:
 
-- ``forecast_metrics:100`` — while the catalog saves ``forecast_metrics``, the first file
-  that reaches 100 bytes gets exactly those 100 bytes (flushed to the operating system, as
-  a real kill would leave them), then the process sends itself SIGKILL;
+- ``forecast_metrics:100`` — when the atomic writer writes that dataset's file, the first
+  100 bytes reach the temporary file (flushed to the operating system, as a real kill would
+  leave them), then the process sends itself SIGKILL;
 - ``model_checkpoint:rename`` — the file is written completely, then the process is killed
   just before the rename that would publish it.
 
-The project's hook arms it at ``before_dataset_saved`` and disarms it after the save; the
-fault-injection tests (tests/test_fault_injection.py) use it to check that no kill ever
-leaves a torn or empty file at a dataset's path. A run with the variable set logs a warning.
+The project's hook arms it at ``before_pipeline_run`` with the dataset's file path from the
+catalog (so it works with any runner, threads included), and a run with the variable set
+logs a warning. The fault-injection tests (tests/test_fault_injection.py) use it to check
+that no kill ever leaves a torn or empty file at a dataset's path.
 """
 
 from __future__ import annotations
@@ -19,14 +20,23 @@ from __future__ import annotations
 import logging
 import os
 import signal
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 
 FAULT_ENV = "LSTM_FORECAST_FAULT"
 
 logger = logging.getLogger(__name__)
 
-# The fault for the save in progress, if the variable names that dataset: bytes or "rename".
-_armed: int | str | None = None
+
+class Fault(NamedTuple):
+    """Kill while writing ``path`` (or a file under it: a versioned dataset's folder)."""
+
+    dataset: str
+    path: str  # absolute
+    when: int | str  # bytes written before the kill, or "rename"
+
+
+_armed: Fault | None = None
 
 
 def requested() -> tuple[str, int | str] | None:
@@ -43,34 +53,49 @@ def requested() -> tuple[str, int | str] | None:
     return name, (when if when == "rename" else int(when))
 
 
-def arm(dataset_name: str) -> None:
-    """Arm the fault if the variable names ``dataset_name``; called before each save."""
-    global _armed  # noqa: PLW0603  one process, one save at a time (SequentialRunner)
-    fault = requested()
-    _armed = fault[1] if fault and fault[0] == dataset_name else None
-    if _armed is not None:
-        logger.warning("%s: killing this run while it saves %r (%s).", FAULT_ENV, *fault)
+def arm(dataset: str, path: str | Path, when: int | str) -> None:
+    """Kill this process while it writes ``path`` (see the module docstring)."""
+    global _armed  # noqa: PLW0603  one fault per process, set once before the run
+    _armed = Fault(dataset, os.path.abspath(path), when)
+    logger.warning(
+        "%s: this run will be killed while it writes %r (%s, %s).",
+        FAULT_ENV,
+        dataset,
+        path,
+        f"after {when} bytes" if when != "rename" else "before the rename",
+    )
 
 
 def disarm() -> None:
-    """Disarm after the save."""
     global _armed  # noqa: PLW0603
     _armed = None
 
 
-def _kill(file: Any) -> None:
-    file.f.flush()  # the bytes reach the kernel, so they outlive the process, as in a real kill
+def _target(file: Any) -> Fault | None:
+    if _armed is None:
+        return None
+    path = os.path.abspath(file.path)
+    inside = path == _armed.path or path.startswith(_armed.path + os.sep)
+    return _armed if inside else None
+
+
+def _kill(fault: Fault, file: Any, stage: str) -> None:
+    logger.warning("%s: killing this run %s of %r.", FAULT_ENV, stage, fault.dataset)
+    if not file.f.closed:  # the bytes reach the kernel and outlive the process, as in a real kill
+        file.f.flush()
     os.kill(os.getpid(), signal.SIGKILL)
 
 
 def before_write(file: Any, written: int, size: int, data: Any) -> None:
     """Called by the atomic writer before each write of ``size`` bytes."""
-    if isinstance(_armed, int) and written + size >= _armed:
-        file.f.write(memoryview(data).cast("B")[: _armed - written])
-        _kill(file)
+    fault = _target(file)
+    if fault is not None and isinstance(fault.when, int) and written + size >= fault.when:
+        file.f.write(memoryview(data).cast("B")[: fault.when - written])
+        _kill(fault, file, f"after {fault.when} bytes of its write")
 
 
 def before_rename(file: Any) -> None:
     """Called by the atomic writer once the temporary file is complete, before the rename."""
-    if _armed == "rename":
-        os.kill(os.getpid(), signal.SIGKILL)
+    fault = _target(file)
+    if fault is not None and fault.when == "rename":
+        _kill(fault, file, "before the rename that publishes its write")
