@@ -220,7 +220,7 @@ def test_every_write_is_killed_half_way_through_its_bytes(faults):
             f"write of {kill.dataset} does not go through the atomic writer:\n{kill.message}"
         )
         assert "killing this run" in kill.message, kill.message
-        assert f"of its write of '{kill.dataset}'" in kill.message, kill.message
+        assert f"its write of '{kill.dataset}'" in kill.message, kill.message
         # The bytes written before the kill are in a temporary file, not at the path.
         expected = (
             len(faults["good"][kill.dataset])
