@@ -18,7 +18,8 @@ class DurabilityHooks:
     - ``after_context_created``: every local write of every dataset (kedro-datasets' and the
       project's) goes through one atomic writer (see ``lstm_forecast.datasets._atomic``).
     - ``before_pipeline_run``: temporary files of writers that were killed, next to every
-      catalog dataset's file, and Lightning scratch folders of dead runs are removed; and
+      catalog dataset's file, and scratch folders of dead runs in the system temporary
+      folder (``lstm-forecast-<what>-<pid>-*``) are removed; and
       ``LSTM_FORECAST_FAULT``, a testing aid that kills the run in the middle of one
       dataset's write, is armed if set (inert otherwise; see ``datasets._faults``).
     """

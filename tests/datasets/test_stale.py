@@ -46,7 +46,7 @@ def test_temporary_files_of_dead_writers_are_removed_and_logged(tmp_path, dead_p
     unrelated.write_bytes(b"not ours to judge")
 
     with caplog.at_level(logging.WARNING):
-        removed = remove_stale_temporary_files([("lstm.onnx_model", target, False)])
+        removed = remove_stale_temporary_files([("lstm.onnx_model", target, "file")])
 
     assert sorted(removed) == sorted([stale, sidecar, legacy])
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
@@ -61,7 +61,7 @@ def test_temporary_files_in_version_folders_are_removed(tmp_path, dead_pid):
     version.mkdir(parents=True)
     stale = version / f".model.ckpt.{dead_pid}.abcdefgh.tmp"
     stale.write_bytes(b"x")
-    files = [("model_checkpoint", tmp_path / "model.ckpt", True)]
+    files = [("model_checkpoint", tmp_path / "model.ckpt", "versioned")]
     assert remove_stale_temporary_files(files) == [stale]
 
 
@@ -80,22 +80,44 @@ def test_catalog_files_come_from_the_config_without_building_datasets(tmp_path):
                 "versioned": True,
             },
             "remote": {"type": "json.JSONDataset", "filepath": "s3://bucket/m.json"},
+            "published": {
+                "type": "partitions.PartitionedDataset",
+                "path": "data/06_models",
+                "dataset": "lstm_forecast.datasets.OnnxModelDataset",
+            },
             "in_memory": {"type": "MemoryDataset"},
         }
     )
     assert catalog_files(catalog) == [
-        ("checkpoint", tmp_path / "model.ckpt", False),
-        ("metrics", Path("data/08_reporting/m.json"), True),
+        ("checkpoint", tmp_path / "model.ckpt", "file"),
+        ("metrics", Path("data/08_reporting/m.json"), "versioned"),
+        ("published", Path("data/06_models"), "folder"),
     ]
 
 
+def test_temporary_files_inside_a_partitioned_folder_are_removed(tmp_path, dead_pid):
+    nested = tmp_path / "models" / "lstm"
+    nested.mkdir(parents=True)
+    stale = nested / f".model.onnx.{dead_pid}.abcdefgh.tmp"
+    stale.write_bytes(b"x")
+    live = nested / f".model.onnx.{os.getppid()}.abcdefgh.tmp"
+    live.write_bytes(b"x")
+    kept = nested / "model.onnx"
+    kept.write_bytes(b"good")
+    files = [("published_onnx_files", tmp_path / "models", "folder")]
+    assert remove_stale_temporary_files(files) == [stale]
+    assert live.exists() and kept.exists()
+
+
 def test_training_scratch_folders_of_dead_runs_are_removed(tmp_path, dead_pid, caplog):
-    dead = tmp_path / f"{SCRATCH_PREFIX}{dead_pid}-abcd_123"
-    live = tmp_path / f"{SCRATCH_PREFIX}{os.getppid()}-abcd_123"
-    unnamed_old = tmp_path / f"{SCRATCH_PREFIX}q8w7e6r5"
-    unnamed_recent = tmp_path / f"{SCRATCH_PREFIX}z1x2c3v4"
+    dead = tmp_path / f"{SCRATCH_PREFIX}ckpt-{dead_pid}-abcd_123"
+    dead_int8 = tmp_path / f"{SCRATCH_PREFIX}int8-{dead_pid}-x1y2z3w4"
+    live = tmp_path / f"{SCRATCH_PREFIX}ckpt-{os.getppid()}-abcd_123"
+    unnamed_old = tmp_path / f"{SCRATCH_PREFIX}ckpt-q8w7e6r5"
+    unnamed_recent = tmp_path / f"{SCRATCH_PREFIX}opt-z1x2c3v4"
     other = tmp_path / "something-else"
-    for folder in (dead, live, unnamed_old, unnamed_recent, other):
+    not_ours = tmp_path / f"{SCRATCH_PREFIX}notes"
+    for folder in (dead, dead_int8, live, unnamed_old, unnamed_recent, other, not_ours):
         folder.mkdir()
         (folder / "best.ckpt").write_bytes(b"checkpoint")
     two_days_ago = time.time() - 2 * 86400
@@ -105,8 +127,8 @@ def test_training_scratch_folders_of_dead_runs_are_removed(tmp_path, dead_pid, c
     with caplog.at_level(logging.WARNING):
         removed = remove_stale_scratch_folders(tmp_path)
 
-    assert sorted(removed) == sorted([dead, unnamed_old])
+    assert sorted(removed) == sorted([dead, dead_int8, unnamed_old])
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [live.name, unnamed_recent.name, other.name]
+        [live.name, unnamed_recent.name, other.name, not_ours.name]
     )
-    assert f"Removed {dead}: a training scratch folder left by a killed run" in caplog.text
+    assert f"Removed {dead}: a scratch folder left by a killed run" in caplog.text

@@ -18,10 +18,11 @@ from ._atomic import parse_temporary
 
 logger = logging.getLogger(__name__)
 
-# Lightning writes its checkpoints under tempfile.gettempdir()/<prefix><pid>-<random> while
-# training; the training node deletes the folder, a killed run cannot.
-SCRATCH_PREFIX = "lstm-forecast-ckpt-"
-_SCRATCH = re.compile(re.escape(SCRATCH_PREFIX) + r"(?:(?P<pid>\d+)-)?[A-Za-z0-9_]+$")
+# Scratch folders (Lightning's checkpoints while training, ONNX variants while optimising)
+# are tempfile.TemporaryDirectory(prefix=f"lstm-forecast-<what>-{os.getpid()}-"): the code
+# that makes one deletes it, a killed run cannot.
+SCRATCH_PREFIX = "lstm-forecast-"
+_SCRATCH = re.compile(re.escape(SCRATCH_PREFIX) + r"[a-z0-9]+-(?:(?P<pid>\d+)-)?[A-Za-z0-9_]{8}$")
 # A scratch folder without a pid in its name (made before the pid was added) is left alone
 # until nothing in it has changed for this long: no training run goes a day without a write.
 _UNNAMED_SCRATCH_AGE_S = 24 * 3600
@@ -42,45 +43,56 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def catalog_files(catalog: Any) -> list[tuple[str, Path, bool]]:
-    """``(name, local path, versioned)`` of each catalog entry stored in one local file.
+def catalog_files(catalog: Any) -> list[tuple[str, Path, str]]:
+    """``(name, local path, kind)`` of each catalog entry stored on the local disk.
 
-    Read from the entries' resolved config, not by building the datasets: building them
-    would import each dataset's libraries (torch for a checkpoint) in torch-free runs.
+    ``kind`` is ``"file"``, ``"versioned"`` (the path is a folder of versions) or
+    ``"folder"`` (a partitioned dataset's ``path``). Read from the entries' resolved config,
+    not by building the datasets: building them would import each dataset's libraries
+    (torch for a checkpoint) in torch-free runs.
     """
     files = []
     for name, config in catalog.config_resolver.config.items():
-        filepath = config.get("filepath") if isinstance(config, dict) else None
-        if not isinstance(filepath, str):
+        if not isinstance(config, dict):
             continue
-        protocol, path = get_protocol_and_path(filepath)
+        location, kind = config.get("filepath"), "file"
+        if config.get("versioned"):
+            kind = "versioned"
+        if location is None and "dataset" in config:  # PartitionedDataset and the like
+            location, kind = config.get("path"), "folder"
+        if not isinstance(location, str):
+            continue
+        protocol, path = get_protocol_and_path(location)
         if protocol in ("file", "local"):
-            files.append((name, Path(path), bool(config.get("versioned", False))))
+            files.append((name, Path(path), kind))
     return files
 
 
-def stale_temporary_files(target: Path, versioned: bool = False) -> list[Path]:
+def stale_temporary_files(target: Path, kind: str = "file") -> list[Path]:
     """Temporary files for ``target`` whose writer is gone (in version folders too)."""
-    folders = [target.parent]
-    if versioned and target.is_dir():
-        folders += [child for child in target.iterdir() if child.is_dir()]
+    if kind == "folder":  # any file of a partitioned dataset, at any depth
+        candidates = list(target.rglob(".*.tmp")) if target.is_dir() else []
+    else:
+        folders = [target.parent]
+        if kind == "versioned" and target.is_dir():
+            folders += [child for child in target.iterdir() if child.is_dir()]
+        candidates = [c for folder in folders for c in folder.glob(f".{target.name}.*.tmp")]
     stale = []
-    for folder in folders:
-        for candidate in folder.glob(f".{target.name}.*.tmp"):
-            parsed = parse_temporary(candidate.name)
-            if parsed is not None:
-                if not process_alive(parsed[1]):
-                    stale.append(candidate)
-            elif _UNNAMED_TEMPORARY.match(candidate.name):
+    for candidate in candidates:
+        parsed = parse_temporary(candidate.name)
+        if parsed is not None:
+            if not process_alive(parsed[1]):
                 stale.append(candidate)
+        elif kind != "folder" and _UNNAMED_TEMPORARY.match(candidate.name):
+            stale.append(candidate)
     return stale
 
 
-def remove_stale_temporary_files(files: Iterable[tuple[str, Path, bool]]) -> list[Path]:
-    """Delete stale temporary files beside each ``(name, path, versioned)``; log them."""
+def remove_stale_temporary_files(files: Iterable[tuple[str, Path, str]]) -> list[Path]:
+    """Delete stale temporary files of each ``(name, path, kind)``; log them."""
     removed = []
-    for name, target, versioned in files:
-        for stale in stale_temporary_files(target, versioned):
+    for name, target, kind in files:
+        for stale in stale_temporary_files(target, kind):
             try:
                 size = stale.stat().st_size
                 stale.unlink()
@@ -98,7 +110,7 @@ def remove_stale_temporary_files(files: Iterable[tuple[str, Path, bool]]) -> lis
 
 
 def remove_stale_scratch_folders(root: Path | None = None) -> list[Path]:
-    """Delete training scratch folders (``lstm-forecast-ckpt-*``) of processes that are gone."""
+    """Delete scratch folders (``lstm-forecast-<what>-<pid>-*``) of processes that are gone."""
     root = Path(root or tempfile.gettempdir())
     removed = []
     for folder in root.glob(f"{SCRATCH_PREFIX}*"):
@@ -112,7 +124,7 @@ def remove_stale_scratch_folders(root: Path | None = None) -> list[Path]:
             continue
         shutil.rmtree(folder, ignore_errors=True)
         if not folder.exists():
-            logger.warning("Removed %s: a training scratch folder left by a killed run.", folder)
+            logger.warning("Removed %s: a scratch folder left by a killed run.", folder)
             removed.append(folder)
     return removed
 
