@@ -2,7 +2,7 @@
 
 from kedro.config import OmegaConfigLoader
 
-from lstm_forecast.hooks import DurabilityHooks
+from lstm_forecast.datasets.hooks import DurabilityHooks
 
 # Atomic writes for every dataset, cleanup after killed runs, the LSTM_FORECAST_FAULT aid.
 HOOKS = (DurabilityHooks(),)

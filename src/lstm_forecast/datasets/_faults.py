@@ -10,8 +10,9 @@ Inert unless the environment variable ``LSTM_FORECAST_FAULT`` is set. Its value 
   just before the rename that would publish it.
 
 The project's hook arms it at ``before_pipeline_run`` with the dataset's file path from the
-catalog (so it works with any runner, threads included), and a run with the variable set
-logs a warning. The fault-injection tests (tests/test_fault_injection.py) use it to check
+catalog, so it fires in the process that runs the pipeline (SequentialRunner, ThreadRunner,
+``--async`` saves included; not in ParallelRunner's or Dask's worker processes), and a run
+with the variable set logs a warning. The fault-injection tests (tests/test_fault_injection.py) use it to check
 that no kill ever leaves a torn or empty file at a dataset's path.
 """
 

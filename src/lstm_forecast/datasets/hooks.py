@@ -1,4 +1,7 @@
-"""Project hooks: atomic writes for every dataset, cleanup after killed runs, fault injection."""
+"""``DurabilityHooks``: atomic writes for every dataset, cleanup after killed runs, faults.
+
+Registered in ``settings.py`` (``HOOKS``) beside the project's other hooks.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from typing import Any
 
 from kedro.framework.hooks import hook_impl
 
-from lstm_forecast.datasets import _atomic, _faults, _stale
+from . import _atomic, _faults, _stale
 
 logger = logging.getLogger(__name__)
 
@@ -15,7 +18,8 @@ logger = logging.getLogger(__name__)
 class DurabilityHooks:
     """A failed or killed run never leaves a torn file at a dataset's path.
 
-    - ``after_context_created``: every local write of every dataset (kedro-datasets' and the
+    - ``after_context_created`` (and ``before_dataset_saved``, for runners that save in
+      other processes): every local write of every dataset (kedro-datasets' and the
       project's) goes through one atomic writer (see ``lstm_forecast.datasets._atomic``).
     - ``before_pipeline_run``: temporary files of writers that were killed, next to every
       catalog dataset's file, and scratch folders of dead runs in the system temporary
@@ -26,6 +30,12 @@ class DurabilityHooks:
 
     @hook_impl
     def after_context_created(self, context: Any) -> None:
+        _atomic.register()
+
+    @hook_impl
+    def before_dataset_saved(self, dataset_name: str, data: Any, node: Any) -> None:
+        # Runners that save in other processes (ParallelRunner, a Dask worker) build a hook
+        # manager there but create no context: register before their first save too.
         _atomic.register()
 
     @hook_impl
