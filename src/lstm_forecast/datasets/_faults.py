@@ -12,8 +12,9 @@ Inert unless the environment variable ``LSTM_FORECAST_FAULT`` is set. Its value 
 The project's hook arms it at ``before_pipeline_run`` with the dataset's file path from the
 catalog, so it fires in the process that runs the pipeline (SequentialRunner, ThreadRunner,
 ``--async`` saves included; not in ParallelRunner's or Dask's worker processes), and a run
-with the variable set logs a warning. The fault-injection tests (tests/test_fault_injection.py) use it to check
-that no kill ever leaves a torn or empty file at a dataset's path.
+with the variable set logs a warning. The fault-injection tests
+(tests/test_fault_injection.py) use it to check that no kill ever leaves a torn or empty
+file at a dataset's path.
 """
 
 from __future__ import annotations
