@@ -4,12 +4,14 @@ Usage: ``python tests/_kedro_fork_server.py PROJECT``. Importing Kedro, torch, L
 the stages' code takes most of a short `kedro run` (about 6 s of CPU here); this process
 does it once, then answers one JSON request per stdin line with one JSON line on stdout:
 
-- at start: ``{"written": {dataset: {"node", "pipeline", "filepath"}}}`` — every catalog
-  dataset the default pipeline writes to a local file (path relative to the project);
-- ``{"op": "run", "pipeline", "node", "env": {...}, "log": path}`` — a fork runs
-  ``KedroSession.create(env="smoke").run(pipeline_names=[pipeline], node_names=[node])``
-  (what `kedro run --env=smoke --pipelines=P --nodes=N` does) with its output in ``log``;
-  answers ``{"returncode": n}``, negative for a signal, as ``subprocess`` reports it;
+- at start: ``{"written": {dataset: {"node", "nodes", "filepath"}}}`` — every catalog
+  dataset the default pipeline writes to a local file (path relative to the project), the
+  node writing it, and the nodes a run needs for it: that node and those making the
+  in-memory inputs it reads;
+- ``{"op": "run", "nodes": [...], "env": {...}, "log": path}`` — a fork runs
+  ``KedroSession.create(env="smoke").run(node_names=nodes)`` (what
+  `kedro run --env=smoke --nodes=A,B` does) with its output in ``log``; answers
+  ``{"returncode": n}``, negative for a signal, as ``subprocess`` reports it;
 - ``{"op": "load", "names": [...]}`` — a fork loads those datasets through the catalog;
   answers ``{"failures": {name: error}}``.
 """
@@ -42,21 +44,35 @@ def _describe() -> dict:
         for name in catalog.keys():  # noqa: SIM118  build every dataset: imports its library
             catalog.get(name)
         config = catalog.config_resolver.config
-    stages = {n.name: s for s, p in pipelines.items() if s != "__default__" for n in p.nodes}
+    default = pipelines["__default__"]
+    producer = {output: node for node in default.nodes for output in node.outputs}
+
+    def in_memory(name: str) -> bool:
+        entry = config.get(name)
+        return name in producer and (entry is None or "MemoryDataset" in str(entry.get("type")))
+
     written = {}
-    for node in pipelines["__default__"].nodes:
+    for node in default.nodes:
+        # The node, and the nodes making the in-memory inputs it needs, recursively.
+        nodes, pending = {node.name: node}, [node]
+        while pending:
+            for name in pending.pop().inputs:
+                upstream = producer.get(name)
+                if in_memory(name) and upstream.name not in nodes:
+                    nodes[upstream.name] = upstream
+                    pending.append(upstream)
         for name in node.outputs:
             if "filepath" in config.get(name, {}):
                 # Kedro made the path absolute; relative, it names the file in any copy.
                 path = os.path.relpath(config[name]["filepath"], PROJECT)
-                written[name] = {"node": node.name, "pipeline": stages[node.name], "filepath": path}
+                written[name] = {"node": node.name, "nodes": sorted(nodes), "filepath": path}
     return written
 
 
 def _run(request: dict) -> None:
     os.environ.update(request.get("env", {}))
     with KedroSession.create(project_path=PROJECT, env="smoke") as session:
-        session.run(pipeline_names=[request["pipeline"]], node_names=[request["node"]])
+        session.run(node_names=request["nodes"])
 
 
 def _load(request: dict) -> dict:
