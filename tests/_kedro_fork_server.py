@@ -39,13 +39,15 @@ PROJECT = Path(sys.argv[1]).resolve()
 def _describe() -> dict:
     from kedro.framework.project import pipelines
 
-    with KedroSession.create(project_path=PROJECT, env="smoke") as session:
-        catalog = session.load_context().catalog
-        for name in catalog.keys():  # noqa: SIM118  build every dataset: imports its library
-            catalog.get(name)
-        config = catalog.config_resolver.config
     default = pipelines["__default__"]
     producer = {output: node for node in default.nodes for output in node.outputs}
+    with KedroSession.create(project_path=PROJECT, env="smoke") as session:
+        catalog = session.load_context().catalog
+        names = set(catalog.keys()) | default.datasets()
+        # Resolved through the catalog's patterns too ("{kind}.trained_model" entries).
+        config = {name: catalog.config_resolver.resolve_pattern(name) for name in names}
+        for name in names:  # build every dataset now: imports its library once, here
+            catalog.get(name)
 
     def in_memory(name: str) -> bool:
         entry = config.get(name)

@@ -86,12 +86,18 @@ def test_catalog_files_come_from_the_config_without_building_datasets(tmp_path):
                 "dataset": "lstm_forecast.datasets.OnnxModelDataset",
             },
             "in_memory": {"type": "MemoryDataset"},
+            "{kind}.trained_model": {
+                "type": "json.JSONDataset",
+                "filepath": "data/06_models/{kind}.json",
+            },
         }
     )
-    assert catalog_files(catalog) == [
+    files = catalog_files(catalog, ["lstm.trained_model", "params:x", "in_memory", "other"])
+    assert files == [
         ("checkpoint", tmp_path / "model.ckpt", "file"),
         ("metrics", Path("data/08_reporting/m.json"), "versioned"),
         ("published", Path("data/06_models"), "folder"),
+        ("lstm.trained_model", Path("data/06_models/lstm.json"), "file"),  # by its pattern
     ]
 
 

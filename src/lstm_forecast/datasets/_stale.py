@@ -43,16 +43,22 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def catalog_files(catalog: Any) -> list[tuple[str, Path, str]]:
+def catalog_files(catalog: Any, names: Iterable[str] = ()) -> list[tuple[str, Path, str]]:
     """``(name, local path, kind)`` of each catalog entry stored on the local disk.
 
-    ``kind`` is ``"file"``, ``"versioned"`` (the path is a folder of versions) or
-    ``"folder"`` (a partitioned dataset's ``path``). Read from the entries' resolved config,
-    not by building the datasets: building them would import each dataset's libraries
-    (torch for a checkpoint) in torch-free runs.
+    The catalog's own entries, and ``names`` (e.g. a pipeline's datasets) resolved through
+    its dataset patterns. ``kind`` is ``"file"``, ``"versioned"`` (the path is a folder of
+    versions) or ``"folder"`` (a partitioned dataset's ``path``). Read from the resolved
+    config, not by building the datasets: building them would import each dataset's
+    libraries (torch for a checkpoint) in torch-free runs.
     """
+    resolver = catalog.config_resolver
+    configs = dict(resolver.config)
+    for name in names:
+        if name not in configs and not name.startswith("params:") and name != "parameters":
+            configs[name] = resolver.resolve_pattern(name)
     files = []
-    for name, config in catalog.config_resolver.config.items():
+    for name, config in configs.items():
         if not isinstance(config, dict):
             continue
         location, kind = config.get("filepath"), "file"

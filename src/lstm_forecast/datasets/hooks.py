@@ -41,7 +41,7 @@ class DurabilityHooks:
     @hook_impl
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
         _atomic.register()  # a session built without the context hook (e.g. by a plugin)
-        files = _stale.catalog_files(catalog)
+        files = _stale.catalog_files(catalog, pipeline.datasets())
         _stale.remove_stale_temporary_files(files)
         _stale.remove_stale_scratch_folders()
         fault = _faults.requested()  # a malformed value is refused before any work
