@@ -4,6 +4,7 @@ import os
 
 from kedro.config import OmegaConfigLoader
 
+from lstm_forecast.datasets.hooks import DurabilityHooks
 from lstm_forecast.hooks import TrackingHooks
 
 # MLflow's usage telemetry honours MLFLOW_DISABLE_TELEMETRY or DO_NOT_TRACK=true, not the
@@ -21,8 +22,9 @@ CONFIG_LOADER_ARGS = {
     "merge_strategy": {"parameters": "soft", "catalog": "soft"},
 }
 
-# Experiment tracking (conf/base/mlflow.yml, params:tracking). kedro-mlflow's own hook would
-# open the MLflow store in every Kedro session (kedro-viz, notebooks, runs with tracking
-# off); TrackingHooks drives it for tracked runs only.
-HOOKS = (TrackingHooks(),)
+# DurabilityHooks: atomic writes for every dataset, cleanup after killed runs, the
+# LSTM_FORECAST_FAULT testing aid. TrackingHooks: experiment tracking (conf/base/mlflow.yml,
+# params:tracking); kedro-mlflow's own hook would open the MLflow store in every Kedro
+# session (kedro-viz, notebooks, runs with tracking off), so it drives it for tracked runs.
+HOOKS = (DurabilityHooks(), TrackingHooks())
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro_mlflow",)

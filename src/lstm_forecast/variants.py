@@ -21,6 +21,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import logging
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,7 @@ def optimise(model: onnx.ModelProto, level: str = "extended") -> onnx.ModelProto
         raise ValueError(f"level must be one of {sorted(OPTIMISATION_LEVELS)}, not {level!r}.")
     options = ort.SessionOptions()
     options.graph_optimization_level = OPTIMISATION_LEVELS[level]
-    with tempfile.TemporaryDirectory(prefix="lstm-forecast-opt-") as folder:
+    with tempfile.TemporaryDirectory(prefix=f"lstm-forecast-opt-{os.getpid()}-") as folder:
         options.optimized_model_filepath = str(Path(folder) / "optimised.onnx")
         ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
         optimised = onnx.load_model(options.optimized_model_filepath)
@@ -116,7 +117,7 @@ def quantise_int8(
     if not op_types:
         # quantize_dynamic reads an empty list as "every op type it knows".
         raise QuantisationError("op_types is empty: nothing would be quantised.")
-    with tempfile.TemporaryDirectory(prefix="lstm-forecast-int8-") as folder:
+    with tempfile.TemporaryDirectory(prefix=f"lstm-forecast-int8-{os.getpid()}-") as folder:
         prepared, quantised = Path(folder) / "prepared.onnx", Path(folder) / "int8.onnx"
         # Symbolic and ONNX shape inference plus onnxruntime's basic optimisations, whose
         # constant folding turns an exported LSTM's Slice/Concat weights into initializers.

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from kedro.io.core import AbstractVersionedDataset, Version
 
+from ._atomic import atomic_open
+
 
 class AtomicLocalFileDataset(AbstractVersionedDataset):
     """Base for datasets stored as one local file.
 
-    Bytes go to a temporary file in the target folder, which is then renamed over the
-    target, so a crash never leaves a torn artefact where a later stage would read it.
+    Bytes go through the project's one atomic writer (``_atomic.atomic_open``): a temporary
+    file in the target folder, fsynced, then renamed over the target, so a crash never leaves
+    a torn artefact where a later stage would read it.
     """
 
     def __init__(
@@ -40,22 +41,7 @@ class AtomicLocalFileDataset(AbstractVersionedDataset):
         path = Path(self._get_load_path())
         return path, path.read_bytes()
 
-    def _write_bytes(self, payload: bytes) -> None:
-        path = Path(self._get_save_path())
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(
-            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-        )
-        try:
-            with os.fdopen(handle, "wb") as file:
-                file.write(payload)
-                file.flush()
-                os.fsync(file.fileno())
-            # mkstemp creates 0600 files; give the artefact the usual permissions.
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(temporary, 0o666 & ~umask)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+    def _write_bytes(self, payload: bytes, path: Path | None = None) -> None:
+        """Write ``payload`` atomically to ``path`` (default: the dataset's save path)."""
+        with atomic_open(path or self._get_save_path()) as file:
+            file.write(payload)

@@ -7,6 +7,7 @@ registry for this kind (e.g. to validate its parameters) costs no torch import.
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import time
 from typing import Any, ClassVar, Literal
@@ -116,7 +117,9 @@ class LstmKind(ModelKind):
         trainer_args["log_every_n_steps"] = min(trainer_args["log_every_n_steps"], batches)
         started = time.perf_counter()
         # Lightning writes checkpoints to a folder; only the best one leaves this function.
-        with tempfile.TemporaryDirectory(prefix="lstm-forecast-ckpt-") as checkpoint_dir:
+        with tempfile.TemporaryDirectory(
+            prefix=f"lstm-forecast-ckpt-{os.getpid()}-"
+        ) as checkpoint_dir:
             best = ModelCheckpoint(
                 dirpath=checkpoint_dir,
                 filename="best",
