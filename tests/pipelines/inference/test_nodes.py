@@ -78,7 +78,7 @@ def test_tail_rows_keeps_only_the_last_bars(published, stage_outputs, params):
 
 def test_fewer_bars_than_one_window_says_how_many_are_needed(published, stage_outputs, params):
     with pytest.raises(
-        CandleDataError, match="recent.csv: too few candles.*at least 9 consecutive bars"
+        CandleDataError, match=r"recent\.csv: too few candles.*at least 9 consecutive bars"
     ):
         _forecast(published, stage_outputs["candles"].head(5), params)
 
