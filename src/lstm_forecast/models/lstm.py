@@ -7,15 +7,11 @@ registry for this kind (e.g. to validate its parameters) costs no torch import.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
-import time
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 import onnx
-import pandas as pd
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from lstm_forecast.params import StrictParams
 
@@ -36,6 +32,16 @@ class TrainerParams(StrictParams):
     gradient_clip_val: float | None = Field(1.0, ge=0)
     enable_progress_bar: bool = True
     log_every_n_steps: int = Field(20, ge=1)
+
+    @model_validator(mode="after")
+    def _runs_once_under_kedro(self) -> TrainerParams:
+        # Refused before any node runs, rather than after Lightning re-ran `kedro run`.
+        from .lstm_distributed import relaunch_refusal  # noqa: PLC0415
+
+        refusal = relaunch_refusal(self)
+        if refusal:
+            raise ValueError(refusal)
+        return self
 
 
 class StopParams(StrictParams):
@@ -84,77 +90,21 @@ class LstmKind(ModelKind):
     dynamic_window: ClassVar[bool] = True
 
     def fit(self, data: TrainingData, params: LstmParams) -> TrainedModel:
-        import pytorch_lightning as pl  # noqa: PLC0415 - torch only where a model trains
-        import torch  # noqa: PLC0415
-        from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint  # noqa: PLC0415
+        from .lstm_distributed import fit_distributed  # noqa: PLC0415 - torch only when training
 
-        from .lstm_network import LSTMForecaster, WindowDataModule  # noqa: PLC0415
-        from .lstm_training import EpochHistory, make_logger, portable  # noqa: PLC0415
-
-        torch.set_num_threads(params.torch_threads)
-        pl.seed_everything(data.seed, workers=True, verbose=False)
-        datamodule = WindowDataModule(
-            data.matrix,
-            data.targets,
-            data.train_ends,
-            data.val_ends,
-            data.window_length,
-            params.batch_size,
-        )
-        model = LSTMForecaster(
-            n_features=len(data.feature_names),
-            horizon=data.horizon,
-            quantiles=list(data.quantiles),
-            window_length=data.window_length,
-            feature_names=list(data.feature_names),
-            **params.model_dump(include={"hidden_size", "num_layers", "dropout"}),
-            **params.model_dump(include={"learning_rate", "weight_decay"}),
-        )
-        history = EpochHistory()
-        trainer_args = params.trainer.model_dump()
-        # Lightning warns when an epoch has fewer batches than the logging interval.
-        batches = max(1, -(-len(data.train_ends) // params.batch_size))
-        trainer_args["log_every_n_steps"] = min(trainer_args["log_every_n_steps"], batches)
-        started = time.perf_counter()
-        # Lightning writes checkpoints to a folder; only the best one leaves this function.
-        with tempfile.TemporaryDirectory(
-            prefix=f"lstm-forecast-ckpt-{os.getpid()}-"
-        ) as checkpoint_dir:
-            best = ModelCheckpoint(
-                dirpath=checkpoint_dir,
-                filename="best",
-                save_top_k=1,
-                **params.checkpoint.model_dump(),
-            )
-            trainer = pl.Trainer(
-                **trainer_args,
-                callbacks=[best, EarlyStopping(**params.early_stopping.model_dump()), history],
-                logger=make_logger(params.logger),
-                deterministic=True,
-                default_root_dir=checkpoint_dir,
-                enable_model_summary=False,
-            )
-            trainer.fit(model, datamodule=datamodule)
-            checkpoint = torch.load(best.best_model_path, map_location="cpu", weights_only=False)
-        seconds = time.perf_counter() - started
-        summary = {
-            "epochs_run": trainer.current_epoch,
-            "best_epoch": int(checkpoint["epoch"]),
-            "best_val_loss": float(best.best_model_score),
-            "train_windows": len(data.train_ends),
-            "val_windows": len(data.val_ends),
-            "train_seconds": round(seconds, 2),
-            "seed": data.seed,
-        }
+        trained = fit_distributed(data, params)
+        summary = trained.summary
         logger.info(
-            "Trained the LSTM for %d epochs in %.1f s; best val_loss %.5f at epoch %d.",
+            "Trained the LSTM for %d epochs in %.1f s on %d process(es); best val_loss %.5f "
+            "at epoch %d.",
             summary["epochs_run"],
-            seconds,
+            summary["train_seconds"],
+            summary["world_size"],
             summary["best_val_loss"],
             summary["best_epoch"],
         )
-        artifact = portable(checkpoint) | {"meta": data.describe(self.name)}
-        return TrainedModel(artifact, pd.DataFrame(history.rows), summary)
+        artifact = trained.artifact | {"meta": data.describe(self.name)}
+        return TrainedModel(artifact, trained.history, summary)
 
     def predictor(self, artifact: dict[str, Any]) -> Predictor:
         import torch  # noqa: PLC0415

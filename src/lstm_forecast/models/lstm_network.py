@@ -77,6 +77,7 @@ class LSTMForecaster(pl.LightningModule):
     def on_train_epoch_start(self) -> None:
         self._loss_sum = torch.zeros(())
         self._loss_windows = 0
+        self._epoch_loss: float | None = None
 
     def training_step(
         self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
@@ -86,18 +87,36 @@ class LSTMForecaster(pl.LightningModule):
         # millisecond, as much as a whole step of this small model (benchmarks/bench_training.py).
         self._loss_sum += loss.detach() * len(batch[1])
         self._loss_windows += len(batch[1])
+        self._epoch_loss = None
         return loss
 
     @property
     def epoch_train_loss(self) -> float:
-        """Mean training loss over the windows of the current (or last) epoch."""
-        return float(self._loss_sum / max(self._loss_windows, 1))
+        """Mean training loss over the windows of the current (or last) epoch, every rank's
+        windows included under DDP (the same value on every rank)."""
+        if self._epoch_loss is None:
+            totals = torch.stack([self._loss_sum, torch.tensor(float(self._loss_windows))])
+            if self._trainer is not None and self.trainer.world_size > 1:
+                # A collective: every rank reads this property at the same point of the epoch
+                # (EpochHistory, then on_train_epoch_end), and the result is kept until the next.
+                totals = self.trainer.strategy.reduce(totals, reduce_op="sum")
+            self._epoch_loss = float(totals[0] / max(float(totals[1]), 1.0))
+        return self._epoch_loss
 
     def on_train_epoch_end(self) -> None:
-        self.log("train_loss", self.epoch_train_loss, prog_bar=True)
+        # Already the mean over all ranks; sync_dist keeps Lightning from warning under DDP.
+        self.log("train_loss", self.epoch_train_loss, prog_bar=True, sync_dist=True)
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
-        self.log("val_loss", self._step_loss(batch), on_step=False, on_epoch=True, prog_bar=True)
+        # sync_dist: every rank checkpoints and early-stops on the mean over all ranks.
+        self.log(
+            "val_loss",
+            self._step_loss(batch),
+            on_step=False,
+            on_epoch=True,
+            prog_bar=True,
+            sync_dist=True,
+        )
 
     def configure_optimizers(self) -> Any:
         return torch.optim.Adam(

@@ -1,0 +1,179 @@
+"""Distributed LSTM training, configured only by the ``trainer`` parameters.
+
+Every process runs the same fit, ``lstm_training.train_rank``; what differs is who starts it:
+- one process (``devices * num_nodes == 1``): the training node itself;
+- ``strategy: ddp_spawn`` on one machine: the node spawns ``devices`` worker processes that
+  each run ``train_rank`` under Lightning's DDP; rank 0 hands the trained model back to the
+  node, which returns it to Kedro, so the pipeline runs once and only Kedro writes outputs;
+- several machines: ``torchrun ... -m lstm_forecast.models.train_distributed`` starts
+  ``train_rank`` in every process, and rank 0 saves the outputs through the catalog.
+
+Why not Lightning's own launchers: ``strategy: ddp`` re-runs the current command (``kedro
+run``) in every extra process (kedro issue #2049), and Lightning's ``ddp_spawn`` hands the
+calling process only the best checkpoint's path, the last weights and the logged metrics;
+not the best score, the epoch count or a callback's state such as the epoch history
+(``_MultiProcessingLauncher._recover_results_in_main_process`` in Lightning 2.6).
+
+Torch-free at import: the parameter models call ``relaunch_refusal`` while validating.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import socket
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .base import TrainedModel, TrainingData
+    from .lstm import LstmParams
+
+SPAWN = "ddp_spawn"
+# torchrun (and any launcher Lightning recognises) sets these in every process it starts.
+LAUNCH_VARIABLES = ("LOCAL_RANK", "WORLD_SIZE")
+
+
+def launched_externally() -> bool:
+    """Whether this process is one rank of a job that a launcher (torchrun, us) started."""
+    return all(name in os.environ for name in LAUNCH_VARIABLES)
+
+
+def relaunch_refusal(trainer: Any, world_size: int | None = None) -> str | None:
+    """Why these trainer settings cannot run inside ``kedro run``, or None when they can.
+
+    Args:
+        trainer: The ``TrainerParams``.
+        world_size: The number of processes once Lightning resolved ``devices``; None to
+            count them from the parameters (``devices: auto`` then counts as one).
+    """
+    spawn = trainer.strategy.startswith(SPAWN)
+    if spawn and trainer.num_nodes > 1:
+        return (
+            f"trainer.strategy={trainer.strategy!r} starts processes on this machine only, "
+            f"but trainer.num_nodes={trainer.num_nodes}: for several machines launch "
+            "`torchrun ... -m lstm_forecast.models.train_distributed` on each one "
+            "(README, Scaling up)."
+        )
+    if spawn and not isinstance(trainer.devices, int):
+        return (
+            f"trainer.devices={trainer.devices!r}: with strategy {trainer.strategy!r} give "
+            "the number of processes to spawn, e.g. trainer.devices=2."
+        )
+    if spawn or launched_externally():
+        return None
+    if world_size is None:
+        devices = trainer.devices if isinstance(trainer.devices, int) else 1
+        world_size = devices * trainer.num_nodes
+    if world_size <= 1:
+        return None
+    return (
+        f"trainer.strategy={trainer.strategy!r} with {world_size} processes would make "
+        "Lightning re-run `kedro run` from the start in every extra process (kedro issue "
+        "#2049). On one machine set trainer.strategy=ddp_spawn (the training node spawns "
+        "the workers); across machines launch `torchrun ... -m "
+        "lstm_forecast.models.train_distributed` (README, Scaling up)."
+    )
+
+
+def fit_distributed(data: TrainingData, params: LstmParams) -> TrainedModel:
+    """Train as the trainer parameters say and return rank 0's trained model.
+
+    Raises:
+        RuntimeError: When a spawned worker failed (its traceback is in the message), or
+            when this process is a rank other than 0 of a job someone else launched.
+    """
+    from .lstm_training import train_rank  # noqa: PLC0415 - torch only when training
+
+    if params.trainer.strategy.startswith(SPAWN) and not launched_externally():
+        return _spawn(data, params)
+    trained = train_rank(data, params)
+    if trained is None:
+        raise RuntimeError(
+            f"This is rank {os.environ.get('RANK', '?')} of a launched job: under torchrun "
+            "run `-m lstm_forecast.models.train_distributed`, not `kedro run`, so that only "
+            "rank 0 writes outputs."
+        )
+    return trained
+
+
+def worker_params(params: LstmParams) -> LstmParams:
+    """The parameters each rank of a launched job trains with: Lightning's ``ddp`` with the
+    processes already started (Lightning reads LOCAL_RANK etc. and starts none)."""
+    strategy = params.trainer.strategy.replace(SPAWN, "ddp", 1)
+    return params.model_copy(
+        update={"trainer": params.trainer.model_copy(update={"strategy": strategy})}
+    )
+
+
+def _spawn(data: TrainingData, params: LstmParams) -> TrainedModel:
+    import torch  # noqa: PLC0415
+    import torch.multiprocessing as mp  # noqa: PLC0415
+
+    processes = int(params.trainer.devices)
+    # Moved to shared memory once: torch's pickler hands each worker a file descriptor to
+    # the same pages, instead of each unpickling its own copy (benchmarks/bench_ddp.py).
+    matrix = torch.from_numpy(np.ascontiguousarray(data.matrix, dtype=np.float32))
+    targets = torch.from_numpy(np.ascontiguousarray(data.targets, dtype=np.float32))
+    skeleton = replace(data, matrix=data.matrix[:0], targets=data.targets[:0])
+    with tempfile.TemporaryDirectory(prefix=f"lstm-forecast-ddp-{os.getpid()}-") as folder:
+        result = Path(folder) / "rank0.pickle"
+        try:
+            mp.start_processes(
+                _worker,
+                args=(
+                    processes,
+                    _free_port(),
+                    skeleton,
+                    matrix.share_memory_(),
+                    targets.share_memory_(),
+                    worker_params(params),
+                    str(result),
+                ),
+                nprocs=processes,
+                start_method="spawn",
+            )
+        except mp.ProcessRaisedException as error:
+            raise RuntimeError(f"A DDP worker process failed:\n{error}") from None
+        # Our own file, written by rank 0 a moment ago.
+        with result.open("rb") as stream:
+            return pickle.load(stream)
+
+
+def _worker(
+    rank: int,
+    processes: int,
+    port: int,
+    skeleton: TrainingData,
+    matrix: Any,
+    targets: Any,
+    params: LstmParams,
+    result: str,
+) -> None:
+    """One spawned rank: join the process group on this machine, train, rank 0 hands back."""
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        WORLD_SIZE=str(processes),
+        RANK=str(rank),
+        LOCAL_RANK=str(rank),
+        NODE_RANK="0",
+    )
+    from .lstm_training import train_rank  # noqa: PLC0415
+
+    trained = train_rank(replace(skeleton, matrix=matrix.numpy(), targets=targets.numpy()), params)
+    if trained is not None:
+        partial = f"{result}.partial"
+        with open(partial, "wb") as stream:
+            pickle.dump(trained, stream)
+        os.replace(partial, result)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -1,0 +1,106 @@
+"""Distributed training: `kedro run` with two DDP processes (gloo on CPU), and the refusals."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from lstm_forecast.models.lstm import LstmParams, TrainerParams
+from tests.conftest import copy_project, run_kedro
+
+# The stages up to the published model; reporting adds nothing to what DDP changes.
+STAGES = "ingestion,features,training,export,validation"
+DDP = "training.lstm.trainer.devices=2,training.lstm.trainer.strategy=ddp_spawn"
+UPSTREAM = (
+    "clean_candles",
+    "build_features",
+    "split_chronologically",
+    "fit_scaler_on_train",
+    "make_windows",
+    "lstm.train",
+    "ridge.train",
+    "lstm.export_onnx",
+    "lstm.validate_onnx",
+    "lstm.publish_validated",
+)
+
+
+def _count(log: str, line: str) -> int:
+    # Rich wraps long log lines; compare with whitespace collapsed.
+    return len(re.findall(rf"{re.escape(line)}(?![\w.])", " ".join(log.split())))
+
+
+def _weights(project: Path) -> dict[str, torch.Tensor]:
+    checkpoint = torch.load(project / "data/06_models/model.ckpt", weights_only=True)
+    return checkpoint["state_dict"]
+
+
+@pytest.mark.e2e
+def test_two_process_ddp_runs_the_pipeline_once_and_repeats_bit_for_bit(tmp_path):
+    project = copy_project(tmp_path / "project")
+    first = run_kedro(project, "run", "--env=smoke", f"--pipelines={STAGES}", f"--params={DDP}")
+    log = first.stdout + first.stderr
+    for node in UPSTREAM:
+        assert _count(log, f"Running node: {node}") == 1, node
+        assert _count(log, f"Completed node: {node}") == 1, node
+    assert _count(log, "All distributed processes registered. Starting with 2 processes") == 1
+    summary = json.loads((project / "data/08_reporting/training_summary.json").read_text())
+    assert summary["world_size"] == 2 and summary["epochs_run"] == 2
+    history = (project / "data/08_reporting/training_history.csv").read_text().splitlines()
+    assert len(history) == 1 + summary["epochs_run"]
+    report = json.loads((project / "data/08_reporting/lstm_validation_report.json").read_text())
+    assert report["passed"], report["failures"]
+    assert (project / "data/06_models/model.onnx").is_file()
+
+    weights = _weights(project)
+    shutil.copy2(project / "data/06_models/model.ckpt", tmp_path / "first.ckpt")
+    run_kedro(project, "run", "--env=smoke", "--pipelines=training", f"--params={DDP}")
+    again = _weights(project)
+    assert weights.keys() == again.keys()
+    for name, tensor in weights.items():
+        assert torch.equal(tensor, again[name]), name
+
+
+def test_ddp_which_would_rerun_kedro_is_refused_before_any_node_runs(tmp_path):
+    project = copy_project(tmp_path / "project")
+    result = run_kedro(
+        project,
+        "run",
+        "--env=smoke",
+        "--pipelines=training",
+        "--params=training.lstm.trainer.devices=2,training.lstm.trainer.strategy=ddp",
+        check=False,
+    )
+    text = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    assert "kedro issue #2049" in text and "trainer.strategy=ddp_spawn" in text
+    assert "Running node" not in text
+
+
+@pytest.mark.parametrize(
+    ("trainer", "expected"),
+    [
+        ({"devices": 2, "strategy": "ddp"}, "re-run `kedro run`"),
+        ({"devices": 4, "strategy": "auto"}, "re-run `kedro run`"),
+        ({"devices": 1, "num_nodes": 2, "strategy": "ddp"}, "re-run `kedro run`"),
+        ({"devices": 2, "num_nodes": 2, "strategy": "ddp_spawn"}, "this machine only"),
+        ({"devices": "auto", "strategy": "ddp_spawn"}, "number of processes"),
+    ],
+)
+def test_settings_that_cannot_run_inside_kedro_are_refused(monkeypatch, trainer, expected):
+    for name in ("LOCAL_RANK", "WORLD_SIZE"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        LstmParams.model_validate({"trainer": trainer})
+
+
+def test_a_launched_rank_accepts_ddp(monkeypatch):
+    # Under torchrun every rank has these; Lightning then starts no processes itself.
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    assert TrainerParams(devices=2, num_nodes=2, strategy="ddp").strategy == "ddp"
