@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -16,23 +17,19 @@ from tests.conftest import copy_project, run_kedro
 # The stages up to the published model; reporting adds nothing to what DDP changes.
 STAGES = "ingestion,features,training,export,validation"
 DDP = "training.lstm.trainer.devices=2,training.lstm.trainer.strategy=ddp_spawn"
+# (node name without namespace, function) of each node up to the published LSTM.
 UPSTREAM = (
-    "clean_candles",
-    "build_features",
-    "split_chronologically",
-    "fit_scaler_on_train",
-    "make_windows",
-    "lstm.train",
-    "ridge.train",
-    "lstm.export_onnx",
-    "lstm.validate_onnx",
-    "lstm.publish_validated",
+    ("clean_candles", "clean_candles"),
+    ("build_features", "build_features"),
+    ("split_chronologically", "split_chronologically"),
+    ("fit_scaler_on_train", "fit_feature_scaler"),
+    ("make_windows", "make_windows"),
+    ("train", "train_model_lstm"),
+    ("train", "train_model_ridge"),
+    ("export_onnx", "export_onnx_lstm"),
+    ("validate_onnx", "validate_onnx_lstm"),
+    ("export_forecaster", "export_forecaster_lstm"),
 )
-
-
-def _count(log: str, line: str) -> int:
-    # Rich wraps long log lines; compare with whitespace collapsed.
-    return len(re.findall(rf"{re.escape(line)}(?![\w.])", " ".join(log.split())))
 
 
 def _weights(project: Path) -> dict[str, torch.Tensor]:
@@ -41,14 +38,19 @@ def _weights(project: Path) -> dict[str, torch.Tensor]:
 
 
 @pytest.mark.e2e
-def test_two_process_ddp_runs_the_pipeline_once_and_repeats_bit_for_bit(tmp_path):
+def test_two_process_ddp_runs_the_pipeline_once_and_repeats_bit_for_bit(tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "400")  # one log record per line: rich wraps at the width
     project = copy_project(tmp_path / "project")
     first = run_kedro(project, "run", "--env=smoke", f"--pipelines={STAGES}", f"--params={DDP}")
     log = first.stdout + first.stderr
+    ran = Counter(re.findall(r"Running node: (\S+): (\w+)\(", log))
     for node in UPSTREAM:
-        assert _count(log, f"Running node: {node}") == 1, node
-        assert _count(log, f"Completed node: {node}") == 1, node
-    assert _count(log, "All distributed processes registered. Starting with 2 processes") == 1
+        assert ran[node] == 1, (node, ran)
+    saved = Counter(re.findall(r"Saving data to (\S+) \(", log))
+    assert saved["lstm.trained_model"] == 1 and set(saved.values()) == {1}, saved
+    assert log.count("Kedro project lstm_forecast") == 1
+    # Two ranks joined, each once (Lightning's line from every spawned worker).
+    assert sorted(re.findall(r"GLOBAL_RANK: (\d+), MEMBER: \d+/2", log)) == ["0", "1"]
     summary = json.loads((project / "data/08_reporting/training_summary.json").read_text())
     assert summary["world_size"] == 2 and summary["epochs_run"] == 2
     history = (project / "data/08_reporting/training_history.csv").read_text().splitlines()
