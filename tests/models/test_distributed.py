@@ -1,10 +1,13 @@
-"""Distributed training: `kedro run` with two DDP processes (gloo on CPU), and the refusals."""
+"""Distributed training: `kedro run` and torchrun with two DDP processes (gloo on CPU), and
+the settings refused inside `kedro run`."""
 
 from __future__ import annotations
 
 import json
 import re
 import shutil
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -12,8 +15,9 @@ import pytest
 import torch
 
 from lstm_forecast.models.lstm import LstmParams, TrainerParams
-from tests.conftest import copy_project, run_kedro
+from tests.conftest import copy_project, kedro_env, run_kedro
 
+TORCHRUN = str(Path(sys.executable).parent / "torchrun")
 # The stages up to the published model; reporting adds nothing to what DDP changes.
 STAGES = "ingestion,features,training,export,validation"
 DDP = "training.lstm.trainer.devices=2,training.lstm.trainer.strategy=ddp_spawn"
@@ -38,7 +42,7 @@ def _weights(project: Path) -> dict[str, torch.Tensor]:
 
 
 @pytest.mark.e2e
-def test_two_process_ddp_runs_the_pipeline_once_and_repeats_bit_for_bit(tmp_path, monkeypatch):
+def test_two_process_ddp_runs_kedro_once_repeats_bit_for_bit_and_matches_torchrun(tmp_path, monkeypatch):
     monkeypatch.setenv("COLUMNS", "400")  # one log record per line: rich wraps at the width
     project = copy_project(tmp_path / "project")
     first = run_kedro(project, "run", "--env=smoke", f"--pipelines={STAGES}", f"--params={DDP}")
@@ -66,6 +70,28 @@ def test_two_process_ddp_runs_the_pipeline_once_and_repeats_bit_for_bit(tmp_path
     assert weights.keys() == again.keys()
     for name, tensor in weights.items():
         assert torch.equal(tensor, again[name]), name
+
+    # The multi-machine launch, on one machine: torchrun starts the same fit in two ranks,
+    # rank 0 saves through the catalog, and the weights are those of the two spawned workers.
+    (project / "data/06_models/model.ckpt").unlink()
+    launched = subprocess.run(
+        [TORCHRUN, "--nproc_per_node=2", "-m", "lstm_forecast.models.train_distributed"]
+        + ["--env=smoke"],
+        cwd=project,
+        env=kedro_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert launched.returncode == 0, launched.stderr[-4000:]
+    log = launched.stdout + launched.stderr
+    assert Counter(re.findall(r"Saving data to (\S+) \(", log)) == {
+        f"lstm.{name}": 1 for name in ("trained_model", "training_history", "training_summary")
+    }
+    by_torchrun = _weights(project)
+    for name, tensor in weights.items():
+        assert torch.equal(tensor, by_torchrun[name]), name
 
 
 def test_ddp_which_would_rerun_kedro_is_refused_before_any_node_runs(tmp_path):

@@ -90,9 +90,24 @@ class LstmKind(ModelKind):
     dynamic_window: ClassVar[bool] = True
 
     def fit(self, data: TrainingData, params: LstmParams) -> TrainedModel:
+        trained = self.fit_rank(data, params)
+        if trained is None:
+            raise RuntimeError(
+                "This process is a rank other than 0 of a launched job: under torchrun run "
+                "`-m lstm_forecast.models.train_distributed`, not `kedro run`, so that only "
+                "rank 0 writes outputs."
+            )
+        return trained
+
+    def fit_rank(self, data: TrainingData, params: LstmParams) -> TrainedModel | None:
+        """This process's part of the fit, as the trainer parameters say (one process,
+        ``ddp_spawn`` workers, or one rank of a torchrun job): the trained model on rank 0,
+        None on the other ranks of a launched job."""
         from .lstm_distributed import fit_distributed  # noqa: PLC0415 - torch only when training
 
         trained = fit_distributed(data, params)
+        if trained is None:
+            return None
         summary = trained.summary
         logger.info(
             "Trained the LSTM for %d epochs in %.1f s on %d process(es); best val_loss %.5f "

@@ -80,25 +80,17 @@ def relaunch_refusal(trainer: Any, world_size: int | None = None) -> str | None:
     )
 
 
-def fit_distributed(data: TrainingData, params: LstmParams) -> TrainedModel:
-    """Train as the trainer parameters say and return rank 0's trained model.
+def fit_distributed(data: TrainingData, params: LstmParams) -> TrainedModel | None:
+    """Train as the trainer parameters say: rank 0's trained model, None on other ranks.
 
     Raises:
-        RuntimeError: When a spawned worker failed (its traceback is in the message), or
-            when this process is a rank other than 0 of a job someone else launched.
+        RuntimeError: When a spawned worker failed (its traceback is in the message).
     """
     from .lstm_training import train_rank  # noqa: PLC0415 - torch only when training
 
     if params.trainer.strategy.startswith(SPAWN) and not launched_externally():
         return _spawn(data, params)
-    trained = train_rank(data, params)
-    if trained is None:
-        raise RuntimeError(
-            f"This is rank {os.environ.get('RANK', '?')} of a launched job: under torchrun "
-            "run `-m lstm_forecast.models.train_distributed`, not `kedro run`, so that only "
-            "rank 0 writes outputs."
-        )
-    return trained
+    return train_rank(data, params)
 
 
 def worker_params(params: LstmParams) -> LstmParams:
@@ -137,8 +129,10 @@ def _spawn(data: TrainingData, params: LstmParams) -> TrainedModel:
                 nprocs=processes,
                 start_method="spawn",
             )
-        except mp.ProcessRaisedException as error:
-            raise RuntimeError(f"A DDP worker process failed:\n{error}") from None
+        except (mp.ProcessRaisedException, mp.ProcessExitedException) as error:
+            # An exit without a traceback is usually a script that starts training without
+            # an `if __name__ == "__main__":` guard (spawned workers import the main module).
+            raise RuntimeError(f"A DDP worker process failed: {error}") from None
         # Our own file, written by rank 0 a moment ago.
         with result.open("rb") as stream:
             return pickle.load(stream)

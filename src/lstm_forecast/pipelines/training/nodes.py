@@ -42,6 +42,31 @@ def train_model(
         The trained artefact (with a ``meta`` block carrying its lineage), the per-epoch
         history, and a summary.
     """
+    data = training_data(feature_table, feature_scaler, train_windows, val_windows, training)
+    trained = models.get(kind).fit(data, training.for_kind(kind))
+    return trained.artifact, trained.history, trained.summary
+
+
+def training_data(
+    feature_table: pd.DataFrame,
+    feature_scaler: dict[str, Any],
+    train_windows: pd.DataFrame,
+    val_windows: pd.DataFrame,
+    training: TrainingParams,
+) -> models.TrainingData:
+    """The scaled matrix and window end rows every kind trains on, after checking that the
+    inputs belong together (also used by ``lstm_forecast.models.train_distributed``).
+
+    Args:
+        feature_table: Unscaled feature table with targets.
+        feature_scaler: Scaler fit on the training split.
+        train_windows: End rows of the training windows.
+        val_windows: End rows of the validation windows.
+        training: ``params:training``.
+
+    Returns:
+        The training data, with the lineage of the table and the scaler.
+    """
     require_same(
         feature_scaler["lineage"],
         {"features": fingerprint_frame(feature_table)},
@@ -65,5 +90,4 @@ def train_model(
             "scaler": fingerprint_json(feature_scaler),
         },
     )
-    trained = models.get(kind).fit(data, training.for_kind(kind))
-    return trained.artifact, trained.history, trained.summary
+    return data
