@@ -17,6 +17,7 @@ import torch
 from lstm_forecast.models.lstm import LstmParams, TrainerParams
 from tests.conftest import copy_project, kedro_env, run_kedro
 
+ENTRY_POINT = "lstm_forecast.models.train_distributed"
 TORCHRUN = str(Path(sys.executable).parent / "torchrun")
 # The stages up to the published model; reporting adds nothing to what DDP changes.
 STAGES = "ingestion,features,training,export,validation"
@@ -42,7 +43,7 @@ def _weights(project: Path) -> dict[str, torch.Tensor]:
 
 
 @pytest.mark.e2e
-def test_two_process_ddp_runs_kedro_once_repeats_bit_for_bit_and_matches_torchrun(tmp_path, monkeypatch):
+def test_two_process_ddp_runs_kedro_once_repeats_and_matches_torchrun(tmp_path, monkeypatch):
     monkeypatch.setenv("COLUMNS", "400")  # one log record per line: rich wraps at the width
     project = copy_project(tmp_path / "project")
     first = run_kedro(project, "run", "--env=smoke", f"--pipelines={STAGES}", f"--params={DDP}")
@@ -75,8 +76,7 @@ def test_two_process_ddp_runs_kedro_once_repeats_bit_for_bit_and_matches_torchru
     # rank 0 saves through the catalog, and the weights are those of the two spawned workers.
     (project / "data/06_models/model.ckpt").unlink()
     launched = subprocess.run(
-        [TORCHRUN, "--nproc_per_node=2", "-m", "lstm_forecast.models.train_distributed"]
-        + ["--env=smoke"],
+        [TORCHRUN, "--nproc_per_node=2", "-m", ENTRY_POINT, "--env=smoke"],
         cwd=project,
         env=kedro_env(),
         capture_output=True,
