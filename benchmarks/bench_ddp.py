@@ -119,7 +119,7 @@ def main() -> None:
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
     logging.getLogger("kedro").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
-    epochs = 1 if args.quick else 3
+    epochs = 1 if args.quick else 2
 
     with tempfile.TemporaryDirectory(prefix="bench-ddp-") as folder:
         data, params = load_data(c.copy_project(Path(folder) / "project"))

@@ -32,6 +32,7 @@ SCRIPTS = {
     "forecaster": "bench_forecaster.py",
     "variants": "bench_variants.py",
     "end_to_end": "bench_end_to_end.py",
+    "ddp": "bench_ddp.py",
 }
 # Run only when named with --only: minutes of `kedro run`s, each starting a Dask cluster.
 OPTIONAL = {

@@ -132,3 +132,14 @@ def test_a_launched_rank_accepts_ddp(monkeypatch):
     monkeypatch.setenv("LOCAL_RANK", "0")
     monkeypatch.setenv("WORLD_SIZE", "4")
     assert TrainerParams(devices=2, num_nodes=2, strategy="ddp").strategy == "ddp"
+
+
+def test_the_entry_point_refuses_to_run_outside_a_launched_job(monkeypatch, capsys):
+    from lstm_forecast.models.train_distributed import main
+
+    for name in ("LOCAL_RANK", "WORLD_SIZE"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--env=smoke"])
+    assert exit_info.value.code == 2
+    assert "start this under torchrun" in capsys.readouterr().err

@@ -166,7 +166,12 @@ def _keep_batch(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor,
 
 
 class WindowDataModule(pl.LightningDataModule):
-    """Train and validation loaders over one scaled feature matrix (no per-window copies)."""
+    """Train and validation loaders over one scaled feature matrix (no per-window copies).
+
+    Under DDP, Lightning (``use_distributed_sampler``, on by default) swaps each loader's
+    sampler for a ``DistributedSampler`` seeded by ``seed_everything``: every rank draws its
+    own shard of the window end rows from the same matrix, which is not copied.
+    """
 
     def __init__(
         self,
