@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/run_all.py            # full sizes (about 5-10 minutes)
     .venv/bin/python benchmarks/run_all.py --quick    # tiny sizes, to check that all run
     .venv/bin/python benchmarks/run_all.py --only training,inference
-    .venv/bin/python benchmarks/run_all.py --only runners   # not in the default set (slow)
+    .venv/bin/python benchmarks/run_all.py --only runners,ddp   # not in the default set (slow)
 
 Benchmarks print figures, they do not judge the build: this exits 0 even when a goal is
 missed or a script fails (the table says which).
@@ -32,11 +32,12 @@ SCRIPTS = {
     "forecaster": "bench_forecaster.py",
     "variants": "bench_variants.py",
     "end_to_end": "bench_end_to_end.py",
-    "ddp": "bench_ddp.py",
 }
-# Run only when named with --only: minutes of `kedro run`s, each starting a Dask cluster.
+# Run only when named with --only: minutes of `kedro run`s, each starting a Dask cluster,
+# or of spawned DDP workers, each importing torch and Lightning afresh.
 OPTIONAL = {
     "runners": "bench_runners.py",
+    "ddp": "bench_ddp.py",
 }
 
 

@@ -56,10 +56,22 @@ class _BoundRun:
 _bound: _BoundRun | None = None
 
 
-def bind_run(tracking_uri: str, run_id: str) -> None:
-    """Make ``lightning_logger()`` write into this run (called by the hooks at run start)."""
+def bind_run(tracking_uri: str, run_id: str, fits: int = 0) -> None:
+    """Make ``lightning_logger()`` write into this run (called by the hooks at run start).
+
+    ``fits``: fits already logged into the run (by another process, see ``handoff``).
+    """
     global _bound  # noqa: PLW0603 - one tracked run per process at a time, set by the hooks
-    _bound = _BoundRun(tracking_uri, run_id)
+    _bound = _BoundRun(tracking_uri, run_id, fits)
+
+
+def handoff() -> tuple[str, str, int] | None:
+    """The bound run for a process that fits on this one's behalf (a spawned DDP rank): the
+    ``bind_run`` arguments that process needs, with this fit counted here, or None."""
+    if _bound is None:
+        return None
+    _bound.fits += 1
+    return _bound.tracking_uri, _bound.run_id, _bound.fits - 1
 
 
 def unbind_run() -> None:

@@ -11,6 +11,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import mlflow
 import pytest
 import torch
 
@@ -46,7 +47,8 @@ def _weights(project: Path) -> dict[str, torch.Tensor]:
 def test_two_process_ddp_runs_kedro_once_repeats_and_matches_torchrun(tmp_path, monkeypatch):
     monkeypatch.setenv("COLUMNS", "400")  # one log record per line: rich wraps at the width
     project = copy_project(tmp_path / "project")
-    first = run_kedro(project, "run", "--env=smoke", f"--pipelines={STAGES}", f"--params={DDP}")
+    tracked = f"{DDP},tracking.enabled=true"
+    first = run_kedro(project, "run", "--env=smoke", f"--pipelines={STAGES}", f"--params={tracked}")
     log = first.stdout + first.stderr
     ran = Counter(re.findall(r"Running node: (\S+): (\w+)\(", log))
     for node in UPSTREAM:
@@ -63,6 +65,12 @@ def test_two_process_ddp_runs_kedro_once_repeats_and_matches_torchrun(tmp_path, 
     report = json.loads((project / "data/08_reporting/lstm_validation_report.json").read_text())
     assert report["passed"], report["failures"]
     assert (project / "data/06_models/model.onnx").is_file()
+    # One MLflow run, and rank 0's epoch losses in it (the workers log into the node's run).
+    client = mlflow.MlflowClient(f"sqlite:///{project}/mlruns/mlflow.db")
+    experiment = client.get_experiment_by_name("lstm-forecast")
+    (run,) = client.search_runs([experiment.experiment_id])
+    for metric in ("train_loss", "val_loss"):
+        assert len(client.get_metric_history(run.info.run_id, metric)) == 2, metric
 
     weights = _weights(project)
     shutil.copy2(project / "data/06_models/model.ckpt", tmp_path / "first.ckpt")

@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from lstm_forecast import tracking
+
 if TYPE_CHECKING:
     from .base import TrainedModel, TrainingData
     from .lstm import LstmParams
@@ -125,6 +127,7 @@ def _spawn(data: TrainingData, params: LstmParams) -> TrainedModel:
                     targets.share_memory_(),
                     worker_params(params),
                     str(result),
+                    tracking.handoff(),
                 ),
                 nprocs=processes,
                 start_method="spawn",
@@ -147,6 +150,7 @@ def _worker(
     targets: Any,
     params: LstmParams,
     result: str,
+    tracked_run: tuple[str, str, int] | None,
 ) -> None:
     """One spawned rank: join the process group on this machine, train, rank 0 hands back."""
     os.environ.update(
@@ -159,6 +163,8 @@ def _worker(
     )
     from .lstm_training import train_rank  # noqa: PLC0415
 
+    if tracked_run is not None:  # epoch losses into the `kedro run`'s MLflow run (rank 0 logs)
+        tracking.bind_run(*tracked_run)
     trained = train_rank(replace(skeleton, matrix=matrix.numpy(), targets=targets.numpy()), params)
     if trained is not None:
         partial = f"{result}.partial"
