@@ -19,6 +19,7 @@ from lstm_forecast.models.lstm import LstmParams, TrainerParams
 from tests.conftest import copy_project, kedro_env, run_kedro
 
 ENTRY_POINT = "lstm_forecast.models.train_distributed"
+CONTINUE = "lstm.export_onnx,plot_loss_curves,ridge.train"  # README, Scaling up
 TORCHRUN = str(Path(sys.executable).parent / "torchrun")
 # The stages up to the published model; reporting adds nothing to what DDP changes.
 STAGES = "ingestion,features,training,export,validation"
@@ -100,6 +101,12 @@ def test_two_process_ddp_runs_kedro_once_repeats_and_matches_torchrun(tmp_path, 
     by_torchrun = _weights(project)
     for name, tensor in weights.items():
         assert torch.equal(tensor, by_torchrun[name]), name
+    # ... and the README's last step takes the pipeline on from that checkpoint.
+    report = project / "data/08_reporting/lstm_validation_report.json"
+    report.unlink()
+    rest = run_kedro(project, "run", "--env=smoke", f"--from-nodes={CONTINUE}")
+    assert "train_model_lstm(" not in rest.stdout + rest.stderr
+    assert json.loads(report.read_text())["passed"]
 
 
 def test_ddp_which_would_rerun_kedro_is_refused_before_any_node_runs(tmp_path):
