@@ -17,7 +17,8 @@ _LAUNCHER = (
     "from lstm_forecast import models;"
     "models.register('mean', 'tests.models.mean_kind:KIND');"
     "from kedro.framework.cli import main;"
-    "sys.argv = ['kedro', 'run', '--env=smoke'];"
+    # Nothing in this kind can be quantised: its int8 variant is dropped, not fatal.
+    "sys.argv = ['kedro', 'run', '--env=smoke', '--params=variants.on_failure=drop'];"
     "main()"
 )
 
@@ -55,6 +56,8 @@ def test_a_third_kind_registered_in_a_test_trains_exports_validates_and_reports(
     assert report["passed"] and report["weight_check"]["passed"]
     assert (project / "data/06_models/mean.onnx").is_file()
     assert (project / "data/06_models/mean.json").is_file()
+    variants = json.loads((project / "data/08_reporting/mean_variants_report.json").read_text())
+    assert "Nothing" in json.dumps(variants)  # the int8 variant was dropped, and says why
     metrics = json.loads((project / "data/08_reporting/forecast_metrics.json").read_text())
     assert set(metrics["models"]) == {"lstm", "ridge", "mean"}
     summary = json.loads((project / "data/08_reporting/run_summary.json").read_text())
