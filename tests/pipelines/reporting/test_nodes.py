@@ -49,12 +49,13 @@ def _model(stage_outputs: dict, quality: str) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def scored(stage_outputs):
-    predictions = {"good": _model(stage_outputs, "oracle"), "bad": _model(stage_outputs, "bad")}
+def scored(feature_outputs):
+    # Only the feature stage's outputs: no model is trained, so these tests stay fast.
+    predictions = {"good": _model(feature_outputs, "oracle"), "bad": _model(feature_outputs, "bad")}
     baselines = forecast_baselines(
-        stage_outputs["table"],
-        stage_outputs["split"],
-        stage_outputs["test"],
+        feature_outputs["table"],
+        feature_outputs["split"],
+        feature_outputs["test"],
         REPORTING,
         **predictions,
     )
