@@ -10,9 +10,11 @@ import pandas as pd
 import pytest
 
 from lstm_forecast.errors import CandleDataError
-from lstm_forecast.pipelines.backtest.nodes import plan_folds
+from lstm_forecast.pipelines.backtest.nodes import _fold_data, plan_folds
 from lstm_forecast.pipelines.backtest.params import BacktestParams
 from lstm_forecast.pipelines.backtest.pipeline import FOLDS, create_pipeline
+
+from tests.synthetic import make_candles
 
 from ...conftest import run_kedro
 
@@ -43,6 +45,25 @@ def test_folds_tile_the_end_of_the_data_with_expanding_training_windows():
         None,
     ]
     assert {fold["train_start"] for fold in plan} == {"2024-01-01T00:00:00+00:00"}
+
+
+def test_each_fold_windows_stay_inside_its_own_blocks_by_row():
+    # 1000 gap-free bars, 3 folds of 100 test bars, 50 validation bars, windows of 8, h=3:
+    # fold k's test block is rows 700+100k .. 799+100k, its validation block the 50 before.
+    candles = make_candles(1_000)
+    params = BacktestParams(test_bars=100, val_bars=50, window_length=8, horizon=3)
+    plan = plan_folds(candles, params, folds=3)["folds"]
+    for fold, test_row in ((0, 700), (1, 800), (2, 900)):
+        table, data, test_ends = _fold_data(candles, plan[fold], params)
+        # Every target bar t+1..t+3 inside the block: ends test_row-1 .. test_row+96.
+        assert test_ends.tolist() == list(range(test_row - 1, test_row + 97))
+        assert data.val_ends.tolist() == list(range(test_row - 51, test_row - 3))
+        # Row 0 has no return, so the first full window ends at row 8; the last training
+        # target is the bar just before the validation block.
+        assert data.train_ends.tolist() == list(range(8, test_row - 53))
+        assert table.attrs["scaler"]["horizon"] == 3
+    # The last fold runs to the end of the data: its last window's target is the last bar.
+    assert test_ends.max() + 3 == len(candles) - 1
 
 
 def test_folds_that_do_not_fit_are_refused():
