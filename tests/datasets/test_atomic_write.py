@@ -46,9 +46,7 @@ class _HalfThenCrash(io.RawIOBase):
         super().close()
 
 
-def test_a_crash_in_the_middle_of_a_write_keeps_the_old_file_and_cleans_up(
-    tmp_path, monkeypatch
-):
+def test_a_crash_in_the_middle_of_a_write_keeps_the_old_file_and_cleans_up(tmp_path, monkeypatch):
     target = tmp_path / "model.onnx"
     dataset = OnnxModelDataset(filepath=str(target))
     dataset.save(_onnx("old"))

@@ -15,7 +15,8 @@ from lstm_forecast.pipelines.features.nodes import (
     split_chronologically,
 )
 from lstm_forecast.pipelines.features.params import FeaturesParams
-from lstm_forecast.timeseries.features import FEATURE_NAMES, target_columns
+from lstm_forecast.timeseries.features import FEATURE_NAMES, forecast_to_price, target_columns
+from lstm_forecast.timeseries.preparation import scaled_arrays
 from tests.synthetic import make_candles
 
 PARAMS = FeaturesParams(
@@ -149,3 +150,33 @@ def test_too_little_data_for_a_training_window_is_refused():
 def test_bad_parameters_are_refused_naming_the_key(values, message):
     with pytest.raises(ValidationError, match=message):
         FeaturesParams.model_validate(values)
+
+
+@pytest.mark.parametrize("kind", ["log_return", "simple_return", "close"])
+def test_every_target_kind_goes_through_the_stage_and_back_to_the_future_close(kind):
+    candles = make_candles(300, gaps={150: 3}, seed=4)
+    params = PARAMS.model_copy(update={"target": kind})
+    table, _, scaler, windows = _run(candles, params)
+    assert scaler["target_kind"] == kind
+    close = candles["close"].to_numpy()
+    ends = windows["test"]["end_row"].to_numpy()
+    steps = np.arange(1, params.horizon + 1)
+    future = close[ends[:, None] + steps[None, :]]
+    last = close[ends][:, None]
+    # The stage's unscaled targets, in the kind's own units, from the candles by hand.
+    by_hand = {"log_return": np.log(future / last), "simple_return": future / last - 1.0}
+    np.testing.assert_allclose(
+        table[target_columns(params.horizon)].to_numpy()[ends],
+        by_hand.get(kind, future),
+        rtol=1e-12,
+    )
+    # A perfect forecast (the scaled targets themselves) turns back into those closes.
+    _, scaled = scaled_arrays(table, scaler)
+    prices = forecast_to_price(
+        scaled[ends][:, :, None],
+        close[ends],
+        target_mean=scaler["target_mean"],
+        target_scale=scaler["target_scale"],
+        kind=kind,
+    )
+    np.testing.assert_allclose(prices[:, :, 0], future, rtol=1e-5)

@@ -31,9 +31,7 @@ WINDOWS = np.arange(5 * 2 * 3, dtype=np.float32).reshape(5, 2, 3) / 7.0
 
 def test_an_output_of_another_shape_fails_with_both_shapes_named():
     # The reference predictor keeps the window axis: [n, 2, 3], onnxruntime gives [n, 6].
-    case = parity_case(
-        _flatten_session(), lambda w: w.astype(np.float64), WINDOWS, 2, TOLERANCE
-    )
+    case = parity_case(_flatten_session(), lambda w: w.astype(np.float64), WINDOWS, 2, TOLERANCE)
     assert case["passed"] is False
     assert case["max_abs_error"] is None and case["max_rel_error"] is None
     assert case["failure"] == (
