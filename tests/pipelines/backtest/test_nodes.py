@@ -13,7 +13,6 @@ from lstm_forecast.errors import CandleDataError
 from lstm_forecast.pipelines.backtest.nodes import _fold_data, plan_folds
 from lstm_forecast.pipelines.backtest.params import BacktestParams
 from lstm_forecast.pipelines.backtest.pipeline import FOLDS, create_pipeline
-
 from tests.synthetic import make_candles
 
 from ...conftest import run_kedro
