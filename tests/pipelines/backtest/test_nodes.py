@@ -92,3 +92,13 @@ def test_backtest_scores_each_fold_on_its_own_test_block_only(smoke_project: Pat
     mean = sum(f["by_horizon"]["1"]["crps_skill"]["garch"] for f in report["folds"]) / FOLDS
     assert report["mean"]["1"]["crps_skill"]["garch"] == pytest.approx(mean)
     assert f"Backtest over {FOLDS} folds" in result.stdout + result.stderr
+
+
+def test_the_smallest_data_that_fits_keeps_two_validation_blocks_of_training():
+    # 3 x 100 test bars + 50 validation bars + 2 x 50 training bars = 450 bars.
+    params = BacktestParams(test_bars=100, val_bars=50)
+    plan = plan_folds(_features(450), params, folds=3)
+    assert (plan["test_bars"], plan["val_bars"]) == (100, 50)
+    assert plan["folds"][0]["val_start"] == _features(450)["timestamp"][100].isoformat()
+    with pytest.raises(CandleDataError, match="does not fit in 449 bars"):
+        plan_folds(_features(449), params, folds=3)

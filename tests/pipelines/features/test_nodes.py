@@ -180,3 +180,34 @@ def test_every_target_kind_goes_through_the_stage_and_back_to_the_future_close(k
         kind=kind,
     )
     np.testing.assert_allclose(prices[:, :, 0], future, rtol=1e-5)
+
+
+def _dated(val_start: str, test_start: str) -> FeaturesParams:
+    split = PARAMS.split.model_copy(update={"val_start": val_start, "test_start": test_start})
+    return PARAMS.model_copy(update={"split": split})
+
+
+def test_split_boundaries_by_hand_and_their_edges():
+    # 100 bars from 2024-01-01 00:00 UTC: the last bar is 2024-01-05 03:00.
+    table = build_features(make_candles(100), PARAMS)
+    by_fraction = split_chronologically(table, PARAMS)
+    assert {key: value for key, value in by_fraction.items() if key != "lineage"} == {
+        "method": "fractions",
+        "train_start": "2024-01-01T00:00:00+00:00",
+        "val_start": "2024-01-03T12:00:00+00:00",  # row int(100 * 0.6) = 60
+        "test_start": "2024-01-04T08:00:00+00:00",  # row int(100 * 0.8) = 80
+        "end": "2024-01-05T03:00:00+00:00",
+    }
+    # test_start may be the last bar; val_start may not be the first, nor equal test_start.
+    last = split_chronologically(table, _dated("2024-01-02", "2024-01-05T03:00"))
+    assert last["test_start"] == "2024-01-05T03:00:00+00:00"
+    assert split_chronologically(table, _dated("2024-01-01T01:00", "2024-01-02"))["method"] == (
+        "dates"
+    )
+    bounds = r"\(2024-01-01 00:00:00\+00:00 \.\. 2024-01-05 03:00:00\+00:00\) in that"
+    for val_start, test_start in (
+        ("2024-01-01T00:00", "2024-01-02"),
+        ("2024-01-02", "2024-01-05T04:00"),
+    ):
+        with pytest.raises(CandleDataError, match=bounds):
+            split_chronologically(table, _dated(val_start, test_start))
