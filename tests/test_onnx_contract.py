@@ -264,3 +264,11 @@ def test_make_session_applies_the_runtime_settings_to_bytes_and_models():
     assert (defaults.intra_op_num_threads, defaults.inter_op_num_threads) == (0, 0)
     assert defaults.graph_optimization_level == ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     assert session.get_providers() == ["CPUExecutionProvider"]
+
+
+def test_the_metadata_spells_out_scaling_and_unscaling_for_a_reader():
+    props = _props(stamp(_graph(), _contract(), doc="tiny"))
+    assert json.loads(props["scale"]) == "scaled = (feature - feature_mean) / feature_scale"
+    assert json.loads(props["unscale"]) == (
+        "y_h = forecast[..., h, q] * target_scale[h] + target_mean[h]"
+    )

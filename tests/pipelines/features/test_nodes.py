@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from lstm_forecast.errors import CandleDataError, LineageError
+from lstm_forecast.lineage import fingerprint_json
 from lstm_forecast.pipelines.features.nodes import (
     build_features,
     fit_feature_scaler,
@@ -211,3 +212,11 @@ def test_split_boundaries_by_hand_and_their_edges():
     ):
         with pytest.raises(CandleDataError, match=bounds):
             split_chronologically(table, _dated(val_start, test_start))
+
+
+def test_the_scaler_records_its_split_and_the_split_fingerprint(outputs):
+    _, boundaries, scaler, _ = outputs
+    assert scaler["fitted_before"] == boundaries["val_start"]
+    assert scaler["lineage"]["split"] == fingerprint_json(boundaries)
+    moved = boundaries | {"test_start": boundaries["end"]}
+    assert scaler["lineage"]["split"] != fingerprint_json(moved)
