@@ -8,7 +8,7 @@ lines are ``<mutant name or glob> <verdict>: <reason>`` with verdict one of
 - ``out-of-scope``: code that only end-to-end tests reach (left out, listed apart).
 
 Score = killed / (mutants - equivalent - out-of-scope). Usage:
-    python tools/mutation_score.py [--fail-under 90] [--list]
+    python tools/mutation_score.py [--fail-under 90] [--list] [module prefix ...]
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fail-under", type=float, default=None)
     parser.add_argument("--list", action="store_true", help="list every reviewed survivor")
+    parser.add_argument("prefixes", nargs="*", help="only modules starting so (dotted)")
     args = parser.parse_args()
     metas = sorted((ROOT / "mutants" / "src").rglob("*.py.meta"))
     if not metas:
@@ -60,6 +61,9 @@ def main() -> int:
     unreviewed, reviewed = [], []
     for meta in metas:
         module = str(meta.relative_to(ROOT / "mutants" / "src")).removesuffix(".py.meta")
+        module = module.replace("/", ".")
+        if args.prefixes and not module.startswith(tuple(args.prefixes)):
+            continue
         for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
             row = counts[module]
             row["mutants"] += 1
