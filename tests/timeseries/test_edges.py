@@ -117,3 +117,11 @@ def test_a_p_value_equal_to_alpha_is_not_significant():
     assert "h=1 ties b" in verdict_line("m", scores(0.05), ("b",), 1, alpha=0.05)
     line = verdict_line("m", scores(0.0499), ("b",), 1, alpha=0.05)
     assert line == "m: h=1 beats b (skill +0.200, p=0.0499); no 90% interval."
+
+
+def test_directional_accuracy_passes_its_confidence_to_the_interval():
+    actual = np.array([101.0, 99.0, 102.0, 98.0])
+    forecast = np.array([102.0, 98.0, 101.0, 99.0])
+    result = metrics.directional_accuracy(actual, forecast, np.full(4, 100.0), confidence=0.8)
+    # 80%: z = 1.281552, low = 4 / (4 + z^2) = 0.70891.
+    assert result["ci95_low"] == pytest.approx(0.70891, abs=1e-5)
