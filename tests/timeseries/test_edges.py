@@ -12,11 +12,12 @@ import pytest
 from lstm_forecast.errors import LineageError
 from lstm_forecast.timeseries import baselines, metrics, scoring
 from lstm_forecast.timeseries.evaluation import verdict_line
-from lstm_forecast.timeseries.features import compute_targets
+from lstm_forecast.timeseries.features import compute_features, compute_targets
 from lstm_forecast.timeseries.preparation import require_windows_match
 from lstm_forecast.timeseries.windows import valid_window_ends
+from tests.synthetic import make_candles
 
-from ._tables import tiny_candles
+from ._tables import feature_table, tiny_candles
 
 
 def test_a_window_as_long_as_the_data_and_every_row_clean():
@@ -125,3 +126,53 @@ def test_directional_accuracy_passes_its_confidence_to_the_interval():
     result = metrics.directional_accuracy(actual, forecast, np.full(4, 100.0), confidence=0.8)
     # 80%: z = 1.281552, low = 4 / (4 + z^2) = 0.708921.
     assert result["ci95_low"] == pytest.approx(0.708921, abs=1e-6)
+
+
+def test_metric_refusals_name_their_reason():
+    with pytest.raises(ValueError, match="MAPE is undefined when an actual value is 0"):
+        metrics.mape(np.array([0.0, 2.0]), np.array([1.0, 2.0]))
+    with pytest.raises(ValueError, match="naive scale needs at least two consecutive values"):
+        metrics.naive_mae_scale(np.array([100.0]))
+    with pytest.raises(ValueError, match="Metrics need at least one point"):
+        metrics.mae(np.array([]), np.array([]))
+
+
+def test_diebold_mariano_names_its_small_sample_correction():
+    result = metrics.diebold_mariano_losses(np.array([1.0, 3.0, 2.0]), np.array([2.0, 2.0, 2.5]), 1)
+    assert result["correction"] == (
+        "Harvey-Leybourne-Newbold (1997), Student t with n-1 df, two-sided"
+    )
+
+
+def test_ewma_volatility_default_decay_is_riskmetrics_0_94():
+    # s0 = 0.005; 0.94 * 0.005 + 0.06 * 0.01 = 0.0053; then 0.94 * 0.0053 = 0.004982.
+    sigma = baselines.ewma_volatility(np.array([[0.1, 0.0]]))
+    np.testing.assert_allclose(sigma, [math.sqrt(0.004982)], rtol=1e-12)
+
+
+def test_features_keep_the_index_of_the_candles():
+    candles = tiny_candles(closes=[100.0, 110.0], hours=[0, 1], segment=[0, 0])
+    candles.index = [10, 11]
+    assert compute_features(candles).index.tolist() == [10, 11]
+
+
+def test_forecast_all_ewma_and_garch_at_their_origins():
+    table = feature_table(make_candles(300, seed=4), "log_return", 3)
+    ends, levels, length = np.array([250, 260]), np.array([0.05, 0.5, 0.95]), 24
+    val_start = table["timestamp"].iloc[200]
+    prices = baselines.forecast_all(
+        table, ends, val_start, horizon=3, levels=levels, window_length=length, decay=0.9
+    )
+    last = table["close"].to_numpy()[ends]
+    returns = table["log_return"].to_numpy()
+    # EWMA: sigma from each window's own returns (rows e-23..e); variance h * sigma^2.
+    windows = np.stack([returns[e - length + 1 : e + 1] for e in ends])
+    sigma = baselines.ewma_volatility(windows, 0.9)
+    z = 1.6448536269514722
+    spread = np.log(prices["ewma"][:, :, 2] / last[:, None])
+    np.testing.assert_allclose(spread, z * sigma[:, None] * np.sqrt([1.0, 2.0, 3.0]), rtol=1e-9)
+    # GARCH: row 0 has no return, so row e is position e - 1 of the finite returns, and
+    # rows 1..199 (before val_start) are the training returns.
+    variance, _ = baselines.garch_cumulative_variance(returns[1:], 199, ends - 1, 3)
+    spread = np.log(prices["garch"][:, :, 2] / last[:, None])
+    np.testing.assert_allclose(spread, z * np.sqrt(variance), rtol=1e-9)

@@ -13,6 +13,7 @@ from lstm_forecast.errors import CandleDataError
 from lstm_forecast.pipelines.backtest.nodes import _fold_data, plan_folds
 from lstm_forecast.pipelines.backtest.params import BacktestParams
 from lstm_forecast.pipelines.backtest.pipeline import FOLDS, create_pipeline
+from lstm_forecast.timeseries.features import FEATURE_NAMES
 from tests.synthetic import make_candles
 
 from ...conftest import run_kedro
@@ -61,6 +62,11 @@ def test_each_fold_windows_stay_inside_its_own_blocks_by_row():
         # target is the bar just before the validation block.
         assert data.train_ends.tolist() == list(range(8, test_row - 53))
         assert table.attrs["scaler"]["horizon"] == 3
+        assert data.matrix.shape == (1_000, 6) and data.targets.shape == (1_000, 3)
+        assert (data.window_length, data.seed) == (8, params.training.seed)
+        assert data.quantiles == tuple(params.training.quantiles)
+        assert data.feature_names == FEATURE_NAMES
+    assert [fold["fold"] for fold in plan] == [0, 1, 2]
     # The last fold runs to the end of the data: its last window's target is the last bar.
     assert test_ends.max() + 3 == len(candles) - 1
 

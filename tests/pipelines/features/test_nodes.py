@@ -220,3 +220,26 @@ def test_the_scaler_records_its_split_and_the_split_fingerprint(outputs):
     assert scaler["lineage"]["split"] == fingerprint_json(boundaries)
     moved = boundaries | {"test_start": boundaries["end"]}
     assert scaler["lineage"]["split"] != fingerprint_json(moved)
+
+
+def test_fractions_that_put_val_and_test_on_one_bar_are_refused():
+    # 10 bars: int(10 * 0.6) = 6 and int(10 * 0.65) = 6, so the validation split is empty.
+    params = PARAMS.model_copy(
+        update={"split": PARAMS.split.model_copy(update={"val_fraction": 0.05})}
+    )
+    with pytest.raises(CandleDataError, match="in that order"):
+        split_chronologically(build_features(make_candles(10), params), params)
+
+
+def test_a_split_made_from_another_table_is_refused_naming_the_fix():
+    table, boundaries, _, _ = _run(make_candles(400))
+    other = build_features(make_candles(400, seed=3), PARAMS)
+    with pytest.raises(LineageError) as caught:
+        fit_feature_scaler(other, boundaries, PARAMS)
+    assert "split_boundaries was made from another features than the one on disk" in str(
+        caught.value
+    )
+    assert "rerun `kedro run --pipelines=features` and the stages after it." in str(caught.value)
+    scaler = fit_feature_scaler(table, boundaries, PARAMS)
+    with pytest.raises(LineageError, match="rerun `kedro run --pipelines=features`"):
+        make_windows(other, scaler, boundaries, PARAMS)
