@@ -11,7 +11,7 @@ import pytest
 
 from lstm_forecast.errors import LineageError
 from lstm_forecast.timeseries import baselines, metrics, scoring
-from lstm_forecast.timeseries.evaluation import verdict_line
+from lstm_forecast.timeseries.evaluation import headline, verdict_line
 from lstm_forecast.timeseries.features import compute_features, compute_targets
 from lstm_forecast.timeseries.preparation import require_windows_match
 from lstm_forecast.timeseries.windows import valid_window_ends
@@ -176,3 +176,19 @@ def test_forecast_all_ewma_and_garch_at_their_origins():
     variance, _ = baselines.garch_cumulative_variance(returns[1:], 199, ends - 1, 3)
     spread = np.log(prices["garch"][:, :, 2] / last[:, None])
     np.testing.assert_allclose(spread, z * np.sqrt(variance), rtol=1e-9)
+
+
+def test_headline_without_a_90_percent_interval_says_none():
+    entry = {
+        "relative_mae": 0.9,
+        "coverage": {"0.9": None},
+        "crps_skill": {"b": 0.1},
+        "diebold_mariano": {"b": {"statistic": -1.0, "p_value": 0.3}},
+    }
+    numbers = headline({"m": {"by_horizon": {"1": entry}}}, ["m"], ("b",), 1)
+    assert numbers == {
+        "m_relative_mae_h1": 0.9,
+        "m_coverage90_h1": None,
+        "m_crps_skill_vs_b_h1": 0.1,
+        "m_dm_p_vs_b_h1": 0.3,
+    }

@@ -245,3 +245,18 @@ def test_summary_layout_reports_and_log_lines(scored, caplog):
     )
     assert lines[1:3] == [f"  {good['verdict']}", f"  {bad['verdict']}"]
     assert lines[3] == "  Reports in /out/reports/ (browse them with `kedro viz run`)."
+
+
+def test_one_step_forecasts_keep_the_bar_interval(feature_outputs):
+    # With one step per origin, the table's second row is the next origin, not step 2.
+    good = _model(feature_outputs, "oracle")
+    predictions = {"good": good[good["h"] == 1].reset_index(drop=True)}
+    baselines = forecast_baselines(
+        feature_outputs["table"],
+        feature_outputs["split"],
+        feature_outputs["test"],
+        REPORTING,
+        **predictions,
+    )
+    ahead = baselines["forecast_time"] - baselines["origin_time"]
+    assert (ahead == pd.Timedelta(1, "h")).all()
