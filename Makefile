@@ -42,11 +42,11 @@ MUTATE_CORE := "lstm_forecast.timeseries.*" "lstm_forecast.onnx_contract.*" \
 CORE_MODULES := lstm_forecast.timeseries lstm_forecast.onnx_contract lstm_forecast.lineage \
 	lstm_forecast.pipelines.features lstm_forecast.pipelines.reporting lstm_forecast.pipelines.backtest
 
-mutation: install ## mutation score of the torch-free core and stage nodes (~30 min on 2 cores)
+mutation: install ## mutation score of the torch-free core and stage nodes (~12 min on 2 cores)
 	$(BIN)/mutmut run --max-children 2 $(MUTATE_CORE)
 	$(BIN)/python tools/mutation_score.py --fail-under 90 $(CORE_MODULES)
 
-mutation-ingestion: install ## the same for the ingestion parser and rules (hours on 2 cores)
+mutation-ingestion: install ## the same for the ingestion parser and rules (over an hour on 2 cores)
 	$(BIN)/mutmut run --max-children 2 "lstm_forecast.pipelines.ingestion.*"
 	$(BIN)/python tools/mutation_score.py lstm_forecast.pipelines.ingestion
 
