@@ -97,3 +97,20 @@ def test_require_same_names_each_input_that_differs_or_is_missing():
     assert "feature_scaler records no trained_model fingerprint" in message
     assert "another features" not in message  # the matching input is not blamed
     assert message.endswith("Fix: rerun `kedro run --pipelines=features`")
+
+
+def test_json_fingerprint_of_a_timestamp_is_that_of_its_text():
+    stamp = pd.Timestamp("2024-01-01", tz="UTC")
+    expected = hashlib.sha256(b'{"a": 1, "t": "2024-01-01 00:00:00+00:00"}').hexdigest()
+    assert fingerprint_json({"t": stamp, "a": 1}) == expected
+
+
+def test_every_differing_and_missing_input_is_named_in_one_message():
+    with pytest.raises(LineageError) as caught:
+        require_same(
+            {"a": "1", "b": "2"}, {"a": "9", "b": "9", "c": "3"}, what="x", rerun="kedro run"
+        )
+    assert (
+        "x was made from another a than the one on disk; x was made from another b than the "
+        "one on disk; x records no c fingerprint"
+    ) in str(caught.value)

@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
@@ -196,3 +197,78 @@ def test_from_model_refuses_a_graph_that_disagrees_with_the_contract():
         OnnxContract.from_model(stamp(_graph(features=5), contract, doc="tiny"))
     with pytest.raises(ArtifactError, match="'window'"):
         OnnxContract.from_model(stamp(_graph(input_name="x"), contract, doc="tiny"))
+
+
+def _declared(inputs: dict[str, list], outputs: dict[str, list]) -> onnx.ModelProto:
+    """A graph that only declares its inputs and outputs (enough for the shape check)."""
+    graph = helper.make_graph(
+        [],
+        "declared",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs.items()],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in outputs.items()],
+    )
+    return stamp(helper.make_model(graph), _contract(artifact="forecaster"), doc="declared")
+
+
+def test_a_forecaster_graph_takes_window_plus_one_raw_bars_and_returns_horizon_by_levels():
+    # WINDOW = 4 features windows need 5 raw candles of 5 columns; out [2 steps, 3 levels].
+    good = _declared({"window": ["batch", 5, 5]}, {"forecast": ["batch", 2, 3]})
+    assert OnnxContract.from_model(good).artifact == "forecaster"
+    for inputs, outputs, said in (
+        ({"window": ["batch", 4, 5]}, {"forecast": ["batch", 2, 3]}, "window [4, 5] and "),
+        ({"window": ["batch", 5, 6]}, {"forecast": ["batch", 2, 3]}, "window [5, 6] and "),
+        ({"window": ["batch", 5, 5]}, {"forecast": ["batch", 2, 2]}, "forecast [2, 2]; "),
+        ({"window": ["batch", 5, 5]}, {"forecast": ["batch", 3, 3]}, "forecast [3, 3]; "),
+        ({"candles": ["batch", 5, 5]}, {"forecast": ["batch", 2, 3]}, "window [] and "),
+        ({"window": ["batch", 5, 5]}, {"quantiles": ["batch", 2, 3]}, "forecast []; "),
+    ):
+        with pytest.raises(ArtifactError) as caught:
+            OnnxContract.from_model(_declared(inputs, outputs))
+        assert said in str(caught.value)
+        assert str(caught.value).endswith("its contract says [5, 5] -> [2, 3].")
+
+
+def test_a_model_output_of_another_rank_is_refused():
+    model = _graph()
+    model.graph.output[0].CopyFrom(
+        helper.make_tensor_value_info("forecast", TensorProto.FLOAT, ["batch", 6])
+    )
+    with pytest.raises(ArtifactError, match=r"returns \[6\], but the contract says 6 and \[2, 3\]"):
+        _contract()._check_graph(model)
+
+
+def test_the_smallest_valid_window_and_horizon_and_levels_strictly_inside_zero_one():
+    assert _contract(window_length=2).window_length == 2
+    one_step = dataclasses.replace(_contract().scaler, target_mean=(0.0,), target_scale=(1.0,))
+    assert _contract(horizon=1, scaler=one_step).horizon == 1
+    with pytest.raises(ArtifactError, match=r"quantiles \[0.0, 0.5\]"):
+        _contract(quantiles=(0.0, 0.5))
+    with pytest.raises(ArtifactError) as caught:
+        _contract(window_length=1, horizon=0)
+    assert str(caught.value).startswith("Invalid ONNX contract: window_length 1 < 2; horizon 0")
+    assert str(caught.value).endswith("target_scale values.")
+
+
+def test_make_session_applies_the_runtime_settings_to_bytes_and_models():
+    settings = {
+        "intra_op_num_threads": 3,
+        "inter_op_num_threads": 2,
+        "graph_optimization_level": "basic",
+    }
+    for model in (_graph(), _graph().SerializeToString()):
+        options = make_session(model, settings).get_session_options()
+        assert (options.intra_op_num_threads, options.inter_op_num_threads) == (3, 2)
+        assert options.graph_optimization_level == ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    session = make_session(_graph(), {})
+    defaults = session.get_session_options()
+    assert (defaults.intra_op_num_threads, defaults.inter_op_num_threads) == (0, 0)
+    assert defaults.graph_optimization_level == ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    assert session.get_providers() == ["CPUExecutionProvider"]
+
+
+def test_the_metadata_spells_out_scaling_and_unscaling_for_a_reader():
+    props = _props(stamp(_graph(), _contract(), doc="tiny"))
+    assert json.loads(props["scale"]) == "scaled = (feature - feature_mean) / feature_scale"
+    assert json.loads(props["unscale"]) == (
+        "y_h = forecast[..., h, q] * target_scale[h] + target_mean[h]"
+    )

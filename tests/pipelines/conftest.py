@@ -40,14 +40,14 @@ QUALITY = {"interval": "1h"}
 
 
 @pytest.fixture(scope="session")
-def stage_outputs() -> dict:
-    """Features, split, scaler, windows; per kind the trained model and the staged ONNX."""
+def feature_outputs() -> dict:
+    """Features, split, scaler and windows: the torch-free part, for the fast unit tests."""
     candles = make_candles(500, gaps={250: 2})
     table = build_features(candles, FEATURES)
     split = split_chronologically(table, FEATURES)
     scaler = fit_feature_scaler(table, split, FEATURES)
     train, val, test = make_windows(table, scaler, split, FEATURES)
-    outputs = {
+    return {
         "candles": candles,
         "table": table,
         "split": split,
@@ -56,6 +56,14 @@ def stage_outputs() -> dict:
         "val": val,
         "test": test,
     }
+
+
+@pytest.fixture(scope="session")
+def stage_outputs(feature_outputs) -> dict:
+    """Features, split, scaler, windows; per kind the trained model and the staged ONNX."""
+    outputs = dict(feature_outputs)
+    table, scaler, split = outputs["table"], outputs["scaler"], outputs["split"]
+    train, val = outputs["train"], outputs["val"]
     for kind in models.names():
         trained, history, summary = train_model(table, scaler, train, val, TRAINING, kind=kind)
         outputs[kind] = {

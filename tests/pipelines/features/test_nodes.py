@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from lstm_forecast.errors import CandleDataError, LineageError
+from lstm_forecast.lineage import fingerprint_json
 from lstm_forecast.pipelines.features.nodes import (
     build_features,
     fit_feature_scaler,
@@ -15,7 +16,8 @@ from lstm_forecast.pipelines.features.nodes import (
     split_chronologically,
 )
 from lstm_forecast.pipelines.features.params import FeaturesParams
-from lstm_forecast.timeseries.features import FEATURE_NAMES, target_columns
+from lstm_forecast.timeseries.features import FEATURE_NAMES, forecast_to_price, target_columns
+from lstm_forecast.timeseries.preparation import scaled_arrays
 from tests.synthetic import make_candles
 
 PARAMS = FeaturesParams(
@@ -149,3 +151,95 @@ def test_too_little_data_for_a_training_window_is_refused():
 def test_bad_parameters_are_refused_naming_the_key(values, message):
     with pytest.raises(ValidationError, match=message):
         FeaturesParams.model_validate(values)
+
+
+@pytest.mark.parametrize("kind", ["log_return", "simple_return", "close"])
+def test_every_target_kind_goes_through_the_stage_and_back_to_the_future_close(kind):
+    candles = make_candles(300, gaps={150: 3}, seed=4)
+    params = PARAMS.model_copy(update={"target": kind})
+    table, _, scaler, windows = _run(candles, params)
+    assert scaler["target_kind"] == kind
+    close = candles["close"].to_numpy()
+    ends = windows["test"]["end_row"].to_numpy()
+    steps = np.arange(1, params.horizon + 1)
+    future = close[ends[:, None] + steps[None, :]]
+    last = close[ends][:, None]
+    # The stage's unscaled targets, in the kind's own units, from the candles by hand.
+    by_hand = {"log_return": np.log(future / last), "simple_return": future / last - 1.0}
+    np.testing.assert_allclose(
+        table[target_columns(params.horizon)].to_numpy()[ends],
+        by_hand.get(kind, future),
+        rtol=1e-12,
+    )
+    # A perfect forecast (the scaled targets themselves) turns back into those closes.
+    _, scaled = scaled_arrays(table, scaler)
+    prices = forecast_to_price(
+        scaled[ends][:, :, None],
+        close[ends],
+        target_mean=scaler["target_mean"],
+        target_scale=scaler["target_scale"],
+        kind=kind,
+    )
+    np.testing.assert_allclose(prices[:, :, 0], future, rtol=1e-5)
+
+
+def _dated(val_start: str, test_start: str) -> FeaturesParams:
+    split = PARAMS.split.model_copy(update={"val_start": val_start, "test_start": test_start})
+    return PARAMS.model_copy(update={"split": split})
+
+
+def test_split_boundaries_by_hand_and_their_edges():
+    # 100 bars from 2024-01-01 00:00 UTC: the last bar is 2024-01-05 03:00.
+    table = build_features(make_candles(100), PARAMS)
+    by_fraction = split_chronologically(table, PARAMS)
+    assert {key: value for key, value in by_fraction.items() if key != "lineage"} == {
+        "method": "fractions",
+        "train_start": "2024-01-01T00:00:00+00:00",
+        "val_start": "2024-01-03T12:00:00+00:00",  # row int(100 * 0.6) = 60
+        "test_start": "2024-01-04T08:00:00+00:00",  # row int(100 * 0.8) = 80
+        "end": "2024-01-05T03:00:00+00:00",
+    }
+    # test_start may be the last bar; val_start may not be the first, nor equal test_start.
+    last = split_chronologically(table, _dated("2024-01-02", "2024-01-05T03:00"))
+    assert last["test_start"] == "2024-01-05T03:00:00+00:00"
+    assert split_chronologically(table, _dated("2024-01-01T01:00", "2024-01-02"))["method"] == (
+        "dates"
+    )
+    bounds = r"\(2024-01-01 00:00:00\+00:00 \.\. 2024-01-05 03:00:00\+00:00\) in that"
+    for val_start, test_start in (
+        ("2024-01-01T00:00", "2024-01-02"),
+        ("2024-01-02", "2024-01-05T04:00"),
+    ):
+        with pytest.raises(CandleDataError, match=bounds):
+            split_chronologically(table, _dated(val_start, test_start))
+
+
+def test_the_scaler_records_its_split_and_the_split_fingerprint(outputs):
+    _, boundaries, scaler, _ = outputs
+    assert scaler["fitted_before"] == boundaries["val_start"]
+    assert scaler["lineage"]["split"] == fingerprint_json(boundaries)
+    moved = boundaries | {"test_start": boundaries["end"]}
+    assert scaler["lineage"]["split"] != fingerprint_json(moved)
+
+
+def test_fractions_that_put_val_and_test_on_one_bar_are_refused():
+    # 10 bars: int(10 * 0.6) = 6 and int(10 * 0.65) = 6, so the validation split is empty.
+    params = PARAMS.model_copy(
+        update={"split": PARAMS.split.model_copy(update={"val_fraction": 0.05})}
+    )
+    with pytest.raises(CandleDataError, match="in that order"):
+        split_chronologically(build_features(make_candles(10), params), params)
+
+
+def test_a_split_made_from_another_table_is_refused_naming_the_fix():
+    table, boundaries, _, _ = _run(make_candles(400))
+    other = build_features(make_candles(400, seed=3), PARAMS)
+    with pytest.raises(LineageError) as caught:
+        fit_feature_scaler(other, boundaries, PARAMS)
+    assert "split_boundaries was made from another features than the one on disk" in str(
+        caught.value
+    )
+    assert "rerun `kedro run --pipelines=features` and the stages after it." in str(caught.value)
+    scaler = fit_feature_scaler(table, boundaries, PARAMS)
+    with pytest.raises(LineageError, match="rerun `kedro run --pipelines=features`"):
+        make_windows(other, scaler, boundaries, PARAMS)

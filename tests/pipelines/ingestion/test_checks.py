@@ -295,6 +295,7 @@ def test_custom_timestamp_format():
     ],
 )
 def test_bad_parameters_are_refused_naming_the_key(source: dict, needle: str):
+    source = dict(source)  # a copy: the parametrized dict is reused if the test runs again
     interval = source.pop("interval", "1h")
     with pytest.raises(ValidationError) as caught:
         IngestionParams.model_validate(params(interval=interval, **source))

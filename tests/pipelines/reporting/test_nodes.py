@@ -49,12 +49,13 @@ def _model(stage_outputs: dict, quality: str) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def scored(stage_outputs):
-    predictions = {"good": _model(stage_outputs, "oracle"), "bad": _model(stage_outputs, "bad")}
+def scored(feature_outputs):
+    # Only the feature stage's outputs: no model is trained, so these tests stay fast.
+    predictions = {"good": _model(feature_outputs, "oracle"), "bad": _model(feature_outputs, "bad")}
     baselines = forecast_baselines(
-        stage_outputs["table"],
-        stage_outputs["split"],
-        stage_outputs["test"],
+        feature_outputs["table"],
+        feature_outputs["split"],
+        feature_outputs["test"],
         REPORTING,
         **predictions,
     )
@@ -143,3 +144,119 @@ def test_summary_runs_after_every_other_node():
     )
     # `Pipeline.nodes` is the order the sequential runner runs them in.
     assert [node.name for node in everything.nodes][-1] == "summarise_run"
+
+
+def test_baseline_table_keeps_the_bar_interval_and_a_fresh_index(scored, feature_outputs):
+    _, baselines, _ = scored
+    test = feature_outputs["test"]
+    assert baselines.index.tolist() == list(range(len(baselines)))
+    # Three baselines x every test window x 3 steps; step h is h hours after its origin.
+    assert len(baselines) == 3 * len(test) * 3
+    ahead = baselines["forecast_time"] - baselines["origin_time"]
+    assert (ahead == pd.to_timedelta(baselines["h"], unit="h")).all()
+
+
+def test_the_ewma_baseline_follows_the_configured_decay(feature_outputs, scored):
+    predictions, baselines, _ = scored
+    other = forecast_baselines(
+        feature_outputs["table"],
+        feature_outputs["split"],
+        feature_outputs["test"],
+        REPORTING.model_copy(update={"ewma_decay": 0.5}),
+        **predictions,
+    )
+    ewma = baselines["model"] == "ewma"
+    assert not np.allclose(other.loc[ewma, "q0.95"], baselines.loc[ewma, "q0.95"])
+    others = baselines["model"] != "ewma"
+    pd.testing.assert_frame_equal(other[others], baselines[others])
+
+
+def test_metrics_layout_names_the_period_levels_and_horizons(scored, feature_outputs):
+    predictions, baselines, metrics = scored
+    assert set(metrics) == {
+        "headline",
+        "models",
+        "baselines",
+        "quantiles",
+        "horizon",
+        "horizons_reported",
+        "test_period",
+        "definitions",
+    }
+    assert set(metrics["models"]) == {"good", "bad"}
+    assert set(metrics["baselines"]) == {"random_walk", "ewma", "garch"}
+    assert metrics["quantiles"] == [0.05, 0.5, 0.95] and metrics["horizon"] == 3
+    assert metrics["horizons_reported"] == [1]  # of the configured 1, 6, 12, 24
+    origins = feature_outputs["table"]["timestamp"].iloc[feature_outputs["test"]["end_row"]]
+    assert metrics["test_period"] == {
+        "first_origin": origins.iloc[0].isoformat(),
+        "last_origin": origins.iloc[-1].isoformat(),
+        "windows": len(feature_outputs["test"]),
+    }
+    assert metrics["definitions"]["crps_skill"].startswith("1 - CRPS_model / CRPS_baseline")
+    # A listed horizon equal to the forecast's last step is reported too.
+    every = compute_forecast_metrics(
+        baselines, REPORTING.model_copy(update={"horizons": (1, 2, 3, 4)}), **predictions
+    )
+    assert every["horizons_reported"] == [1, 2, 3]
+
+
+def test_horizon_is_the_number_of_steps_not_of_levels(feature_outputs):
+    # Two steps ahead and three levels: any mix-up of the two axes shows.
+    predictions = {
+        name: frame[frame["h"] <= 2].reset_index(drop=True)
+        for name, frame in (("good", _model(feature_outputs, "oracle")),)
+    }
+    baselines = forecast_baselines(
+        feature_outputs["table"],
+        feature_outputs["split"],
+        feature_outputs["test"],
+        REPORTING,
+        **predictions,
+    )
+    assert sorted(set(baselines["h"])) == [1, 2]
+    metrics = compute_forecast_metrics(
+        baselines, REPORTING.model_copy(update={"horizons": (1, 2, 3)}), **predictions
+    )
+    assert metrics["horizon"] == 2 and metrics["horizons_reported"] == [1, 2]
+    assert set(metrics["models"]["good"]["by_horizon"]) == {"1", "2"}
+
+
+def test_summary_layout_reports_and_log_lines(scored, caplog):
+    _, _, metrics = scored
+    reports = {"good": {"passed": True, "max_abs_error": 1e-7}, "bad": {"passed": 0}}
+    params = REPORTING.model_copy(
+        update={"reports_dir": "/out/reports/", "report_files": ("a.json", "b.png")}
+    )
+    with caplog.at_level(logging.INFO):
+        summary = summarise_run(metrics, params, **reports)
+    assert set(summary) == {"models", "headline", "reports"}
+    assert summary["headline"] == metrics["headline"]
+    assert summary["reports"] == ["/out/reports/a.json", "/out/reports/b.png"]
+    good, bad = summary["models"]["good"], summary["models"]["bad"]
+    assert set(good) == {"onnx_parity_passed", "max_abs_error", "verdict"}
+    assert good["onnx_parity_passed"] is True and good["max_abs_error"] == 1e-7
+    assert bad["onnx_parity_passed"] is False and bad["max_abs_error"] is None
+    period = metrics["test_period"]
+    lines = caplog.records[-1].getMessage().split("\n")
+    assert lines[0] == (
+        f"Run summary: {period['windows']} test origins {period['first_origin']} .. "
+        f"{period['last_origin']}, forecasts 1..3 bars ahead, quantiles [0.05, 0.5, 0.95]."
+    )
+    assert lines[1:3] == [f"  {good['verdict']}", f"  {bad['verdict']}"]
+    assert lines[3] == "  Reports in /out/reports/ (browse them with `kedro viz run`)."
+
+
+def test_one_step_forecasts_keep_the_bar_interval(feature_outputs):
+    # With one step per origin, the table's second row is the next origin, not step 2.
+    good = _model(feature_outputs, "oracle")
+    predictions = {"good": good[good["h"] == 1].reset_index(drop=True)}
+    baselines = forecast_baselines(
+        feature_outputs["table"],
+        feature_outputs["split"],
+        feature_outputs["test"],
+        REPORTING,
+        **predictions,
+    )
+    ahead = baselines["forecast_time"] - baselines["origin_time"]
+    assert (ahead == pd.Timedelta(1, "h")).all()
