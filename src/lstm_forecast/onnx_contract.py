@@ -191,9 +191,13 @@ class OnnxContract:
             )
         features = inputs[self.input_name][-1]
         output = outputs[self.output_name][1:]
-        if (isinstance(features, int) and features != len(self.feature_names)) or any(
-            isinstance(got, int) and got != want
-            for got, want in zip(output, expected_out, strict=False)
+        if (
+            (isinstance(features, int) and features != len(self.feature_names))
+            or len(output) != len(expected_out)
+            or any(
+                isinstance(got, int) and got != want
+                for got, want in zip(output, expected_out, strict=True)
+            )
         ):
             raise ArtifactError(
                 f"The graph takes {features} features per bar and returns {output}, but the "
