@@ -9,7 +9,9 @@ is float64 and the cast to float32 happens where the network begins, as in the P
 
 from __future__ import annotations
 
+import io
 import math
+import warnings
 from collections.abc import Callable
 
 import onnx
@@ -183,18 +185,25 @@ def _export_bytes(
     outputs: list[str],
     opset: int,
 ) -> bytes:
-    batch = torch.export.Dim("batch", min=1)
-    program = torch.onnx.export(
-        module.eval(),
-        example,
-        dynamo=True,
-        input_names=inputs,
-        output_names=outputs,
-        opset_version=opset,
-        dynamic_shapes=tuple({0: batch} for _ in example),
-        verbose=False,
-    )
-    return program.model_proto.SerializeToString()
+    # The TorchScript exporter: these graphs are plain tensor arithmetic with a fixed length
+    # and no LSTM, and it takes 0.3 s where the dynamo exporter takes 5 s or more (measured
+    # on 2 cores). The forecaster's parity with the Python path is checked in validation.
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        # torch 2.9+ calls the TorchScript exporter deprecated; it is what these graphs need.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        torch.onnx.export(
+            module.eval(),
+            example,
+            buffer,
+            dynamo=False,
+            input_names=inputs,
+            output_names=outputs,
+            opset_version=opset,
+            dynamic_axes={name: {0: "batch"} for name in (*inputs, *outputs)},
+        )
+    return buffer.getvalue()
 
 
 def _rename(graph: onnx.GraphProto, old: str, new: str) -> None:
