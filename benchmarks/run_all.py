@@ -30,6 +30,7 @@ SCRIPTS = {
     "inference": "bench_inference.py",
     "forecaster": "bench_forecaster.py",
     "end_to_end": "bench_end_to_end.py",
+    "scale": "bench_scale.py",
 }
 
 
