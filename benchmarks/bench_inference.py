@@ -2,8 +2,8 @@
 
 The model is the project's ``LSTMForecaster`` with the project's model parameters, window
 length and feature count, with seeded random weights (speed does not depend on the
-values). It is exported with ``export_module`` and the project's ``export.lstm`` settings,
-and run by ``make_session`` with the project's ``validation.onnxruntime`` settings, plus a
+values). It is exported with ``export_module`` and the project's ``export`` settings,
+and run by ``make_session`` with the project's top-level ``onnxruntime`` settings, plus a
 few other session settings for comparison. Torch runs in eval mode under
 ``torch.inference_mode`` with as many intra-op threads as the session it is compared with.
 
@@ -56,9 +56,9 @@ def main() -> None:
     args = c.parser(__doc__.splitlines()[0]).parse_args(sys.argv[1:])
     import torch
 
+    from lstm_forecast.models.lstm_network import LSTMForecaster
+    from lstm_forecast.models.torch_export import export_module
     from lstm_forecast.onnx_contract import INPUT_NAME, OUTPUT_NAME, make_session
-    from lstm_forecast.pipelines.export.torch_export import export_module
-    from lstm_forecast.pipelines.training.model import LSTMForecaster
 
     # The exporter's progress lines and deprecation notes are not benchmark output.
     logging.disable(logging.WARNING)
@@ -67,16 +67,19 @@ def main() -> None:
     params = c.load_params()
     length = params["features"]["window_length"]
     n_features = 6
-    project_runtime = params["validation"]["onnxruntime"]
+    project_runtime = params["onnxruntime"]
     torch.manual_seed(params["training"]["seed"])
+    lstm = params["training"]["lstm"]
     model = LSTMForecaster(
         n_features=n_features,
+        horizon=params["features"]["horizon"],
+        quantiles=params["training"]["quantiles"],
         window_length=length,
         feature_names=[f"f{i}" for i in range(n_features)],
-        **params["training"]["model"],
+        **{k: lstm[k] for k in ("hidden_size", "num_layers", "dropout")},
     ).eval()
-    print("[inference] exporting with export.lstm settings ...", flush=True)
-    onnx_bytes = export_module(model, params["export"]["lstm"])
+    print("[inference] exporting with the export settings ...", flush=True)
+    onnx_bytes = export_module(model, params["export"])
 
     runtimes = {
         "project": project_runtime,

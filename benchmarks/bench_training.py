@@ -34,23 +34,33 @@ GOAL_OVERHEAD = 5.0  # percent
 
 
 def load_data(params: dict[str, Any]) -> dict[str, Any]:
-    """Scaled matrix and window indices of the shipped year, through the pipeline's nodes."""
+    """Scaled matrix, targets and window indices of the shipped year, through the nodes."""
     from lstm_forecast.pipelines.features.nodes import (
         build_features,
-        fit_scaler,
+        fit_feature_scaler,
         make_windows,
         split_chronologically,
     )
+    from lstm_forecast.pipelines.features.params import FeaturesParams
     from lstm_forecast.pipelines.ingestion.nodes import clean_candles
+    from lstm_forecast.timeseries.preparation import scaled_arrays
 
-    features = params["features"]
-    length = features["window_length"]
+    features = FeaturesParams.model_validate(params["features"])
     candles, _ = clean_candles(c.RAW_CSV.read_text(), params["ingestion"])
     table = build_features(candles, features)
     split = split_chronologically(table, features)
-    scaler = fit_scaler(table, split, features)
-    scaled, train, val, _ = make_windows(table, scaler, split, length)
-    return {"scaled": scaled, "train": train, "val": val, "names": scaler["feature_names"]}
+    scaler = fit_feature_scaler(table, split, features)
+    train, val, _ = make_windows(table, scaler, split, features)
+    matrix, targets = scaled_arrays(table, scaler)
+    return {
+        "matrix": matrix,
+        "targets": targets,
+        "train": train,
+        "val": val,
+        "names": scaler["feature_names"],
+        "horizon": features.horizon,
+        "length": features.window_length,
+    }
 
 
 def main() -> None:
@@ -60,8 +70,7 @@ def main() -> None:
     from pytorch_lightning.callbacks import Callback, EarlyStopping, ModelCheckpoint
     from pytorch_lightning.loggers import CSVLogger
 
-    from lstm_forecast.pipelines.training.datamodule import WindowDataModule
-    from lstm_forecast.pipelines.training.model import LSTMForecaster
+    from lstm_forecast.models.lstm_network import LSTMForecaster, WindowDataModule
 
     # Lightning's banner lines and its "few workers" advice are noise in a benchmark.
     logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
@@ -82,13 +91,15 @@ def main() -> None:
             self.epochs.append(time.perf_counter() - self.started)
 
     params = c.load_params()
-    training = params["training"]
-    length = params["features"]["window_length"]
+    quantiles = params["training"]["quantiles"]
+    seed = params["training"]["seed"]
+    training = params["training"]["lstm"]
     torch.set_num_threads(training["torch_threads"])
     data = load_data(params)
+    length = data["length"]
     datamodule = WindowDataModule(
-        matrix=data["scaled"][data["names"]].to_numpy(),
-        targets=data["scaled"]["target"].to_numpy(),
+        matrix=data["matrix"],
+        targets=data["targets"],
         train_end_rows=data["train"]["end_row"].to_numpy(),
         val_end_rows=data["val"]["end_row"].to_numpy(),
         window_length=length,
@@ -103,12 +114,15 @@ def main() -> None:
     clip = training["trainer"].get("gradient_clip_val") or 0.0
 
     def fresh_model() -> LSTMForecaster:
-        torch.manual_seed(training["seed"])
+        torch.manual_seed(seed)
         return LSTMForecaster(
             n_features=len(data["names"]),
+            horizon=data["horizon"],
+            quantiles=quantiles,
             window_length=length,
             feature_names=data["names"],
-            **training["model"],
+            **{k: training[k] for k in ("hidden_size", "num_layers", "dropout")},
+            **{k: training[k] for k in ("learning_rate", "weight_decay")},
         )
 
     def plain(validate: bool, name: str) -> None:
@@ -121,7 +135,7 @@ def main() -> None:
             model.train()
             for windows, targets in datamodule.train_dataloader():
                 optimizer.zero_grad()
-                loss = model.loss(model(windows).squeeze(-1), targets)
+                loss = model.pinball_loss(model(windows), targets)
                 loss.backward()
                 if clip:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
@@ -130,7 +144,7 @@ def main() -> None:
                 model.eval()
                 with torch.no_grad():
                     for windows, targets in datamodule.val_dataloader():
-                        model.loss(model(windows).squeeze(-1), targets)
+                        model.pinball_loss(model(windows), targets)
             clock[-1].append(time.perf_counter() - started)
 
     def clocked(name: str) -> Callback:

@@ -32,6 +32,7 @@ SCRIPTS = {
     "forecaster": "bench_forecaster.py",
     "variants": "bench_variants.py",
     "end_to_end": "bench_end_to_end.py",
+    "scale": "bench_scale.py",
 }
 # Run only when named with --only: minutes of `kedro run`s, each starting a Dask cluster,
 # or of spawned DDP workers, each importing torch and Lightning afresh.

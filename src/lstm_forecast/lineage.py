@@ -18,10 +18,31 @@ from lstm_forecast.errors import LineageError
 
 
 def fingerprint_frame(frame: pd.DataFrame) -> str:
-    """sha256 of a frame's columns and values (row order matters, the index does not)."""
+    """sha256 of a frame's columns and values (row order matters, the index does not).
+
+    Numeric and datetime columns are hashed as their raw bytes (with the dtype), which is
+    about twice as fast as pandas' row hashes; other columns go through those.
+    """
     digest = hashlib.sha256(json.dumps([str(c) for c in frame.columns]).encode())
-    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    for position in range(frame.shape[1]):
+        column = frame.iloc[:, position]
+        raw = _raw_values(column)
+        if raw is None:
+            digest.update(pd.util.hash_pandas_object(column, index=False).to_numpy().tobytes())
+        else:
+            digest.update(f"{column.dtype}:".encode())
+            digest.update(memoryview(np.ascontiguousarray(raw)).cast("B"))
     return digest.hexdigest()
+
+
+def _raw_values(column: pd.Series) -> np.ndarray | None:
+    """The column's values as one numpy array of fixed-width items, if it has one."""
+    array = column.array
+    if hasattr(array, "asi8") and not isinstance(column.dtype, pd.PeriodDtype):
+        return np.asarray(array.asi8)
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "biufcmM":
+        return column.to_numpy()
+    return None
 
 
 def fingerprint_json(value: Any) -> str:

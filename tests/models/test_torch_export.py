@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -83,3 +88,38 @@ def test_d_export_of_a_train_mode_model_has_dropout_off(checkpoint):
 def test_unknown_exporter_is_refused(checkpoint):
     with pytest.raises(ValueError, match=r"export\.exporter"):
         export_checkpoint(checkpoint, {**DYNAMO, "exporter": "tensorflow"})
+
+
+_TWO_EXPORTS = """
+import json, sys
+sys.path.insert(0, {root!r})
+from lstm_forecast.models import torch_export as te
+from lstm_forecast.onnx_contract import shape_of
+from tests.models.conftest import DYNAMO, make_checkpoint
+spawned = []
+class Counting(te.ProcessPoolExecutor):
+    def __init__(self, *args, **kwargs):
+        spawned.append(1)
+        super().__init__(*args, **kwargs)
+te.ProcessPoolExecutor = Counting
+first = te.export_checkpoint(make_checkpoint(), DYNAMO)
+after_first = len(spawned)
+second = te.export_checkpoint(make_checkpoint(window_length=24, seed=1), DYNAMO)
+symbolic = [isinstance(shape_of(m.graph.input[0])[1], str) for m in (first, second)]
+print(json.dumps([after_first, len(spawned), symbolic]))
+"""
+
+
+def test_b_a_process_exports_its_first_lstm_itself_and_later_ones_in_a_fresh_process():
+    # A default run exports one LSTM: no process to spawn, torch imported once. The second
+    # export of a process must not run in it (b), so it goes to a spawned one.
+    root = str(Path(__file__).resolve().parents[2])
+    result = subprocess.run(
+        [sys.executable, "-c", _TWO_EXPORTS.format(root=root)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [0, 1, [True, True]]

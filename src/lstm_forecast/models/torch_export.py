@@ -5,12 +5,18 @@ Measured with torch 2.13 (each guarded here, each with a test):
 (b) a second dynamo export of an ``nn.LSTM`` in one process fixes the sequence length;
 (c) the dynamo exporter raises ``opset_version`` below 18 to 18 without a word;
 (d) checkpoints load in train mode, and exporting in train mode keeps dropout active.
+
+For (b) a process exports at most one LSTM: the first export of a process runs in it
+(measured: neither Lightning training nor earlier dynamo exports of other modules in the
+process pin its axes), every later one in a freshly spawned process. A default `kedro run`
+exports one LSTM, so it spawns nothing and imports torch once.
 """
 
 from __future__ import annotations
 
 import io
 import multiprocessing
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -25,6 +31,9 @@ from .lstm_network import LSTMForecaster, model_from_checkpoint
 EXPORTERS = ("dynamo", "torchscript")
 # (a): batch 1 lets the exporter specialise the batch axis; any larger example is safe.
 _EXAMPLE_BATCH = 2
+# (b): whether this process has made a dynamo export of an LSTM already.
+_STATE = {"lstm_exported_here": False}
+_LOCK = threading.Lock()
 
 
 def export_checkpoint(checkpoint: dict[str, Any], export: dict[str, Any]) -> onnx.ModelProto:
@@ -39,7 +48,7 @@ def export_checkpoint(checkpoint: dict[str, Any], export: dict[str, Any]) -> onn
     """
     if export["exporter"] not in EXPORTERS:
         raise ValueError(f"export.exporter must be one of {EXPORTERS}, not {export['exporter']!r}.")
-    if export.get("isolate_process", True):
+    if export.get("isolate_process", True) and not _claim_this_process():
         # (b): a spawned interpreter has no exporter state left from an earlier export.
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
@@ -58,6 +67,15 @@ def export_checkpoint(checkpoint: dict[str, Any], export: dict[str, Any]) -> onn
     return model
 
 
+def _claim_this_process() -> bool:
+    """True once per process: the caller may make this process's one LSTM export here."""
+    with _LOCK:
+        if _STATE["lstm_exported_here"]:
+            return False
+        _STATE["lstm_exported_here"] = True
+        return True
+
+
 def _export_bytes(checkpoint: dict[str, Any], export: dict[str, Any]) -> bytes:
     model = model_from_checkpoint(checkpoint)
     return export_module(model, export)
@@ -73,6 +91,8 @@ def export_module(model: LSTMForecaster, export: dict[str, Any]) -> bytes:
     Returns:
         The serialised ONNX model.
     """
+    with _LOCK:
+        _STATE["lstm_exported_here"] = True  # (b): whoever called, this process has one now
     model = model.eval()  # (d): also when the caller forgot; dropout must be off.
     window_length = int(model.hparams.window_length)
     n_features = int(model.hparams.n_features)

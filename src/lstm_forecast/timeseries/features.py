@@ -50,26 +50,41 @@ def compute_features(candles: pd.DataFrame) -> pd.DataFrame:
     Returns:
         A frame with one column per name in ``FEATURE_NAMES``, aligned with ``candles``.
     """
+    return pd.DataFrame(feature_arrays(candles), index=candles.index, copy=False)
+
+
+def feature_arrays(candles: pd.DataFrame) -> dict[str, np.ndarray]:
+    """``compute_features`` as one float64 array per feature name (no frame is built)."""
     close = candles["close"].to_numpy(dtype=np.float64)
     log_close = np.log(close)
-    log_return = np.full_like(log_close, np.nan)
-    log_return[1:] = np.diff(log_close)
+    log_return = np.empty_like(log_close)
+    log_return[:1] = np.nan
+    np.subtract(log_close[1:], log_close[:-1], out=log_return[1:])
     # A return across a gap spans several bars: it is not the same quantity.
     log_return[_segment_starts(candles["segment"].to_numpy())] = np.nan
 
-    hour = candles["timestamp"].dt.hour.to_numpy(dtype=np.float64)
-    angle = 2.0 * np.pi * hour / 24.0
-    return pd.DataFrame(
-        {
-            "log_return": log_return,
-            "log_high_low": np.log(candles["high"].to_numpy() / candles["low"].to_numpy()),
-            "log_close_open": np.log(close / candles["open"].to_numpy()),
-            "log_volume": np.log1p(candles["volume"].to_numpy(dtype=np.float64)),
-            "hour_sin": np.sin(angle),
-            "hour_cos": np.cos(angle),
-        },
-        index=candles.index,
-    )[list(FEATURE_NAMES)]
+    angle = 2.0 * np.pi * _utc_hour(candles["timestamp"]) / 24.0
+    return {
+        "log_return": log_return,
+        "log_high_low": np.log(candles["high"].to_numpy() / candles["low"].to_numpy()),
+        "log_close_open": np.log(close / candles["open"].to_numpy()),
+        "log_volume": np.log1p(candles["volume"].to_numpy(dtype=np.float64)),
+        "hour_sin": np.sin(angle),
+        "hour_cos": np.cos(angle),
+    }
+
+
+def _utc_hour(stamps: pd.Series) -> np.ndarray:
+    """The hour of each time as float64: integer arithmetic on the epoch for UTC times."""
+    tz = getattr(stamps.dtype, "tz", None)
+    if tz is not None and str(tz) != "UTC":
+        return stamps.dt.hour.to_numpy(dtype=np.float64)
+    values = stamps.array.asi8 if hasattr(stamps.array, "asi8") else None
+    if values is None or stamps.hasnans:
+        return stamps.dt.hour.to_numpy(dtype=np.float64)
+    unit = stamps.array.unit
+    per_hour = 3600 * {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[unit]
+    return ((values // per_hour) % 24).astype(np.float64)
 
 
 def compute_targets(candles: pd.DataFrame, kind: str, horizon: int) -> np.ndarray:
@@ -87,17 +102,26 @@ def compute_targets(candles: pd.DataFrame, kind: str, horizon: int) -> np.ndarra
     close = candles["close"].to_numpy(dtype=np.float64)
     segment = candles["segment"].to_numpy()
     rows = len(close)
-    future = np.full((rows, horizon), np.nan)
-    for h in range(1, min(horizon, rows - 1) + 1):
-        ahead = close[h:].copy()
+    # One contiguous row per horizon step (returned transposed): each step is written in
+    # one pass, with the same float operations as log(close_{t+h} / close_t) row-wise.
+    future = np.empty((horizon, rows))
+    for h in range(1, horizon + 1):
+        out = future[h - 1]
+        if h >= rows:
+            out[:] = np.nan
+            continue
+        ahead = out[:-h]
+        if kind == "close":
+            ahead[:] = close[h:]
+        else:
+            np.divide(close[h:], close[:-h], out=ahead)
+            if kind == "log_return":
+                np.log(ahead, out=ahead)
+            else:
+                ahead -= 1.0
         ahead[segment[h:] != segment[:-h]] = np.nan
-        future[:-h, h - 1] = ahead
-    last = close[:, None]
-    if kind == "log_return":
-        return np.log(future / last)
-    if kind == "simple_return":
-        return future / last - 1.0
-    return future
+        out[-h:] = np.nan
+    return future.T
 
 
 def targets_to_prices(targets: np.ndarray, last_close: np.ndarray, kind: str) -> np.ndarray:

@@ -38,7 +38,8 @@ def fit_scaler(
         mean/scale per horizon step) and ``fitted_on_rows``.
     """
     timestamps = table["timestamp"]
-    features = table.loc[(timestamps < val_start).to_numpy(), list(FEATURE_NAMES)].to_numpy()
+    before = _rows_before(timestamps, val_start)
+    features = table[list(FEATURE_NAMES)].to_numpy()[before(0)]
     feature_scaler = StandardScaler().fit(features[np.isfinite(features).all(axis=1)])
     # A feature that is constant at the data's interval (the hour of day on daily bars)
     # carries nothing: it is left out, and the contract lists the features actually used.
@@ -46,8 +47,7 @@ def fit_scaler(
     target_mean, target_scale = [], []
     for h, column in enumerate(target_columns(horizon), start=1):
         # Row t's h-step target is bar t+h's close: a training value only before val_start.
-        target_time = timestamps.shift(-h)
-        values = table.loc[(target_time < val_start).to_numpy(), column].to_numpy()
+        values = table[column].to_numpy()[before(h)]
         values = values[np.isfinite(values)]
         if values.size < 2:
             raise ValueError(f"Fewer than two training targets {h} bars ahead.")
@@ -64,6 +64,41 @@ def fit_scaler(
         "target_scale": target_scale,
         "fitted_on_rows": int(feature_scaler.n_samples_seen_),
     }
+
+
+def _rows_before(timestamps: pd.Series, val_start: pd.Timestamp) -> Any:
+    """``before(h)``: the rows ``t`` whose bar ``t + h`` lies before ``val_start``.
+
+    Sorted times (every feature table) give a slice, found by binary search; otherwise a
+    boolean mask of the shifted times, as the definition says.
+    """
+    if timestamps.is_monotonic_increasing and not timestamps.hasnans:
+        first_after = int(timestamps.searchsorted(val_start, side="left"))
+        return lambda h: slice(0, max(first_after - h, 0))
+    return lambda h: (timestamps.shift(-h) < val_start).to_numpy()
+
+
+def finite_rows(table: pd.DataFrame, scaler: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows whose scaled features, and whose scaled targets, are all finite.
+
+    The same values as ``np.isfinite(a).all(axis=1)`` over ``scaled_arrays``' two arrays,
+    computed one column at a time, so no ``[rows, horizon]`` copy is ever made.
+    """
+    rows = len(table)
+    features_ok = np.ones(rows, dtype=bool)
+    for name, mean, scale in zip(
+        scaler["feature_names"], scaler["feature_mean"], scaler["feature_scale"], strict=True
+    ):
+        column = table[name].to_numpy(dtype=np.float64)
+        features_ok &= np.isfinite(((column - mean) / scale).astype(np.float32))
+    targets_ok = np.ones(rows, dtype=bool)
+    targets = target_columns(scaler["horizon"])
+    for name, mean, scale in zip(
+        targets, scaler["target_mean"], scaler["target_scale"], strict=True
+    ):
+        column = table[name].to_numpy(dtype=np.float64)
+        targets_ok &= np.isfinite(((column - mean) / scale).astype(np.float32))
+    return features_ok, targets_ok
 
 
 def scaled_arrays(table: pd.DataFrame, scaler: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -101,13 +136,30 @@ def split_windows(
         ``train``, ``val``, ``test`` tables of ``start_row``, ``end_row``, ``origin_time``
         (the last input bar) and ``target_time`` (the first target bar).
     """
-    horizon = targets.shape[1]
-    ends = valid_window_ends(
-        table["segment"].to_numpy(),
+    return split_window_rows(
+        table,
         np.isfinite(matrix).all(axis=1),
         np.isfinite(targets).all(axis=1),
+        targets.shape[1],
         window_length,
+        val_start,
+        test_start,
+        test_end,
     )
+
+
+def split_window_rows(
+    table: pd.DataFrame,
+    features_ok: np.ndarray,
+    targets_ok: np.ndarray,
+    horizon: int,
+    window_length: int,
+    val_start: pd.Timestamp,
+    test_start: pd.Timestamp,
+    test_end: pd.Timestamp | None = None,
+) -> dict[str, pd.DataFrame]:
+    """``split_windows`` given which rows have finite features and targets (``finite_rows``)."""
+    ends = valid_window_ends(table["segment"].to_numpy(), features_ok, targets_ok, window_length)
     stamps = table["timestamp"].array
     first = pd.DatetimeIndex(stamps[ends + 1])
     last = pd.DatetimeIndex(stamps[ends + horizon])

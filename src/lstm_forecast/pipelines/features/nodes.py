@@ -9,8 +9,8 @@ import pandas as pd
 
 from lstm_forecast.errors import CandleDataError
 from lstm_forecast.lineage import fingerprint_frame, fingerprint_json, require_same
-from lstm_forecast.timeseries.features import compute_features, compute_targets, target_columns
-from lstm_forecast.timeseries.preparation import SPLITS, fit_scaler, scaled_arrays, split_windows
+from lstm_forecast.timeseries.features import compute_targets, feature_arrays, target_columns
+from lstm_forecast.timeseries.preparation import SPLITS, finite_rows, fit_scaler, split_window_rows
 
 from .params import FeaturesParams
 
@@ -29,12 +29,14 @@ def build_features(candles: pd.DataFrame, features: FeaturesParams) -> pd.DataFr
     Returns:
         ``timestamp, close, segment``, one column per feature, then the targets.
     """
-    table = candles[["timestamp", "close", "segment"]].copy()
-    computed = compute_features(candles)
-    table[list(computed.columns)] = computed
-    table[target_columns(features.horizon)] = compute_targets(
-        candles, features.target, features.horizon
-    )
+    targets = compute_targets(candles, features.target, features.horizon).T
+    columns = {name: candles[name].to_numpy(copy=True) for name in ("close", "segment")}
+    columns |= feature_arrays(candles)
+    # Rows of the transposed targets are contiguous: one column each without a copy.
+    columns |= dict(zip(target_columns(features.horizon), targets, strict=True))
+    # Fresh arrays, owned here: one block each instead of a copy into one 2-D block.
+    table = pd.DataFrame(columns, index=candles.index, copy=False)
+    table.insert(0, "timestamp", candles["timestamp"])
     return table
 
 
@@ -135,12 +137,14 @@ def make_windows(
         what="feature_scaler",
         rerun=_RERUN,
     )
-    matrix, targets = scaled_arrays(feature_table, feature_scaler)
+    # Only which rows are finite matters here: the scaled arrays are built where they train.
+    features_ok, targets_ok = finite_rows(feature_table, feature_scaler)
     length = features.window_length
-    windows = split_windows(
+    windows = split_window_rows(
         feature_table,
-        matrix,
-        targets,
+        features_ok,
+        targets_ok,
+        int(feature_scaler["horizon"]),
         length,
         pd.Timestamp(split_boundaries["val_start"]),
         pd.Timestamp(split_boundaries["test_start"]),

@@ -16,7 +16,7 @@ import pandas as pd
 from lstm_forecast.errors import CandleDataError
 
 from .layout import FIELDS, PRICE_COLUMNS, VALUE_COLUMNS, IngestionParams
-from .parsing import parse_columns, refuse_collapsed_timestamps
+from .parsing import parse_columns, refuse_collapsed_timestamps, strictly_increasing
 from .quality import Counts, listed_rows, quality_report, stale_bars
 from .reading import read_table
 from .rules import inconsistent_rows, validate_values
@@ -53,8 +53,10 @@ def clean_candles(
     refuse_collapsed_timestamps(frame, view)
     frame = _drop_inconsistent(frame, view, ingestion, counts)
     validate_values(frame, view, ingestion)
-    frame = _drop_duplicates(frame, view, counts)
-    frame = _assign_segments(frame.sort_values("timestamp", kind="stable"), ingestion.step_ns)
+    if not strictly_increasing(frame["timestamp"]):  # else no duplicate and nothing to sort
+        frame = _drop_duplicates(frame, view, counts)
+        frame = frame.sort_values("timestamp", kind="stable")
+    frame = _assign_segments(frame, ingestion.step_ns)
     _check_length(frame, view, ingestion)
     stale = stale_bars(frame, view, ingestion)
 

@@ -2,6 +2,12 @@
 
 Each data row keeps its position (the frame's index), so every later message can name the
 file line; blank lines are kept as empty rows for the same reason.
+
+Two readers: pyarrow's multi-threaded CSV reader types the columns as it reads (floats,
+ISO 8601 times) and takes any well-formed file in the common layout; everything else (a
+blank line, a junk cell, decimal commas, epochs, zone offsets, ...) goes to pandas' reader,
+whose untyped columns the parsing module explains cell by cell. Both give the same frame
+for a file both can read; the fast one refuses nothing, it only declines.
 """
 
 from __future__ import annotations
@@ -33,6 +39,9 @@ def read_table(raw_text: str, source: SourceParams) -> tuple[pd.DataFrame, FileV
     """
     positions, names = _resolve_positions(raw_text, source)
     view = FileView(raw_text, source, positions, names)
+    typed = _read_typed(raw_text, source, positions)
+    if typed is not None:
+        return typed, view
     frame = _read_csv(
         raw_text,
         source,
@@ -44,6 +53,67 @@ def read_table(raw_text: str, source: SourceParams) -> tuple[pd.DataFrame, FileV
     if frame.empty:
         return pd.DataFrame({f: pd.Series(dtype=object) for f in FIELDS}), view
     return frame.rename(columns={p: f for f, p in positions.items()})[list(FIELDS)], view
+
+
+def _read_typed(text: str, source: SourceParams, positions: dict[str, int]) -> pd.DataFrame | None:
+    """The six columns typed by pyarrow (times as naive ns), or None where it declines."""
+    if (
+        len(source.sep) != 1
+        or source.decimal != "."
+        or source.thousands is not None
+        or source.timestamp_format is not None
+        or source.epoch_unit is not None
+        or source.timezone != "UTC"  # local times may not exist or be ambiguous: worded there
+    ):
+        return None
+    import pyarrow as pa  # noqa: PLC0415 - pandas' reader needs no pyarrow import
+    import pyarrow.csv as pcsv  # noqa: PLC0415
+
+    width = max(positions.values()) + 1
+    first = _head(text, source.first_data_line)[len(_head(text, source.first_data_line - 1)) :]
+    if not first.strip():
+        return None  # no data row, or a blank first one: the general reader words it
+    names = [f"c{i}" for i in range(max(width, len(_split_fields(first, source.sep))))]
+    wanted = {field: names[p] for field, p in positions.items()}
+    payload = text.encode()
+    try:
+        table = pcsv.read_csv(
+            pa.py_buffer(payload),
+            read_options=pcsv.ReadOptions(
+                skip_rows=source.first_data_line - 1, column_names=names, block_size=1 << 24
+            ),
+            # A blank line would be skipped and shift every later line number: decline.
+            parse_options=pcsv.ParseOptions(delimiter=source.sep, ignore_empty_lines=False),
+            convert_options=pcsv.ConvertOptions(
+                include_columns=[wanted[f] for f in FIELDS],
+                column_types={
+                    wanted[f]: pa.timestamp("ns") if f == "timestamp" else pa.float64()
+                    for f in FIELDS
+                },
+                null_values=source.missing_tokens,
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+                timestamp_parsers=[pcsv.ISO8601],
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None
+    # pandas keeps one row per line after the header; a quoted line break or a lone CR
+    # would make the two readers disagree on line numbers: decline those files.
+    lines = payload.count(b"\n") + (not payload.endswith(b"\n"))
+    if table.num_rows == 0 or table.num_rows != lines - (source.first_data_line - 1):
+        return None
+    del payload
+    frame = table.rename_columns(list(FIELDS)).to_pandas(
+        split_blocks=True, self_destruct=True, coerce_temporal_nanoseconds=True
+    )
+    return frame
+
+
+def _split_fields(line: str, sep: str) -> list[str]:
+    import csv  # noqa: PLC0415
+
+    return next(csv.reader([line.rstrip("\r\n")], delimiter=sep), [])
 
 
 def _head(text: str, lines: int) -> str:

@@ -1,0 +1,81 @@
+"""The pyarrow reader and pandas' reader give the same candles, report or refusal."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pandas as pd
+import pytest
+from hypothesis import given
+
+from lstm_forecast.errors import CandleDataError
+from lstm_forecast.pipelines.ingestion import reading
+from lstm_forecast.pipelines.ingestion.layout import SourceParams
+from lstm_forecast.pipelines.ingestion.nodes import clean_candles
+
+from ._helpers import PROJECT, SHIPPED, bar_rows, params, to_text
+from .test_properties import PROPERTY_SETTINGS, _params, any_mess
+
+
+def _outcome(text: str, ingestion: dict) -> tuple:
+    try:
+        candles, report = clean_candles(text, ingestion)
+    except CandleDataError as exc:
+        return "refused", str(exc)
+    return "accepted", candles, report
+
+
+def _both(text: str, ingestion: dict) -> tuple[tuple, tuple]:
+    fast = _outcome(text, ingestion)
+    with mock.patch.object(reading, "_read_typed", return_value=None):
+        general = _outcome(text, ingestion)
+    return fast, general
+
+
+def _assert_same(fast: tuple, general: tuple) -> None:
+    assert fast[0] == general[0], (fast, general)
+    if fast[0] == "refused":
+        assert fast[1] == general[1]
+    else:
+        pd.testing.assert_frame_equal(fast[1], general[1])
+        assert fast[2] == general[2]
+
+
+@PROPERTY_SETTINGS
+@given(any_mess())
+def test_messy_text_gets_the_same_outcome_from_both_readers(text: str):
+    _assert_same(*_both(text, _params()))
+
+
+def test_the_shipped_file_is_read_by_pyarrow_into_the_same_candles():
+    text = (PROJECT / SHIPPED).read_text()
+    source = SourceParams.model_validate(params(SHIPPED)["source"])
+    positions, _ = reading._resolve_positions(text, source)
+    assert reading._read_typed(text, source, positions) is not None  # the fast path is taken
+    _assert_same(*_both(text, params(SHIPPED)))
+
+
+@pytest.mark.parametrize(
+    "variant",
+    ["crlf", "quoted", "blank_line", "no_final_newline", "missing_cells", "future", "bom"],
+)
+def test_layout_details_get_the_same_outcome_from_both_readers(variant: str):
+    rows = bar_rows(12)
+    text = to_text(rows)
+    if variant == "crlf":
+        text = text.replace("\n", "\r\n")
+    elif variant == "quoted":
+        text = to_text([[f'"{cell}"' for cell in row] for row in rows])
+    elif variant == "blank_line":
+        text = to_text([*rows[:5], [""], *rows[5:]])
+    elif variant == "no_final_newline":
+        text = text.rstrip("\n")
+    elif variant == "missing_cells":
+        rows[3][2] = ""
+        rows[7] = [rows[7][0], "null", "null", "null", "null", "null"]
+        text = to_text(rows)
+    elif variant == "future":
+        text = to_text(bar_rows(12, start="2099-01-01 00:00:00"))
+    elif variant == "bom":
+        text = "\ufeff" + text
+    _assert_same(*_both(text, params()))
