@@ -54,10 +54,11 @@ STAGE_NODES = (
     "split_chronologically",
     "fit_scaler_on_train",
     "make_windows",
-    "train_lstm",
-    "train_ridge",
+    "train",
     "export_onnx",
-    "validate_onnx_parity",
+    "export_forecaster",
+    "validate_onnx",
+    "publish_validated",
     "forecast_test_split",
 )
 READY_TIMEOUT_S = 90
@@ -177,7 +178,7 @@ def test_flowchart_shows_every_stage(chromium, viz_url: str) -> None:
         shown = {text.strip() for text in labels.all_text_contents()}
         missing = [name for name in STAGE_NODES if name not in shown]
         assert not missing, f"not in the flowchart: {missing}; shown: {sorted(shown)}"
-        for name in ("clean_candles", "train_lstm", "validate_onnx_parity"):
+        for name in ("clean_candles", "export_forecaster", "validate_onnx"):
             label = labels.filter(has_text=name).first
             assert label.is_visible(), f"{name} is in the DOM but not visible"
         assert SCREENSHOT.stat().st_size > 20_000, "the screenshot is suspiciously small"
