@@ -26,8 +26,8 @@ from tests.conftest import KEDRO, RAW_CSV, copy_project, kedro_env
 
 TRACKED = "tracking.enabled=true"
 RUNS = {  # label -> extra --params; the smoke env otherwise trains with hidden_size 8
-    "small": "training.model.hidden_size=4",
-    "default": "training.model.hidden_size=8",
+    "small": "training.lstm.hidden_size=4",
+    "default": "training.lstm.hidden_size=8",
 }
 # Zero tolerance: the LSTM's ONNX forecasts differ from torch's in the last float32 bits.
 FAILING = "validation.tolerance.atol=0,validation.tolerance.rtol=0"
@@ -39,14 +39,14 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 # ---------------------------------------------------------------- helpers (no MLflow)
 def test_parameter_blocks_are_flattened_and_long_values_left_out():
     params = {
-        "training": {"model": {"hidden_size": 8, "dropout": 0.0}, "trainer": {}},
+        "training": {"lstm": {"hidden_size": 8, "dropout": 0.0}, "trainer": {}},
         "features": {"window_length": 12, "names": list(range(200))},
         "inference": {"ignored": True},
     }
     flat, skipped = tracking.flatten_params(params, ("training", "features", "absent"), 100)
     assert flat == {
-        "training.model.hidden_size": "8",
-        "training.model.dropout": "0.0",
+        "training.lstm.hidden_size": "8",
+        "training.lstm.dropout": "0.0",
         "training.trainer": "{}",
         "features.window_length": "12",
     }
@@ -208,7 +208,7 @@ def _run(store: dict, hidden_size: str):
     return next(
         r
         for r in store["runs"]
-        if r.data.params.get("training.model.hidden_size") == hidden_size
+        if r.data.params.get("training.lstm.hidden_size") == hidden_size
         and r.info.status == "FINISHED"
     )
 

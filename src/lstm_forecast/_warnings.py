@@ -5,6 +5,7 @@ listed still reaches the console. Installed on import of the package, so it also
 the spawned export process and notebooks (kedro.ipython imports the settings first).
 """
 
+import logging
 import warnings
 
 # (category, message regex): each is raised inside a library, and none asks the user to act.
@@ -33,3 +34,26 @@ def silence_library_warnings() -> None:
     """Install the filters above (idempotent: warnings.filterwarnings dedups entries)."""
     for category, message in _LIBRARY_WARNINGS:
         warnings.filterwarnings("ignore", message=message, category=category)
+
+
+def quiet_kedro_plugins() -> None:
+    """Import kedro-mlflow's CLI quietly, before Kedro loads plugin commands.
+
+    Registered as a ``kedro.init`` entry point (pyproject.toml), so it runs when the `kedro`
+    command starts. kedro-mlflow's model class has an untyped ``predict``, and MLflow warns
+    about it, over a dozen coloured lines, when the class is defined: at every `kedro` start,
+    tracked or not. The warning reaches the console through Kedro's logging of warnings
+    (``py.warnings``), past the warning filters, so that logger is muted for this import.
+    Kedro's own import of the plugin then finds the module loaded.
+    """
+    silence_library_warnings()
+    captured = logging.getLogger("py.warnings")
+    muted, captured.disabled = captured.disabled, True
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import kedro_mlflow.framework.cli.cli  # noqa: F401, PLC0415
+    except ImportError:
+        pass
+    finally:
+        captured.disabled = muted
