@@ -54,14 +54,14 @@ def test_each_fold_windows_stay_inside_its_own_blocks_by_row():
     params = BacktestParams(test_bars=100, val_bars=50, window_length=8, horizon=3)
     plan = plan_folds(candles, params, folds=3)["folds"]
     for fold, test_row in ((0, 700), (1, 800), (2, 900)):
-        table, data, test_ends = _fold_data(candles, plan[fold], params)
+        _, scaler, data, test_ends = _fold_data(candles, plan[fold], params)
         # Every target bar t+1..t+3 inside the block: ends test_row-1 .. test_row+96.
         assert test_ends.tolist() == list(range(test_row - 1, test_row + 97))
         assert data.val_ends.tolist() == list(range(test_row - 51, test_row - 3))
         # Row 0 has no return, so the first full window ends at row 8; the last training
         # target is the bar just before the validation block.
         assert data.train_ends.tolist() == list(range(8, test_row - 53))
-        assert table.attrs["scaler"]["horizon"] == 3
+        assert scaler["horizon"] == 3
         assert data.matrix.shape == (1_000, 6) and data.targets.shape == (1_000, 3)
         assert (data.window_length, data.seed) == (8, params.training.seed)
         assert data.quantiles == tuple(params.training.quantiles)

@@ -178,6 +178,7 @@ def test_metrics_layout_names_the_period_levels_and_horizons(scored, feature_out
         "models",
         "baselines",
         "quantiles",
+        "interval",
         "horizon",
         "horizons_reported",
         "test_period",
@@ -230,7 +231,7 @@ def test_summary_layout_reports_and_log_lines(scored, caplog):
     )
     with caplog.at_level(logging.INFO):
         summary = summarise_run(metrics, params, **reports)
-    assert set(summary) == {"models", "headline", "reports"}
+    assert set(summary) == {"models", "headline", "reports", "text"}
     assert summary["headline"] == metrics["headline"]
     assert summary["reports"] == ["/out/reports/a.json", "/out/reports/b.png"]
     good, bad = summary["models"]["good"], summary["models"]["bad"]
@@ -241,7 +242,7 @@ def test_summary_layout_reports_and_log_lines(scored, caplog):
     lines = caplog.records[-1].getMessage().split("\n")
     assert lines[0] == (
         f"Run summary: {period['windows']} test origins {period['first_origin']} .. "
-        f"{period['last_origin']}, forecasts 1..3 bars ahead, quantiles [0.05, 0.5, 0.95]."
+        f"{period['last_origin']}, forecasts 1..3 bars of 1h ahead, quantiles [0.05, 0.5, 0.95]."
     )
     assert lines[1:3] == [f"  {good['verdict']}", f"  {bad['verdict']}"]
     assert lines[3] == "  Reports in /out/reports/ (browse them with `kedro viz run`)."
