@@ -57,3 +57,7 @@ def quiet_kedro_plugins() -> None:
         pass
     finally:
         captured.disabled = muted
+    # Both set their own loggers to INFO when imported, which is after conf/logging.yml was
+    # applied: store creation, resolver registration and URI notes on every tracked start.
+    for name in ("kedro_mlflow", "mlflow"):
+        logging.getLogger(name).setLevel(logging.WARNING)
