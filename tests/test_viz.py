@@ -170,7 +170,8 @@ def test_datasets_that_can_preview_have_one(api: Path) -> None:
 def _import_dataset_module(module: str):
     # kedro-viz shortens `kedro_datasets.json.json_dataset` to `json.json_dataset`, and a
     # project dataset `lstm_forecast.datasets.x` to `datasets.x`.
-    for prefix in ("kedro_datasets.", "lstm_forecast.", ""):
+    # Kedro's own MemoryDataset comes out as `io.memory_dataset`.
+    for prefix in ("kedro_datasets.", "lstm_forecast.", "kedro.", ""):
         try:
             return importlib.import_module(prefix + module)
         except ImportError:
