@@ -171,7 +171,7 @@ def _outputs(project: Path) -> dict:
         "model.onnx": (project / "data/06_models/model.onnx").read_bytes(),
         "history": pd.read_csv(reports / "training_history.csv"),
         "headline": json.loads((reports / "forecast_metrics.json").read_text())["headline"],
-        "lstm_report": json.loads((reports / "validation_report.json").read_text()),
+        "lstm_report": json.loads((reports / "lstm_validation_report.json").read_text()),
     }
 
 
@@ -297,14 +297,14 @@ def test_passing_runs_register_model_onnx_and_the_failed_run_registers_nothing(s
     assert _logged_models(store, failed.info.run_id) == {}
     # What explains the failure is kept with the run.
     reports = {a.path for a in client.list_artifacts(failed.info.run_id, "reports")}
-    assert "reports/validation_report.json" in reports
+    assert "reports/lstm_validation_report.json" in reports
 
 
 @pytest.mark.e2e
 def test_reports_and_plots_are_artifacts_of_the_run(store):
     run = _run(store, "8")
     paths = {a.path for a in store["client"].list_artifacts(run.info.run_id, "reports")}
-    for name in ("forecast_metrics.json", "validation_report.json", "loss_curves.png"):
+    for name in ("forecast_metrics.json", "lstm_validation_report.json", "loss_curves.png"):
         assert f"reports/{name}" in paths
 
 
