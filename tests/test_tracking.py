@@ -227,7 +227,7 @@ def test_each_run_is_recorded_with_its_parameters(store):
     for label, hidden in (("small", "4"), ("default", "8")):
         params = _run(store, hidden).data.params
         assert params["features.window_length"] == "12", label
-        assert params["training.trainer.max_epochs"] == "2"
+        assert params["training.lstm.trainer.max_epochs"] == "2"
         assert params["validation.tolerance.atol"] == "1e-05"
         assert params["data.file"] == RAW_CSV.name
         assert params["data.sha256"] == hashlib.sha256(csv).hexdigest()
