@@ -62,3 +62,22 @@ def raw_windows(candles: pd.DataFrame, ends: np.ndarray, length: int) -> dict[st
         "candles": np.ascontiguousarray(gather_windows(values, ends, length + 1)),
         "open_time": np.ascontiguousarray(gather_windows(times, ends, length + 1)[:, :, 0]),
     }
+
+
+def contract_windows(table: pd.DataFrame, ends: np.ndarray, contract: Any) -> np.ndarray:
+    """The model inputs for the windows ending at ``ends``, scaled as ``contract`` says.
+
+    Args:
+        table: Feature table (the contract's feature columns).
+        ends: End row of each window.
+        contract: The model's ``OnnxContract`` (feature names, scaler, window length).
+
+    Returns:
+        ``[len(ends), window_length, n_features]`` float32, contiguous.
+    """
+    matrix = scale_features(
+        table[list(contract.feature_names)].to_numpy(),
+        contract.scaler.feature_mean,
+        contract.scaler.feature_scale,
+    )
+    return np.ascontiguousarray(gather_windows(matrix, ends, contract.window_length))

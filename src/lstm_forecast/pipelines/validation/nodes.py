@@ -16,9 +16,9 @@ from lstm_forecast.lineage import fingerprint_arrays, fingerprint_json
 from lstm_forecast.onnx_contract import OnnxContract, make_session, run_batched, stamp
 from lstm_forecast.params import OnnxRuntimeParams
 from lstm_forecast.timeseries import forecasts
-from lstm_forecast.timeseries.features import forecast_to_price, scale_features
+from lstm_forecast.timeseries.features import forecast_to_price
 from lstm_forecast.timeseries.preparation import require_windows_match
-from lstm_forecast.timeseries.windows import gather_windows
+from lstm_forecast.timeseries.reference import contract_windows
 
 from . import checks
 from .params import ValidationParams
@@ -160,14 +160,9 @@ def forecast_test_split(
     """
     contract = OnnxContract.from_model(onnx_model)
     ends = test_windows["end_row"].to_numpy()
-    matrix = scale_features(
-        feature_table[list(contract.feature_names)].to_numpy(),
-        contract.scaler.feature_mean,
-        contract.scaler.feature_scale,
-    )
-    windows = gather_windows(matrix, ends, contract.window_length)
+    windows = contract_windows(feature_table, ends, contract)
     session = make_session(onnx_model, onnxruntime.as_dict())
-    scaled = run_batched(session, np.ascontiguousarray(windows), batch_size=256)
+    scaled = run_batched(session, windows, batch_size=256)
     close = feature_table["close"].to_numpy(dtype=np.float64)
     steps = np.arange(1, contract.horizon + 1)
     return forecasts.to_frame(
@@ -223,14 +218,7 @@ def _parity(
                 "failure": f"onnxruntime could not load it: {error}",
             }
         ]
-    matrix = scale_features(
-        feature_table[list(contract.feature_names)].to_numpy(),
-        contract.scaler.feature_mean,
-        contract.scaler.feature_scale,
-    )
-    windows = np.ascontiguousarray(
-        gather_windows(matrix, test_windows["end_row"].to_numpy(), contract.window_length)
-    )
+    windows = contract_windows(feature_table, test_windows["end_row"].to_numpy(), contract)
     predict = model_kind.predictor(trained_model)
     cases = [
         checks.parity_case(session, predict, windows, size, validation.tolerance)

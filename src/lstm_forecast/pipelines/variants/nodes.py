@@ -22,10 +22,9 @@ from lstm_forecast.onnx_contract import (
     run_batched,
 )
 from lstm_forecast.params import OnnxRuntimeParams
-from lstm_forecast.timeseries.features import forecast_to_price, scale_features
+from lstm_forecast.timeseries.features import forecast_to_price
 from lstm_forecast.timeseries.preparation import require_windows_match
-from lstm_forecast.timeseries.reference import CANDLE_COLUMNS, epoch_seconds
-from lstm_forecast.timeseries.windows import gather_windows
+from lstm_forecast.timeseries.reference import contract_windows, raw_windows
 
 from .params import VariantsParams
 
@@ -87,12 +86,7 @@ def check_model_variants(
     require_windows_match(feature_table, test_windows, "test_windows")
     contract = OnnxContract.from_model(onnx_model)
     ends = test_windows["end_row"].to_numpy()
-    matrix = scale_features(
-        feature_table[list(contract.feature_names)].to_numpy(),
-        contract.scaler.feature_mean,
-        contract.scaler.feature_scale,
-    )
-    windows = np.ascontiguousarray(gather_windows(matrix, ends, contract.window_length))
+    windows = contract_windows(feature_table, ends, contract)
     close = feature_table["close"].to_numpy(dtype=np.float64)
 
     def prices(session: ort.InferenceSession) -> np.ndarray:
@@ -128,21 +122,14 @@ def check_forecaster_variants(
     """
     contract = OnnxContract.from_model(forecaster)
     ends = test_windows["end_row"].to_numpy()
-    length = contract.window_length + 1
-    values = candles[list(CANDLE_COLUMNS)].to_numpy(dtype=np.float64)
-    times = epoch_seconds(candles["timestamp"])[:, None]
-    candle_windows = np.ascontiguousarray(gather_windows(values, ends, length))
-    time_windows = np.ascontiguousarray(gather_windows(times, ends, length)[:, :, 0])
+    inputs = raw_windows(candles, ends, contract.window_length)
 
     def prices(session: ort.InferenceSession) -> np.ndarray:
         return np.concatenate(
             [
                 session.run(
                     [CLOSE_QUANTILES],
-                    {
-                        "candles": candle_windows[start : start + _BATCH],
-                        "open_time": time_windows[start : start + _BATCH],
-                    },
+                    {name: values[start : start + _BATCH] for name, values in inputs.items()},
                 )[0]
                 for start in range(0, len(ends), _BATCH)
             ]
