@@ -32,6 +32,27 @@ def read_contract(model: onnx.ModelProto) -> tuple[OnnxContract | None, str | No
         return None, f"contract: {error}"
 
 
+def file_checks(
+    model: onnx.ModelProto, layouts: list[dict[str, np.ndarray]]
+) -> tuple[dict[str, Any], OnnxContract | None, dict[str, Any], list[str]]:
+    """What every staged file must pass: the checker, its contract, the trained weights.
+
+    Returns:
+        The checker result, the contract (None when unreadable), the weight check, and the
+        failures found.
+    """
+    failures: list[str] = []
+    checker = run_checker(model)
+    if not checker["passed"]:
+        failures.append(f"onnx.checker: {checker['error']}")
+    contract, problem = read_contract(model)
+    failures += [problem] if problem else []
+    weights = weight_check(model, layouts)
+    if not weights["passed"]:
+        failures.append(f"weights not in the graph bit for bit: {weights['not_in_graph']}")
+    return checker, contract, weights, failures
+
+
 def symbolic_dims(model: onnx.ModelProto) -> dict[str, Any]:
     """Which axes of the first input and output are symbolic."""
     input_shape = shape_of(model.graph.input[0])

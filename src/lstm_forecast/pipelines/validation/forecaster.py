@@ -46,15 +46,9 @@ def validate_forecaster(
         The forecaster's validation report (``passed``, ``failures``, figures).
     """
     model_kind = models.get(kind)
-    failures: list[str] = []
-    checker = checks.run_checker(staged_forecaster)
-    if not checker["passed"]:
-        failures.append(f"onnx.checker: {checker['error']}")
-    contract, problem = checks.read_contract(staged_forecaster)
-    failures += [problem] if problem else []
-    weights = checks.weight_check(staged_forecaster, model_kind.graph_layouts(trained_model))
-    if not weights["passed"]:
-        failures.append(f"weights not in the graph bit for bit: {weights['not_in_graph']}")
+    checker, contract, weights, failures = checks.file_checks(
+        staged_forecaster, model_kind.graph_layouts(trained_model)
+    )
     figures: dict[str, Any] = {}
     if not failures:
         figures, found = _forecaster_figures(

@@ -50,19 +50,13 @@ def validate_onnx(
     """
     require_windows_match(feature_table, test_windows, "test_windows")
     model_kind = models.get(kind)
-    failures: list[str] = []
-    checker = checks.run_checker(staged_onnx_model)
-    if not checker["passed"]:
-        failures.append(f"onnx.checker: {checker['error']}")
-    contract, problem = checks.read_contract(staged_onnx_model)
-    failures += [problem] if problem else []
+    checker, contract, weight_report, failures = checks.file_checks(
+        staged_onnx_model, model_kind.graph_layouts(trained_model)
+    )
     dims = checks.symbolic_dims(staged_onnx_model)
     if not dims["batch_symbolic"]:
         failures.append(f"batch axis is fixed: {dims}; re-export with a symbolic batch axis")
     weights = model_kind.weights(trained_model)
-    weight_report = checks.weight_check(staged_onnx_model, model_kind.graph_layouts(trained_model))
-    if not weight_report["passed"]:
-        failures.append(f"weights not in the graph bit for bit: {weight_report['not_in_graph']}")
     if contract is not None:
         failures += _lineage_failures(contract, weights, feature_scaler)
 
