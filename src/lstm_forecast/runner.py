@@ -34,11 +34,8 @@ are ``{}`` after a Dask run; its hooks are left out on workers).
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
-import pickle
-import sys
 import uuid
 from collections import Counter
 from itertools import chain
@@ -53,14 +50,10 @@ os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
 import dask
 import kedro.framework.project as kedro_project
 from distributed import Client, LocalCluster, as_completed
-from kedro.framework.hooks.manager import (
-    _create_hook_manager,
-    _register_hooks,
-    _register_hooks_entry_points,
-)
 from kedro.io import MemoryDataset
 from kedro.runner import AbstractRunner
-from kedro.runner.task import Task
+
+from lstm_forecast._dask_worker import import_modules, portable_catalog, run_node
 
 if TYPE_CHECKING:
     from kedro.io import CatalogProtocol
@@ -69,13 +62,6 @@ if TYPE_CHECKING:
     from pluggy import PluginManager
 
 ADDRESS_ENV = "LSTM_FORECAST_DASK_ADDRESS"
-
-# Plugins whose hooks only gather for the `kedro run` process: kedro-viz's dataset statistics
-# and run events feed `.viz/` files that process writes. On a worker they never saw the
-# catalog and log a warning for every dataset, so workers leave them out.
-_DRIVER_ONLY_PLUGINS = ("kedro-viz",)
-# (package, logging config) this worker process was set up with; see _run_node.
-_WORKER_SETUP: tuple[str | None, str] | None = None
 
 
 class DaskRunner(AbstractRunner):
@@ -175,7 +161,7 @@ class DaskRunner(AbstractRunner):
         in_memory = _memory_outputs(pipeline, catalog)
         free_outputs = in_memory & pipeline.outputs()
         load_counts = Counter(chain.from_iterable(n.inputs for n in nodes))
-        portable = _portable_catalog(catalog)
+        portable = portable_catalog(catalog)
         logging_config = dict(getattr(kedro_project.LOGGING, "data", {})) or None
 
         client, cluster = self._client(pipeline)
@@ -189,7 +175,7 @@ class DaskRunner(AbstractRunner):
         def submit(node: Node) -> None:
             carriers = [holding[p] for p in parents[node] if in_memory & set(p.outputs)]
             future = client.submit(
-                _run_node,
+                run_node,
                 node,
                 portable,
                 sorted(in_memory & set(node.outputs)),
@@ -257,82 +243,9 @@ def _warm_up(client: Client, nodes: list[Node]) -> None:
     it (torch and all) on the critical path when its first node arrives."""
     modules = sorted({getattr(node.func, "__module__", "") for node in nodes} - {""})
     try:
-        client.run(_import_modules, modules)
+        client.run(import_modules, modules)
     except ImportError as error:
         raise ImportError(
             f"A Dask worker cannot import the pipeline's code ({error}). Install the project "
             "in the workers' environment (`pip install .`) and restart them."
         ) from error
-
-
-def _import_modules(names: list[str]) -> None:
-    for name in names:
-        importlib.import_module(name)
-
-
-def _portable_catalog(catalog: CatalogProtocol) -> CatalogProtocol:
-    """The catalog as an instance of its nearest importable class, so that it pickles.
-
-    Kedro's session composes ``DataCatalogWithCatalogCommandsMixin`` at run time; its
-    importable base ``DataCatalog`` holds all the state the nodes need.
-    """
-    for cls in type(catalog).__mro__:
-        module = sys.modules.get(cls.__module__)
-        if getattr(module, cls.__qualname__, None) is cls:
-            break
-    if cls is type(catalog):
-        return catalog
-    state = catalog.__getstate__() if hasattr(catalog, "__getstate__") else vars(catalog)
-    portable = cls.__new__(cls)
-    portable.__dict__.update(state)
-    pickle.dumps(portable)  # fail here, naming the catalog, rather than inside Dask
-    return portable
-
-
-def _run_node(
-    node: Node,
-    catalog: CatalogProtocol,
-    memory_outputs: list[str],
-    package_name: str | None,
-    logging_config: dict[str, Any] | None,
-    is_async: bool,
-    run_id: str | None,
-    *upstream: dict[str, Any],
-) -> dict[str, Any]:
-    """Run one node on a Dask worker; returns its outputs that live only in memory.
-
-    Args:
-        node: The node to run.
-        catalog: This task's own copy of the run's catalog.
-        memory_outputs: The node's outputs that no dataset persists.
-        package_name: The project package, to load its settings and hooks on the worker.
-        logging_config: The run's logging configuration.
-        is_async: Load and save with threads.
-        run_id: The id of the run, passed to hooks.
-        *upstream: The in-memory outputs of the nodes this one depends on (Dask waits for
-            those tasks and passes their results).
-
-    Returns:
-        ``{dataset name: data}`` for ``memory_outputs``.
-    """
-    global _WORKER_SETUP  # noqa: PLW0603 - once per worker process, not once per node
-    setup = (package_name, repr(logging_config))
-    if setup != _WORKER_SETUP:
-        if package_name:
-            kedro_project.configure_project(package_name)
-        if logging_config:
-            kedro_project.configure_logging(logging_config)
-        _WORKER_SETUP = setup
-    hook_manager = _create_hook_manager()
-    _register_hooks(hook_manager, kedro_project.settings.HOOKS)
-    disabled = {*kedro_project.settings.DISABLE_HOOKS_FOR_PLUGINS, *_DRIVER_ONLY_PLUGINS}
-    _register_hooks_entry_points(hook_manager, disabled)
-
-    for produced in upstream:
-        for name, data in produced.items():
-            if name in node.inputs:
-                catalog.get(name).save(data)
-    Task(
-        node=node, catalog=catalog, is_async=is_async, hook_manager=hook_manager, run_id=run_id
-    ).execute()
-    return {name: catalog.load(name) for name in memory_outputs}
