@@ -15,6 +15,7 @@ import torch
 
 from lstm_forecast.errors import ArtifactError
 from lstm_forecast.models.lstm_network import LSTMForecaster, model_from_checkpoint
+from lstm_forecast.models import torch_export
 from lstm_forecast.models.torch_export import export_checkpoint, export_module
 from lstm_forecast.onnx_contract import INPUT_NAME, OUTPUT_NAME, shape_of
 from tests.models.conftest import DYNAMO, HORIZON, N_FEATURES, QUANTILES, WINDOW, make_checkpoint
@@ -83,6 +84,19 @@ def test_d_export_of_a_train_mode_model_has_dropout_off(checkpoint):
         _run(exported, windows), _torch(checkpoint, windows), rtol=1e-3, atol=1e-5
     )
     np.testing.assert_array_equal(_run(exported, windows), _run(exported, windows))
+
+
+@pytest.mark.parametrize("exporter", ["dynamo", "torchscript"])
+def test_e_an_export_carries_no_debugging_metadata_or_local_paths(checkpoint, exporter):
+    # (e): stack traces with this checkout's paths made the file depend on where it was made.
+    model = export_checkpoint(checkpoint, {**DYNAMO, "exporter": exporter})
+    values = [*model.graph.input, *model.graph.output, *model.graph.value_info]
+    assert not [n.name for n in model.graph.node if n.metadata_props or n.doc_string]
+    assert not [v.name for v in values if v.metadata_props]
+    assert not model.graph.metadata_props
+    source_root = str(Path(torch_export.__file__).resolve().parents[2]).encode()
+    assert source_root not in model.SerializeToString()
+    assert b"stack_trace" not in model.SerializeToString()
 
 
 def test_unknown_exporter_is_refused(checkpoint):

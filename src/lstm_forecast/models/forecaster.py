@@ -29,6 +29,8 @@ from lstm_forecast.onnx_contract import (
     OnnxContract,
 )
 
+from .torch_export import without_exporter_metadata
+
 _LAST_CLOSE = "last_close"
 
 
@@ -203,7 +205,8 @@ def _export_bytes(
             opset_version=opset,
             dynamic_axes={name: {0: "batch"} for name in (*inputs, *outputs)},
         )
-    return buffer.getvalue()
+    graph = without_exporter_metadata(onnx.load_model_from_string(buffer.getvalue()))
+    return graph.SerializeToString()
 
 
 def _rename(graph: onnx.GraphProto, old: str, new: str) -> None:

@@ -4,7 +4,11 @@ Measured with torch 2.13 (each guarded here, each with a test):
 (a) the dynamo exporter fixes the batch axis to 1 when the example batch is 1;
 (b) a second dynamo export of an ``nn.LSTM`` in one process fixes the sequence length;
 (c) the dynamo exporter raises ``opset_version`` below 18 to 18 without a word;
-(d) checkpoints load in train mode, and exporting in train mode keeps dropout active.
+(d) checkpoints load in train mode, and exporting in train mode keeps dropout active;
+(e) the dynamo exporter writes debugging metadata into every node and value: Python stack
+    traces with this machine's absolute paths, whose depth depends on the caller (a Dask
+    worker's traces are ~4.7 kB longer), so the same weights gave files that differed by
+    checkout and by runner. Exports keep none of it.
 
 For (b) a process exports at most one LSTM: the first export of a process runs in it
 (measured: neither Lightning training nor earlier dynamo exports of other modules in the
@@ -114,7 +118,7 @@ def export_module(model: LSTMForecaster, export: dict[str, Any]) -> bytes:
                 dynamic_shapes={INPUT_NAME: axes},
                 verbose=False,
             )
-            return program.model_proto.SerializeToString()
+            return without_exporter_metadata(program.model_proto).SerializeToString()
         else:
             axes = {0: "batch", 1: "window"} if dynamic_window else {0: "batch"}
             torch.onnx.export(
@@ -127,4 +131,47 @@ def export_module(model: LSTMForecaster, export: dict[str, Any]) -> bytes:
                 opset_version=export["opset"],
                 dynamic_axes={INPUT_NAME: axes, OUTPUT_NAME: {0: "batch"}},
             )
-    return buffer.getvalue()
+    model = without_exporter_metadata(onnx.load_model_from_string(buffer.getvalue()))
+    return model.SerializeToString()
+
+
+def without_exporter_metadata(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Drop the exporter's per-graph, per-node and per-value metadata and doc strings, in place.
+
+    (e): the file then depends on the weights and the graph only, not on where or how the
+    export ran. The model's own ``metadata_props`` (the contract) are left alone.
+
+    Args:
+        model: An exported model.
+
+    Returns:
+        The same model.
+    """
+    graphs = [model.graph, *(g for f in model.functions for g in _subgraphs(f.node))]
+    while graphs:
+        graph = graphs.pop()
+        del graph.metadata_props[:]
+        graph.doc_string = ""
+        for value in (*graph.input, *graph.output, *graph.value_info, *graph.initializer):
+            del value.metadata_props[:]
+            value.doc_string = ""
+        for node in graph.node:
+            del node.metadata_props[:]
+            node.doc_string = ""
+        graphs.extend(_subgraphs(graph.node))
+    for function in model.functions:
+        del function.metadata_props[:]
+        for node in function.node:
+            del node.metadata_props[:]
+            node.doc_string = ""
+    return model
+
+
+def _subgraphs(nodes: Any) -> list[onnx.GraphProto]:
+    """The graphs held in node attributes (If, Loop, Scan bodies)."""
+    found = []
+    for node in nodes:
+        for attribute in node.attribute:
+            found.extend([attribute.g] if attribute.HasField("g") else [])
+            found.extend(attribute.graphs)
+    return found
