@@ -1,4 +1,4 @@
-"""The exporter's silent failures (a)-(d), each caught by a guard that this file would miss."""
+"""The exporter's silent failures (a)-(e), each caught by a guard that this file would miss."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import pytest
 import torch
 
 from lstm_forecast.errors import ArtifactError
-from lstm_forecast.models.lstm_network import LSTMForecaster, model_from_checkpoint
 from lstm_forecast.models import torch_export
+from lstm_forecast.models.lstm_network import LSTMForecaster, model_from_checkpoint
 from lstm_forecast.models.torch_export import export_checkpoint, export_module
 from lstm_forecast.onnx_contract import INPUT_NAME, OUTPUT_NAME, shape_of
 from tests.models.conftest import DYNAMO, HORIZON, N_FEATURES, QUANTILES, WINDOW, make_checkpoint
