@@ -10,10 +10,10 @@ from hypothesis import given
 
 from lstm_forecast.errors import CandleDataError
 from lstm_forecast.pipelines.ingestion import reading
-from lstm_forecast.pipelines.ingestion.layout import SourceParams
+from lstm_forecast.pipelines.ingestion.layout import FIELDS, SourceParams
 from lstm_forecast.pipelines.ingestion.nodes import clean_candles
 
-from ._helpers import PROJECT, SHIPPED, bar_rows, params, to_text
+from ._helpers import HEADER, PROJECT, SHIPPED, bar_rows, params, to_text
 from .test_properties import PROPERTY_SETTINGS, _params, any_mess
 
 
@@ -79,3 +79,67 @@ def test_layout_details_get_the_same_outcome_from_both_readers(variant: str):
     elif variant == "bom":
         text = "\ufeff" + text
     _assert_same(*_both(text, params()))
+
+
+def _typed(text: str, **source: object) -> pd.DataFrame | None:
+    layout = SourceParams.model_validate(params(**source)["source"])
+    positions, _ = reading._resolve_positions(text, layout)
+    return reading._read_typed(text, layout, positions)
+
+
+def _wide(rows: list[list[str]]) -> str:
+    return to_text([[*row, "x", "y"] for row in rows], header=HEADER + ",trades,note")
+
+
+POSITIONS = {field: i for i, field in enumerate(FIELDS)}
+
+# Files the fast reader is for. Declining one costs time, not correctness (the general
+# reader gives the same frame), so only this test notices a fast path that stopped working.
+TAKEN = {
+    "plain": lambda: to_text(bar_rows(12)),
+    "no final newline": lambda: to_text(bar_rows(12)).rstrip("\n"),
+    "one data row": lambda: to_text(bar_rows(1)),  # too short for candles, but read fast
+    "more columns than used": lambda: _wide(bar_rows(12)),
+    "missing tokens": lambda: to_text([*bar_rows(3), ["2021-01-01 03:00:00", *["null"] * 5]]),
+    "quoted missing tokens": lambda: to_text(
+        [*bar_rows(3), ['"2021-01-01 03:00:00"', *['""'] * 5]]
+    ),
+    "headerless": lambda: to_text(bar_rows(12), header=None),
+}
+
+
+@pytest.mark.parametrize("name", list(TAKEN))
+def test_the_fast_reader_takes_plain_files(name: str):
+    text = TAKEN[name]()
+    source = {"header": False, "columns": POSITIONS} if name == "headerless" else {}
+    typed = _typed(text, **source)
+    assert typed is not None
+    assert list(typed.columns) == list(FIELDS)
+    assert typed["timestamp"].iloc[0] == pd.Timestamp("2021-01-01 00:00:00")
+    assert typed["open"].iloc[0] == 100.0
+    if len(typed) > 1:
+        _assert_same(*_both(text, params(**source)))
+
+
+@pytest.mark.parametrize(
+    ("source", "why"),
+    [
+        ({"sep": "; "}, "a separator of two characters"),
+        ({"decimal": ","}, "decimal commas"),
+        ({"thousands": ","}, "thousands separators"),
+        ({"timestamp_format": "%Y-%m-%d %H:%M:%S"}, "a timestamp format"),
+        ({"epoch_unit": "s"}, "epoch numbers"),
+        ({"timezone": "Europe/Berlin"}, "local times"),
+    ],
+)
+def test_the_fast_reader_declines_what_only_pandas_reads(source: dict, why: str):
+    text = to_text(bar_rows(3)).replace(",", source.get("sep", ","))
+    assert _typed(text, **source) is None, why
+
+
+def test_the_fast_reader_keeps_a_blank_line_as_an_empty_row_on_its_own_line():
+    rows = [*bar_rows(3), [""], *bar_rows(3, start="2021-01-01 03:00:00")]
+    typed = _typed(to_text(rows))
+    assert typed is not None
+    assert typed.iloc[3].isna().all()
+    assert typed["timestamp"].iloc[4] == pd.Timestamp("2021-01-01 03:00:00")

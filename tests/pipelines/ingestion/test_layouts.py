@@ -68,6 +68,11 @@ def _semicolon_comma_decimal(table: pd.DataFrame) -> tuple[str, dict[str, Any]]:
     return table.to_csv(sep=";", decimal=","), params(SHIPPED, sep=";", decimal=",")
 
 
+def _two_character_separator(table: pd.DataFrame) -> tuple[str, dict[str, Any]]:
+    # pandas' C reader takes one character only; this goes through its python engine.
+    return table.to_csv(sep=";").replace(";", "; "), params(SHIPPED, sep="; ")
+
+
 def _thousands_separators(table: pd.DataFrame) -> tuple[str, dict[str, Any]]:
     grouped = table.assign(
         **{c: table[c].map("{:,}".format) for c in POSITIONS if c != "timestamp"}
@@ -97,6 +102,7 @@ LAYOUTS: dict[str, Callable[[pd.DataFrame], tuple[str, dict[str, Any]]]] = {
     "epoch ms": _epoch_ms,
     "semicolon, comma decimal": _semicolon_comma_decimal,
     "thousands separators": _thousands_separators,
+    "two-character separator": _two_character_separator,
     "renamed columns, local time": _renamed_columns_local_time,
 }
 

@@ -46,6 +46,8 @@ def listed_rows(view: FileView, rows: pd.Index) -> list[dict[str, Any]]:
 def stale_bars(frame: pd.DataFrame, view: FileView, ingestion: IngestionParams) -> pd.Index:
     """Rows identical to the bar just before them in all five values (forward-filled bars).
 
+    ``frame`` holds at least ``min_segment_bars`` (>= 2) bars: shorter files were refused.
+
     Logs a warning when their share is above ``stale_warn_fraction``, and refuses then if
     ``stale_bars`` is ``refuse``.
 
@@ -57,7 +59,7 @@ def stale_bars(frame: pd.DataFrame, view: FileView, ingestion: IngestionParams) 
     same = np.zeros(len(frame), dtype=bool)
     same[1:] = (values[1:] == values[:-1]).all(axis=1) & (np.diff(stamps) == ingestion.step_ns)
     rows = frame.index[same]
-    share = len(rows) / len(frame) if len(frame) else 0.0
+    share = len(rows) / len(frame)
     if share <= ingestion.stale_warn_fraction:
         return rows
     what = (
@@ -91,7 +93,7 @@ def quality_report(
     counts: Counts,
     stale: pd.Index,
 ) -> dict[str, Any]:
-    """The data-quality summary, in plain Python types so it serialises to JSON."""
+    """The data-quality summary of non-empty candles, in plain types that serialise to JSON."""
     step_ns = ingestion.step_ns
     stamps = frame["timestamp"]
     steps = stamps.dt.as_unit("ns").astype("int64").diff()
@@ -119,14 +121,14 @@ def quality_report(
         "inconsistent_ohlc_rows_dropped": int(counts.inconsistent_count),
         "inconsistent_ohlc_rows": counts.inconsistent,
         "stale_bars": len(stale),
-        "stale_fraction": round(len(stale) / len(frame), 6) if len(frame) else 0.0,
+        "stale_fraction": round(len(stale) / len(frame), 6),
         "stale_bar_lines": [view.line(row) for row in stale[:MAX_EXAMPLES]],
         "gaps": int(after_gap.sum()),
         "missing_bars": int(missing.sum()),
-        "segments": int(frame["segment"].max()) + 1 if len(frame) else 0,
+        "segments": int(frame["segment"].max()) + 1,
         "gap_list": gap_list,
         "gap_list_truncated": bool(after_gap.sum() > MAX_LISTED),
-        "start": stamps.iloc[0].isoformat() if len(frame) else None,
-        "end": stamps.iloc[-1].isoformat() if len(frame) else None,
+        "start": stamps.iloc[0].isoformat(),
+        "end": stamps.iloc[-1].isoformat(),
         "gap_policy": GAP_POLICY,
     }

@@ -142,8 +142,14 @@ class _TextChunks:
         self._position += len(chunk)
         return chunk
 
+    def readline(self) -> str:
+        """The next line with its end; pandas' python engine (separators > 1 char) reads so."""
+        end = self._text.find("\n", self._position)
+        return self.read(len(self._text) - self._position if end < 0 else end + 1 - self._position)
+
     def __iter__(self) -> Any:
-        return iter(self._text.splitlines(keepends=True))
+        while line := self.readline():
+            yield line
 
 
 def _read_csv(text: str, source: SourceParams, **kwargs: Any) -> pd.DataFrame:
@@ -158,6 +164,8 @@ def _read_csv(text: str, source: SourceParams, **kwargs: Any) -> pd.DataFrame:
             keep_default_na=False,
             na_values=source.missing_tokens,
             skip_blank_lines=False,  # keeps data row i on file line first_data_line + i
+            # The C engine reads one-character separators only (pandas would warn and switch).
+            engine="c" if len(source.sep) == 1 else "python",
             **kwargs,
         )
     except pd.errors.EmptyDataError:
