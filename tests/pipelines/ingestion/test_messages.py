@@ -141,6 +141,77 @@ REFUSALS: dict[str, Scenario] = {
         to_text(_with({(3, 5): "-1"}), header=None),
         {"header": False, "columns": POSITIONS},
     ),
+    "a word among epochs": lambda: (
+        to_text(
+            [[r[0] if i != 2 else "abc", *r[1:]] for i, r in enumerate(_epochs(bar_rows(), 10**6))]
+        ),
+        {"epoch_unit": "ms"},
+    ),
+    "an empty cell among epochs": lambda: (
+        to_text(
+            [[r[0] if i != 2 else "", *r[1:]] for i, r in enumerate(_epochs(bar_rows(), 10**6))]
+        ),
+        {"epoch_unit": "ms"},
+    ),
+    "epochs mixed with words, no unit": lambda: (
+        to_text(
+            [[r[0] if i % 2 else "soon", *r[1:]] for i, r in enumerate(_epochs(bar_rows(), 10**6))]
+        ),
+        {},
+    ),
+    "negative epochs": lambda: (
+        to_text([["-" + r[0], *r[1:]] for r in _epochs(bar_rows(), 10**6)]),
+        {"epoch_unit": "ms"},
+    ),
+    "tiny epochs": lambda: (
+        to_text([[str(i + 1), *r[1:]] for i, r in enumerate(bar_rows())]),
+        {"epoch_unit": "ms"},
+    ),
+    "some epochs in scientific notation": lambda: (
+        to_text(
+            [
+                [r[0] if i not in (2, 5) else "1.60947E+12", *r[1:]]
+                for i, r in enumerate(_epochs(bar_rows(), 10**6))
+            ]
+        ),
+        {"epoch_unit": "ms"},
+    ),
+    "scientific notation and 1970 together": lambda: (
+        to_text(
+            [["1.60947E+12", *bar_rows()[0][1:]]]
+            + [[str(int(r[0]) // 1000), *r[1:]] for r in _epochs(bar_rows(), 10**6)[1:]]
+        ),
+        {"epoch_unit": "ms"},
+    ),
+    "scientific notation, no unit": lambda: (
+        to_text([["1.70027E+12", *row[1:]] for row in bar_rows(24)]),
+        {},
+    ),
+    "a suffix in a price column": lambda: (to_text(_with({(2, 2): "5K"})), {}),
+    "junk in a decimal-comma file": lambda: (
+        "\n".join(";".join(r) for r in [HEADER.split(","), *_with({(1, 4): "abc"})]),
+        {"sep": ";", "decimal": ","},
+    ),
+    "junk among grouped numbers": lambda: (
+        "\n".join(
+            ";".join(r) for r in [HEADER.split(","), *_with({(0, 5): "1.234,5", (1, 5): "abc"})]
+        ),
+        {"sep": ";", "decimal": ",", "thousands": "."},
+    ),
+    "a format pandas cannot use": lambda: (
+        to_text(bar_rows()),
+        {"timestamp_format": "%Y-%m-%d %H:%M:%S%z%z"},
+    ),
+    "words among mixed offsets": lambda: (
+        to_text(
+            [[r[0] if i != 6 else "later", *r[1:]] for i, r in enumerate(_aware(bar_rows(), 4))]
+        ),
+        {},
+    ),
+    "missing volume filled, missing price refused": lambda: (
+        to_text(_with({(3, 5): "", (5, 2): ""})),
+        {"policies": {"missing_volume": "zero"}},
+    ),
     "conflicting duplicates": lambda: (_conflicting(), {}),
     "too few contiguous bars": lambda: (_gap_after(9, 4), {}),
     "header only": lambda: (to_text([]), {}),
@@ -398,6 +469,131 @@ EXPECTED: dict[str, str | re.Pattern[str]] = {
         "volume): volume is negative or infinite in 1 row(s); first: line 4: volume='-1'. "
         "Fix: check that ingestion.source.columns maps each field to the right file column, "
         "or remove the rows."
+    ),
+    "a word among epochs": (
+        "bad.csv: cannot use this file as candles (1 problem(s)):\n- column 'timestamp': "
+        "timestamp does not parse in 1 row(s); first: line 4: timestamp='abc'. Fix: "
+        "ingestion.source.epoch_unit is 'ms'; set it to the unit of the numbers (s, ms, us, "
+        "ns), or to null for date strings."
+    ),
+    "an empty cell among epochs": (
+        "bad.csv: cannot use this file as candles (1 problem(s)):\n- column 'timestamp': "
+        "missing cell in an otherwise filled row in 1 row(s); first: line 4: timestamp=''. "
+        "Fix: fill the cell or delete the row (missing values are refused, not imputed; a "
+        "row with a timestamp and every value missing is taken as a missing bar)."
+    ),
+    "epochs mixed with words, no unit": (
+        "bad.csv: cannot use this file as candles (1 problem(s)):\n- column 'timestamp': "
+        "timestamp does not parse in 8 row(s); first: line 2: timestamp='soon'; line 3: "
+        "timestamp='1609462800000'; line 4: timestamp='soon'; line 5: "
+        "timestamp='1609470000000'; line 6: timestamp='soon'. Fix: set "
+        "ingestion.source.timestamp_format (now null, i.e. ISO 8601) to the strptime format "
+        "of the file, e.g. '%d/%m/%Y %H:%M', or epoch_unit for epoch numbers."
+    ),
+    "negative epochs": (
+        "bad.csv: cannot use this file as candles (1 problem(s)):\n- column 'timestamp': "
+        "epoch number read as milliseconds falls before 1990-01-01 or more than a day in the "
+        "future in 8 row(s); first: line 2: timestamp='-1609459200000' (read as "
+        "1919-01-01T00:00:00+00:00); line 3: timestamp='-1609462800000' (read as "
+        "1918-12-31T23:00:00+00:00); line 4: timestamp='-1609466400000' (read as "
+        "1918-12-31T22:00:00+00:00); line 5: timestamp='-1609470000000' (read as "
+        "1918-12-31T21:00:00+00:00); line 6: timestamp='-1609473600000' (read as "
+        "1918-12-31T20:00:00+00:00). Fix: check that ingestion.source.columns.timestamp is "
+        "the bar's open time."
+    ),
+    "tiny epochs": (
+        "bad.csv: cannot use this file as candles (1 problem(s)):\n- column 'timestamp': "
+        "epoch number read as milliseconds falls before 1990-01-01 or more than a day in the "
+        "future in 8 row(s); first: line 2: timestamp='1' (read as "
+        "1970-01-01T00:00:00.001000+00:00); line 3: timestamp='2' (read as "
+        "1970-01-01T00:00:00.002000+00:00); line 4: timestamp='3' (read as "
+        "1970-01-01T00:00:00.003000+00:00); line 5: timestamp='4' (read as "
+        "1970-01-01T00:00:00.004000+00:00); line 6: timestamp='5' (read as "
+        "1970-01-01T00:00:00.005000+00:00). Fix: check that "
+        "ingestion.source.columns.timestamp is the bar's open time."
+    ),
+    "some epochs in scientific notation": (
+        "bad.csv: cannot use this file as candles (1 problem(s)):\n- column 'timestamp': "
+        "timestamp written in scientific notation in 2 row(s); first: line 4: "
+        "timestamp='1.60947E+12'; line 7: timestamp='1.60947E+12'. Fix: precision was lost, "
+        "typically by a spreadsheet re-save; export the file again without opening it in a "
+        "spreadsheet, or format the column as whole numbers or full date-times before saving."
+    ),
+    "scientific notation and 1970 together": (
+        "bad.csv: cannot use this file as candles (2 problem(s)):\n- column 'timestamp': "
+        "timestamp written in scientific notation in 1 row(s); first: line 2: "
+        "timestamp='1.60947E+12'. Fix: precision was lost, typically by a spreadsheet "
+        "re-save; export the file again without opening it in a spreadsheet, or format the "
+        "column as whole numbers or full date-times before saving.\n- column 'timestamp': "
+        "epoch number read as milliseconds falls before 1990-01-01 or more than a day in the "
+        "future in 7 row(s); first: line 3: timestamp='1609462800' (read as "
+        "1970-01-19T15:04:22.800000+00:00); line 4: timestamp='1609466400' (read as "
+        "1970-01-19T15:04:26.400000+00:00); line 5: timestamp='1609470000' (read as "
+        "1970-01-19T15:04:30+00:00); line 6: timestamp='1609473600' (read as "
+        "1970-01-19T15:04:33.600000+00:00); line 7: timestamp='1609477200' (read as "
+        "1970-01-19T15:04:37.200000+00:00). Fix: these look like seconds: set "
+        "ingestion.source.epoch_unit=s."
+    ),
+    "scientific notation, no unit": (
+        "bad.csv: cannot use this file as candles (1 problem(s)):\n- column 'timestamp': "
+        "timestamp written in scientific notation in 24 row(s); first: line 2: "
+        "timestamp='1.70027E+12'; line 3: timestamp='1.70027E+12'; line 4: "
+        "timestamp='1.70027E+12'; line 5: timestamp='1.70027E+12'; line 6: "
+        "timestamp='1.70027E+12'. Fix: precision was lost, typically by a spreadsheet "
+        "re-save; export the file again without opening it in a spreadsheet, or format the "
+        "column as whole numbers or full date-times before saving."
+    ),
+    "a suffix in a price column": (
+        "bad.csv: cannot use this file as candles (1 problem(s)):\n- column 'high': value is "
+        "not a number in 1 row(s); first: line 4: high='5K'. Fix: set "
+        "ingestion.source.decimal (now '.') / thousands (now None) to the file's number "
+        "format, or check ingestion.source.columns.high; if the token marks a missing value, "
+        "add it to ingestion.source.na_values (now ['', 'NaN', 'nan', 'null', 'NULL', "
+        "'None', '-'])."
+    ),
+    "junk in a decimal-comma file": (
+        "bad.csv: cannot use this file as candles (1 problem(s)):\n- column 'close': value is "
+        "not a number in 1 row(s); first: line 3: close='abc'. Fix: set "
+        "ingestion.source.decimal (now ',') / thousands (now None) to the file's number "
+        "format, or check ingestion.source.columns.close; if the token marks a missing "
+        "value, add it to ingestion.source.na_values (now ['', 'NaN', 'nan', 'null', 'NULL', "
+        "'None', '-'])."
+    ),
+    "junk among grouped numbers": (
+        "bad.csv: cannot use this file as candles (1 problem(s)):\n- column 'volume': value "
+        "is not a number in 1 row(s); first: line 3: volume='abc'. Fix: set "
+        "ingestion.source.decimal (now ',') / thousands (now '.') to the file's number "
+        "format, or check ingestion.source.columns.volume; if the token marks a missing "
+        "value, add it to ingestion.source.na_values (now ['', 'NaN', 'nan', 'null', 'NULL', "
+        "'None', '-'])."
+    ),
+    # The middle is Python's own regular-expression error.
+    "a format pandas cannot use": re.compile(
+        re.escape(
+            "bad.csv: column 'timestamp': cannot parse with "
+            "ingestion.source.timestamp_format='%Y-%m-%d %H:%M:%S%z%z': "
+        )
+        + r"redefinition of group name .*\. "
+        + re.escape(
+            "Fix: set ingestion.source.timestamp_format (now %Y-%m-%d %H:%M:%S%z%z) to the "
+            "strptime format of the file, e.g. '%d/%m/%Y %H:%M', or epoch_unit for epoch numbers."
+        )
+    ),
+    "words among mixed offsets": (
+        "bad.csv: cannot use this file as candles (2 problem(s)):\n- column 'timestamp': "
+        "timestamp has no UTC offset while others do in 4 row(s); first: line 6: "
+        "timestamp='2021-01-01 04:00:00'; line 7: timestamp='2021-01-01 05:00:00'; line 8: "
+        "timestamp='later'; line 9: timestamp='2021-01-01 07:00:00'. Fix: write every "
+        "timestamp with its offset, or none.\n- column 'timestamp': timestamp does not parse "
+        "in 1 row(s); first: line 8: timestamp='later'. Fix: set "
+        "ingestion.source.timestamp_format (now null, i.e. ISO 8601) to the strptime format "
+        "of the file, e.g. '%d/%m/%Y %H:%M', or epoch_unit for epoch numbers."
+    ),
+    "missing volume filled, missing price refused": (
+        "bad.csv: cannot use this file as candles (1 problem(s)):\n- column 'high': missing "
+        "cell in an otherwise filled row in 1 row(s); first: line 7: high=''. Fix: fill the "
+        "cell or delete the row (missing values are refused, not imputed; a row with a "
+        "timestamp and every value missing is taken as a missing bar)."
     ),
     "conflicting duplicates": (
         "bad.csv: cannot use this file as candles (1 problem(s)):\n- column 'timestamp': the "

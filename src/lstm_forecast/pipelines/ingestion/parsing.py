@@ -262,7 +262,7 @@ def _parse_date_strings(
     )
     try:
         stamps = pd.to_datetime(text, format=fmt, errors="coerce")
-    except ValueError as exc:
+    except (ValueError, re.error) as exc:  # re.error: a format that repeats a directive
         if "mixed timezones" not in str(exc).lower():
             raise CandleDataError(
                 f"{source.path}: column 'timestamp': cannot parse with "
