@@ -114,3 +114,33 @@ def test_every_differing_and_missing_input_is_named_in_one_message():
         "x was made from another a than the one on disk; x was made from another b than the "
         "one on disk; x records no c fingerprint"
     ) in str(caught.value)
+
+
+def _text_frame() -> pd.DataFrame:
+    """Text and Python-object columns of freshly built (equal, not identical) objects."""
+    return pd.DataFrame(
+        {
+            "symbol": ["BTC-" + quote for quote in ("USD", "EUR", "GBP")],
+            "note": pd.Series(["a" * 2, float("1.5"), float("2.5")], dtype=object),
+        }
+    )
+
+
+def test_fingerprint_frame_of_text_and_object_columns_is_by_value_not_index():
+    frame = _text_frame()
+    fingerprint = fingerprint_frame(frame)
+    assert fingerprint_frame(_text_frame()) == fingerprint
+    assert fingerprint_frame(frame.set_axis([10, 11, 12])) == fingerprint
+    assert fingerprint_frame(frame.assign(symbol=["BTC-USD", "BTC-EUR", "XRP"])) != fingerprint
+    changed = pd.Series(["aa", 1.5, 3.5], dtype=object)
+    assert fingerprint_frame(frame.assign(note=changed)) != fingerprint
+
+
+def test_fingerprint_frame_changes_with_the_dtype_or_time_zone_alone():
+    frame = _frame()
+    fingerprint = fingerprint_frame(frame)
+    # Same numbers, other width; same instants, other zone (their local hours differ).
+    assert fingerprint_frame(frame.astype({"segment": np.int32})) != fingerprint
+    tokyo = frame.assign(timestamp=frame["timestamp"].dt.tz_convert("Asia/Tokyo"))
+    assert (tokyo["timestamp"] == frame["timestamp"]).all()
+    assert fingerprint_frame(tokyo) != fingerprint

@@ -11,8 +11,10 @@ import pytest
 from lstm_forecast.timeseries.features import (
     FEATURE_NAMES,
     TARGET_KINDS,
+    _utc_hour,
     compute_features,
     compute_targets,
+    feature_arrays,
     forecast_to_price,
     scale_features,
     target_columns,
@@ -210,3 +212,57 @@ def test_a_window_never_sees_its_own_target_bar():
     changed_window, _ = window_and_target(present)
     changed_rows = np.flatnonzero((changed_window != window).any(axis=1))
     assert changed_rows.tolist() == [length - 1]
+
+
+# 1969-12-31 22:15 lies before the epoch: its hour needs floor division, not truncation.
+HOUR_TIMES = [
+    "2024-01-01 05:30:00",
+    "2024-01-02 23:59:59",
+    "1969-12-31 22:15:00",
+    "2024-03-01 00:00:00",
+]
+HOURS = [5.0, 23.0, 22.0, 0.0]
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+@pytest.mark.parametrize("tz", ["UTC", None])
+def test_utc_hour_by_hand_for_every_datetime_unit(unit, tz):
+    stamps = pd.Series(pd.to_datetime(HOUR_TIMES)).dt.tz_localize(tz).dt.as_unit(unit)
+    hours = _utc_hour(stamps)
+    assert hours.dtype == np.float64
+    assert hours.tolist() == HOURS
+
+
+def test_utc_hour_of_another_zone_is_the_hour_in_utc_as_in_the_onnx_graph():
+    # 00:00 and 18:45 UTC are 05:30 and 00:15 the next day in Kolkata (UTC+5:30); the
+    # feature is hour_utc(open_time), so the zone the times are shown in must not matter.
+    utc = pd.Series(pd.to_datetime(["2024-01-01 00:00", "2024-01-01 18:45", None], utc=True))
+    for stamps in (utc[:2], utc):  # the epoch path, and the path for a missing time
+        hours = _utc_hour(stamps.dt.tz_convert("Asia/Kolkata"))
+        assert hours.dtype == np.float64
+        np.testing.assert_array_equal(hours, [0.0, 18.0, NAN][: len(stamps)])
+
+
+def test_utc_hour_of_a_missing_time_is_nan():
+    stamps = pd.Series(pd.to_datetime(["2024-01-01 07:00", None, "2024-01-01 09:10"], utc=True))
+    np.testing.assert_array_equal(_utc_hour(stamps), [7.0, NAN, 9.0])
+
+
+def test_utc_hour_of_arrow_backed_times():
+    pa = pytest.importorskip("pyarrow")
+    stamps = pd.Series(pd.to_datetime(HOUR_TIMES, utc=True)).astype(
+        pd.ArrowDtype(pa.timestamp("us", tz="UTC"))
+    )
+    hours = _utc_hour(stamps)
+    assert hours.dtype == np.float64
+    assert hours.tolist() == HOURS
+
+
+def test_float32_candles_give_float64_returns_and_volumes():
+    # 100, 110 and 1e6 - 1 are exact in float32; their features must not be rounded to it.
+    candles = GAP_CANDLES.iloc[:2].astype({"close": np.float32, "volume": np.float32})
+    candles["volume"] = np.float32(999_999.0)
+    arrays = feature_arrays(candles)
+    assert arrays["log_return"].dtype == arrays["log_volume"].dtype == np.float64
+    np.testing.assert_allclose(arrays["log_return"], [NAN, math.log(1.1)], rtol=1e-12)
+    np.testing.assert_allclose(arrays["log_volume"], [math.log(1e6)] * 2, rtol=1e-12)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from lstm_forecast.timeseries import forecasts
 
@@ -56,3 +57,16 @@ def test_round_trip_without_actuals_and_through_parquet(tmp_path):
     assert back["actual"] is None
     np.testing.assert_array_equal(back["prices"], PRICES)
     assert forecasts.level_column(0.05) == "q0.05"
+
+
+@pytest.mark.parametrize(
+    ("interval", "alias"),
+    [("15min", "15min"), ("1h", "1h"), ("2h", "2h"), ("1D", "1D"), ("90s", "90s")],
+)
+def test_interval_of_names_the_bar_interval_with_its_count(interval, alias):
+    # Two steps per origin: the second row is step 2 (twice the interval ahead).
+    frame = forecasts.to_frame(ORIGINS, LAST, PRICES, LEVELS, interval)
+    assert forecasts.interval_of(frame) == alias
+    # One step per origin: the second row is the next origin, five hours later.
+    one_step = forecasts.to_frame(ORIGINS, LAST, PRICES[:, :1], LEVELS, interval)
+    assert forecasts.interval_of(one_step) == alias

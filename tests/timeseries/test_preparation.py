@@ -11,6 +11,8 @@ import pytest
 from lstm_forecast.errors import LineageError
 from lstm_forecast.timeseries.features import FEATURE_NAMES, target_columns
 from lstm_forecast.timeseries.preparation import (
+    _rows_before,
+    finite_rows,
     fit_scaler,
     require_windows_match,
     scaled_arrays,
@@ -208,3 +210,72 @@ def test_window_index_belongs_to_its_table():
     mixed.loc[0, "start_row"] -= 1
     with pytest.raises(ValueError, match="mixes window lengths"):
         window_length_of(mixed)
+
+
+def _rows(before, h: int) -> list[int]:
+    return np.arange(6)[before(h)].tolist()
+
+
+def test_rows_before_on_sorted_times_by_hand():
+    stamps = pd.Series(pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(range(6), unit="h"))
+    before = _rows_before(stamps, stamps.iloc[3])
+    # Row t counts when bar t + h is before 03:00.
+    assert [_rows(before, h) for h in range(6)] == [[0, 1, 2], [0, 1], [0], [], [], []]
+
+
+def test_rows_before_on_unsorted_times_follows_the_rows_not_the_clock():
+    hours = [3, 0, 5, 1, 4, 2]
+    stamps = pd.Series(pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(hours, unit="h"))
+    before = _rows_before(stamps, pd.Timestamp("2024-01-01 03:00", tz="UTC"))
+    assert _rows(before, 0) == [1, 3, 5]  # hours 0, 1, 2; row 0 (03:00 itself) is not before
+    assert _rows(before, 1) == [0, 2, 4]  # the next rows hold hours 0, 1, 2; row 5 has none
+    assert _rows(before, 2) == [1, 3]  # rows 3 and 5 hold hours 1 and 2
+
+
+# Per column: mean, scale. (x - mean) / scale must fit in float32; computed in float64.
+FINITE_MEAN = [0.0, 3e38, -1e38]
+FINITE_SCALE = [1e10, 1.0, 10.0]
+
+
+def _finite_table() -> tuple[pd.DataFrame, dict]:
+    first = [1e30, NAN, 0.0]  # 1e20 | NaN | 0
+    second = [3e38, 3e38, -1e38]  # 0 | 0 | -4e38: too large for float32
+    third = np.array([3e38, 0.0, 0.0], dtype=np.float32)  # 4e37 | 1e37 | 1e37
+    table = pd.DataFrame(
+        {
+            "log_return": first,
+            "log_volume": second,
+            "hour_sin": third,
+            "target_1": first,
+            "target_2": second,
+            "target_3": third,
+        }
+    )
+    scaler = {
+        "feature_names": ["log_return", "log_volume", "hour_sin"],
+        "feature_mean": FINITE_MEAN,
+        "feature_scale": FINITE_SCALE,
+        "horizon": 3,
+        "target_mean": FINITE_MEAN,
+        "target_scale": FINITE_SCALE,
+    }
+    return table, scaler
+
+
+def test_finite_rows_by_hand_at_the_float32_limit():
+    table, scaler = _finite_table()
+    with np.errstate(over="ignore"):
+        features_ok, targets_ok = finite_rows(table, scaler)
+        matrix, targets = scaled_arrays(table, scaler)
+    # Row 0 scales to finite values; row 1 lacks one; row 2 overflows float32.
+    assert features_ok.tolist() == [True, False, False]
+    assert targets_ok.tolist() == [True, False, False]
+    np.testing.assert_array_equal(features_ok, np.isfinite(matrix).all(axis=1))
+    np.testing.assert_array_equal(targets_ok, np.isfinite(targets).all(axis=1))
+
+
+@pytest.mark.parametrize("key", ["feature_mean", "target_scale"])
+def test_finite_rows_refuses_a_scaler_whose_lists_disagree_in_length(key):
+    table, scaler = _finite_table()
+    with np.errstate(over="ignore"), pytest.raises(ValueError, match="zip"):
+        finite_rows(table, scaler | {key: scaler[key][:2]})

@@ -6,10 +6,12 @@ import math
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from lstm_forecast.timeseries.features import FEATURE_NAMES
 from lstm_forecast.timeseries.reference import (
+    contract_windows,
     epoch_seconds,
     python_path_prices,
     raw_windows,
@@ -100,3 +102,23 @@ def test_python_path_unscales_with_the_target_scale():
     prices = python_path_prices(lambda m: np.full((1, 1, 2), [0.2, -0.2]), contract, CANDLES)
     # y = 0.2 * 0.5 = 0.1 -> 133.1 * 1.1; y = -0.1 -> 133.1 * 0.9.
     assert prices[0, 0].tolist() == pytest.approx([146.41, 119.79])
+
+
+def test_contract_windows_scale_the_contract_features_in_its_order():
+    # Columns in another order than the contract's, and one the contract does not use.
+    table = pd.DataFrame(
+        {
+            "log_volume": [10.0, 20.0, 30.0, 40.0],
+            "unused": [7.0, 7.0, 7.0, 7.0],
+            "log_return": [1.0, 3.0, 5.0, 7.0],
+        }
+    )
+    contract = SimpleNamespace(
+        feature_names=("log_return", "log_volume"),
+        scaler=SimpleNamespace(feature_mean=[1.0, 20.0], feature_scale=[2.0, 10.0]),
+        window_length=2,
+    )
+    windows = contract_windows(table, np.array([1, 3]), contract)
+    assert windows.dtype == np.float32 and windows.flags["C_CONTIGUOUS"]
+    # Row r: ((log_return - 1) / 2, (log_volume - 20) / 10); windows end at rows 1 and 3.
+    np.testing.assert_array_equal(windows, [[[0.0, -1.0], [1.0, 0.0]], [[2.0, 1.0], [3.0, 2.0]]])

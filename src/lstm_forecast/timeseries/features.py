@@ -75,10 +75,10 @@ def feature_arrays(candles: pd.DataFrame) -> dict[str, np.ndarray]:
 
 
 def _utc_hour(stamps: pd.Series) -> np.ndarray:
-    """The hour of each time as float64: integer arithmetic on the epoch for UTC times."""
+    """The UTC hour of each time as float64 (naive times are UTC), as the ONNX graph has it."""
     tz = getattr(stamps.dtype, "tz", None)
     if tz is not None and str(tz) != "UTC":
-        return stamps.dt.hour.to_numpy(dtype=np.float64)
+        stamps = stamps.dt.tz_convert("UTC")  # the wall-clock hour elsewhere is another feature
     values = stamps.array.asi8 if hasattr(stamps.array, "asi8") else None
     if values is None or stamps.hasnans:
         return stamps.dt.hour.to_numpy(dtype=np.float64)

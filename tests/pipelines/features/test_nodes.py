@@ -243,3 +243,26 @@ def test_a_split_made_from_another_table_is_refused_naming_the_fix():
     scaler = fit_feature_scaler(table, boundaries, PARAMS)
     with pytest.raises(LineageError, match="rerun `kedro run --pipelines=features`"):
         make_windows(other, scaler, boundaries, PARAMS)
+
+
+def test_feature_table_layout_index_and_fresh_arrays():
+    # Candles after a filter keep their labels: rows 5.. of a longer frame.
+    candles = make_candles(60).iloc[5:]
+    table = build_features(candles, PARAMS)
+    assert table.columns.tolist() == [
+        "timestamp", "close", "segment", *FEATURE_NAMES, *target_columns(PARAMS.horizon)
+    ]  # fmt: skip
+    assert table.index.equals(candles.index)
+    assert table["timestamp"].equals(candles["timestamp"])
+    # The table owns its values: none is shared with the candles, which it must not change.
+    for name in ("close", "segment"):
+        assert not np.shares_memory(table[name].to_numpy(), candles[name].to_numpy()), name
+
+
+def test_the_scaler_records_its_split_when_fit_directly():
+    table = build_features(make_candles(200), PARAMS)
+    boundaries = split_chronologically(table, PARAMS)
+    scaler = fit_feature_scaler(table, boundaries, PARAMS)
+    assert scaler["fitted_before"] == boundaries["val_start"]
+    assert set(scaler["lineage"]) == {"features", "split"}
+    assert scaler["lineage"]["split"] == fingerprint_json(boundaries)

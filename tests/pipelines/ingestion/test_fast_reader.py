@@ -143,3 +143,28 @@ def test_the_fast_reader_keeps_a_blank_line_as_an_empty_row_on_its_own_line():
     assert typed is not None
     assert typed.iloc[3].isna().all()
     assert typed["timestamp"].iloc[4] == pd.Timestamp("2021-01-01 03:00:00")
+
+
+def test_text_chunks_read_line_by_line_for_pandas_python_engine():
+    chunks = reading._TextChunks("\na;b\r\nc;d")
+    assert [chunks.readline(), chunks.readline(), chunks.readline(), chunks.readline()] == [
+        "\n",
+        "a;b\r\n",
+        "c;d",
+        "",
+    ]
+    rest = reading._TextChunks("x\ny\nz\n")
+    assert rest.readline() == "x\n"
+    assert list(rest) == ["y\n", "z\n"]  # iteration goes on from where reading stopped
+
+
+@pytest.mark.parametrize(
+    ("line", "sep", "fields"),
+    [
+        ('a;"b;c";d \r\n', ";", ["a", "b;c", "d "]),  # quotes, a kept trailing space
+        ("X,aX\n", ",", ["X", "aX"]),
+        ("", ",", []),
+    ],
+)
+def test_split_fields_of_one_line(line: str, sep: str, fields: list[str]):
+    assert reading._split_fields(line, sep) == fields

@@ -261,3 +261,15 @@ def test_one_step_forecasts_keep_the_bar_interval(feature_outputs):
     )
     ahead = baselines["forecast_time"] - baselines["origin_time"]
     assert (ahead == pd.Timedelta(1, "h")).all()
+    # One table of every baseline, numbered afresh (not each baseline's own 0..n-1).
+    assert baselines.index.tolist() == list(range(len(baselines)))
+
+
+def test_summary_text_is_its_log_lines_and_strips_trailing_slashes_only(scored, caplog):
+    _, _, metrics = scored
+    params = REPORTING.model_copy(update={"reports_dir": "out/RUN_X//", "report_files": ("a",)})
+    with caplog.at_level(logging.INFO):
+        summary = summarise_run(metrics, params, good={"passed": True})
+    assert summary["reports"] == ["out/RUN_X/a"]
+    assert summary["text"] == caplog.records[-1].getMessage().split("\n")
+    assert summary["text"][-1] == "  Reports in out/RUN_X/ (browse them with `kedro viz run`)."
