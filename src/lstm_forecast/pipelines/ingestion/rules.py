@@ -232,7 +232,11 @@ def validate_values(frame: pd.DataFrame, view: FileView, ingestion: IngestionPar
         rule = _BY_KEY.get((col, name))
         rows = pd.Index(group["index"].dropna().unique()).sort_values()
         if rule is None:  # a pandera check outside the table (e.g. a dtype): say it as is
-            problems.append(describe(view, col, f"failed check {name!r}", rows, "fix the rows"))
+            where = describe(view, col, f"failed check {name!r}", rows, "fix the rows")
+            whole = (
+                f"{view.label(col)}: failed check {name!r} on the whole column. Fix: {_COLUMN_MAP}."
+            )
+            problems.append(where if len(rows) else whole)
             continue
         problem = rule.problem.format(interval=ingestion.interval)
         parsed = frame["timestamp"] if col == "timestamp" else None
