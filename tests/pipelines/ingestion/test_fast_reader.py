@@ -168,3 +168,41 @@ def test_text_chunks_read_line_by_line_for_pandas_python_engine():
 )
 def test_split_fields_of_one_line(line: str, sep: str, fields: list[str]):
     assert reading._split_fields(line, sep) == fields
+
+
+@pytest.mark.parametrize(
+    ("text", "lines", "head"),
+    [
+        ("a\nb\nc", 2, "a\nb\n"),
+        ("a\nb\nc", 1, "a\n"),
+        ("\nb\n", 1, "\n"),  # an empty first line
+        ("a\nb", 5, "a\nb"),  # fewer lines than asked
+        ("a\nb", 0, ""),
+    ],
+)
+def test_head_is_the_first_lines_with_their_ends(text: str, lines: int, head: str):
+    assert reading._head(text, lines) == head
+
+
+def test_text_chunks_read_by_size_then_to_the_end():
+    chunks = reading._TextChunks("abcdef")
+    assert chunks.read(0) == ""
+    assert chunks.read(2) == "ab"
+    assert chunks.read(-1) == "cdef"
+    assert chunks.read(None) == ""
+    assert reading._TextChunks("xyz").read(None) == "xyz"
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_column_name():
+    rows = bar_rows()
+    text = "\ufeff" + to_text(rows, header="timestamp,open,high,low,close,Xvolume")
+    candles, _ = clean_candles(text, params(columns={"volume": "Xvolume"}))
+    assert len(candles) == len(rows)
+
+
+def test_a_header_with_half_its_names_numeric_is_still_a_header():
+    rows = bar_rows()
+    text = to_text(rows, header="timestamp,open,high,2020,2021,2022")
+    columns = {"low": "2020", "close": "2021", "volume": "2022"}
+    candles, _ = clean_candles(text, params(columns=columns))
+    assert len(candles) == len(rows)
