@@ -62,6 +62,8 @@ def test_each_fold_windows_stay_inside_its_own_blocks_by_row():
         # target is the bar just before the validation block.
         assert data.train_ends.tolist() == list(range(8, test_row - 53))
         assert scaler["horizon"] == 3
+        # The fold's rows before validation, less row 0 (no return yet).
+        assert scaler["fitted_on_rows"] == test_row - 51
         assert data.matrix.shape == (1_000, 6) and data.targets.shape == (1_000, 3)
         assert (data.window_length, data.seed) == (8, params.training.seed)
         assert data.quantiles == tuple(params.training.quantiles)

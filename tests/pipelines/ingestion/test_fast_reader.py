@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from unittest import mock
 
 import pandas as pd
@@ -105,6 +106,7 @@ TAKEN = {
         [*bar_rows(3), ['"2021-01-01 03:00:00"', *['""'] * 5]]
     ),
     "headerless": lambda: to_text(bar_rows(12), header=None),
+    "semicolons": lambda: to_text(bar_rows(12)).replace(",", ";"),
 }
 
 
@@ -112,7 +114,12 @@ TAKEN = {
 def test_the_fast_reader_takes_plain_files(name: str):
     text = TAKEN[name]()
     source = {"header": False, "columns": POSITIONS} if name == "headerless" else {}
+    if name == "semicolons":
+        source = {"sep": ";"}
     typed = _typed(text, **source)
+    layout = SourceParams.model_validate(params(**source)["source"])
+    read, _ = reading.read_table(text, layout)
+    assert pd.api.types.is_datetime64_dtype(read["timestamp"])  # typed: the fast path
     assert typed is not None
     assert list(typed.columns) == list(FIELDS)
     assert typed["timestamp"].iloc[0] == pd.Timestamp("2021-01-01 00:00:00")
@@ -135,6 +142,18 @@ def test_the_fast_reader_takes_plain_files(name: str):
 def test_the_fast_reader_declines_what_only_pandas_reads(source: dict, why: str):
     text = to_text(bar_rows(3)).replace(",", source.get("sep", ","))
     assert _typed(text, **source) is None, why
+
+
+def test_the_fast_reader_declines_lone_carriage_returns_that_pandas_counts_otherwise():
+    assert _typed(to_text(bar_rows(6)).replace("\n", "\r")) is None
+
+
+def test_a_two_character_separator_is_read_without_pandas_warning():
+    text = to_text(bar_rows(8)).replace(",", "; ")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        candles, _ = clean_candles(text, params(sep="; "))
+    assert len(candles) == 8
 
 
 def test_the_fast_reader_keeps_a_blank_line_as_an_empty_row_on_its_own_line():

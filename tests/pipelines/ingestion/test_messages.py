@@ -212,6 +212,28 @@ REFUSALS: dict[str, Scenario] = {
         to_text(_with({(3, 5): "", (5, 2): ""})),
         {"policies": {"missing_volume": "zero"}},
     ),
+    "a two-character separator": lambda: (
+        to_text(_with({(2, 2): "abc"})).replace(",", "; "),
+        {"sep": "; "},
+    ),
+    "a position past the last column": lambda: (
+        to_text(bar_rows(), header=None),
+        {"header": False, "columns": POSITIONS | {"volume": 6}},
+    ),
+    "a header name with spaces": lambda: (
+        to_text(_with({(2, 2): "50"}), header="timestamp,open, High ,low,close,volume"),
+        {"columns": {"high": "High"}},
+    ),
+    "junk with a volume suffix": lambda: (to_text(_with({(2, 5): "1.2.3K"})), {}),
+    "scientific notation and an empty cell": lambda: (
+        to_text(
+            [
+                [{2: "1.60947E+12", 4: ""}.get(i, r[0]), *r[1:]]
+                for i, r in enumerate(_epochs(bar_rows(), 10**6))
+            ]
+        ),
+        {"epoch_unit": "ms"},
+    ),
     "conflicting duplicates": lambda: (_conflicting(), {}),
     "too few contiguous bars": lambda: (_gap_after(9, 4), {}),
     "header only": lambda: (to_text([]), {}),
@@ -594,6 +616,42 @@ EXPECTED: dict[str, str | re.Pattern[str]] = {
         "cell in an otherwise filled row in 1 row(s); first: line 7: high=''. Fix: fill the "
         "cell or delete the row (missing values are refused, not imputed; a row with a "
         "timestamp and every value missing is taken as a missing bar)."
+    ),
+    "a two-character separator": (
+        "bad.csv: cannot use this file as candles (1 problem(s)):\n- column 'high': value is "
+        "not a number in 1 row(s); first: line 4: high='abc'. Fix: set "
+        "ingestion.source.decimal (now '.') / thousands (now None) to the file's number "
+        "format, or check ingestion.source.columns.high; if the token marks a missing value, "
+        "add it to ingestion.source.na_values (now ['', 'NaN', 'nan', 'null', 'NULL', "
+        "'None', '-'])."
+    ),
+    "a position past the last column": (
+        "bad.csv: required column(s) not found: volume=6; found 6 fields per line on line 1. "
+        "Fix: the file has no header, so give 0-based positions, e.g. "
+        "ingestion.source.columns.timestamp=0 (or set ingestion.source.header / skip_rows / "
+        "sep if the wrong line was read)."
+    ),
+    "a header name with spaces": (
+        "bad.csv: cannot use this file as candles (1 problem(s)):\n- column ' High ' (high): "
+        "high is below max(open, close) in 1 row(s); first: line 4: open='102',  High ='50', "
+        "close='103'. Fix: check that ingestion.source.columns maps each field to the right "
+        "file column; or set ingestion.inconsistent_ohlc=drop to turn such rows into missing "
+        "bars (counted in the data-quality report)."
+    ),
+    "junk with a volume suffix": (
+        "bad.csv: cannot use this file as candles (1 problem(s)):\n- column 'volume': value "
+        "is not a number in 1 row(s); first: line 4: volume='1.2.3K'. Fix: set "
+        "ingestion.source.decimal (now '.') / thousands (now None) to the file's number "
+        "format, or check ingestion.source.columns.volume; if the token marks a missing "
+        "value, add it to ingestion.source.na_values (now ['', 'NaN', 'nan', 'null', 'NULL', "
+        "'None', '-'])."
+    ),
+    "scientific notation and an empty cell": (
+        "bad.csv: cannot use this file as candles (1 problem(s)):\n- column 'timestamp': "
+        "timestamp written in scientific notation in 1 row(s); first: line 4: "
+        "timestamp='1.60947E+12'. Fix: precision was lost, typically by a spreadsheet "
+        "re-save; export the file again without opening it in a spreadsheet, or format the "
+        "column as whole numbers or full date-times before saving."
     ),
     "conflicting duplicates": (
         "bad.csv: cannot use this file as candles (1 problem(s)):\n- column 'timestamp': the "

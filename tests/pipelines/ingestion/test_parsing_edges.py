@@ -25,6 +25,7 @@ def _stamps(*values: str | None) -> pd.Series:
         (("2021-01-01 00:00", "2021-01-01 00:00"), False),  # equal is not later
         (("2021-01-01 01:00", "2021-01-01 00:00"), False),
         (("2021-01-01 00:00", None, "2021-01-01 05:00"), False),  # a missing time
+        ((None, "2021-01-01 00:00"), False),  # NaT is the smallest int64: not "earlier"
     ],
 )
 def test_strictly_increasing(values: tuple, expected: bool):
@@ -100,6 +101,15 @@ def test_nanosecond_epochs_keep_every_digit():
     candles, _ = clean_candles(to_text(in_ns), params(epoch_unit="ns"))
     expected = [pd.Timestamp(r[0], tz="UTC") for r in rows]
     assert candles["timestamp"].tolist() == expected
+
+
+def test_a_calendar_interval_is_refused_with_the_ones_that_work():
+    with pytest.raises(ValidationError) as caught:
+        IngestionParams.model_validate(params(interval="1ME"))
+    assert (
+        "'1ME' is not a fixed-length pandas offset alias; use e.g. 1min, 15min, 1h, 4h or 1D "
+        "(calendar intervals such as months have no fixed length)"
+    ) in str(caught.value)
 
 
 def test_an_interval_must_be_longer_than_zero():
