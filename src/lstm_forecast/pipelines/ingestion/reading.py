@@ -73,7 +73,10 @@ def _read_typed(text: str, source: SourceParams, positions: dict[str, int]) -> p
     first = _head(text, source.first_data_line)[len(_head(text, source.first_data_line - 1)) :]
     if not first.strip():
         return None  # no data row, or a blank first one: the general reader words it
-    names = [f"c{i}" for i in range(max(width, len(_split_fields(first, source.sep))))]
+    fields = _split_fields(first, source.sep)
+    if fields is None:
+        return None  # a lone CR or a stray quote on the first line: the general reader words it
+    names = [f"c{i}" for i in range(max(width, len(fields)))]
     wanted = {field: names[p] for field, p in positions.items()}
     payload = text.encode()
     try:
@@ -110,10 +113,14 @@ def _read_typed(text: str, source: SourceParams, positions: dict[str, int]) -> p
     return frame
 
 
-def _split_fields(line: str, sep: str) -> list[str]:
+def _split_fields(line: str, sep: str) -> list[str] | None:
+    """The fields of one line, or None where the csv module cannot split it."""
     import csv  # noqa: PLC0415
 
-    return next(csv.reader([line.rstrip("\r\n")], delimiter=sep), [])
+    try:
+        return next(csv.reader([line.rstrip("\r\n")], delimiter=sep), [])
+    except csv.Error:
+        return None
 
 
 def _head(text: str, lines: int) -> str:
