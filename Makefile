@@ -49,7 +49,7 @@ MUTATED := "lstm_forecast.timeseries.*" "lstm_forecast.onnx_contract.*" \
 	"lstm_forecast.pipelines.reporting.*" "lstm_forecast.pipelines.backtest.*" \
 	"lstm_forecast.pipelines.ingestion.*"
 
-mutation: install ## mutation score of the torch-free core and the ingestion, features, reporting and backtest nodes
+mutation: install ## mutation score of the torch-free core and the ingestion, features, reporting and backtest code (~18 min on 2 cores)
 	$(BIN)/mutmut run --max-children 2 $(MUTATED)
 	$(BIN)/python tools/mutation_score.py --fail-under 90
 
