@@ -14,7 +14,8 @@ from lstm_forecast._warnings import _LIBRARY_WARNINGS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 KEDRO = str(Path(sys.executable).parent / "kedro")
-RAW_CSV = PROJECT_ROOT / "data" / "01_raw" / "btcusdt_1h_binance_2021-03-06_2022-03-06.csv"
+CANDLES_DIR = PROJECT_ROOT / "data" / "01_raw" / "candles"
+RAW_CSV = CANDLES_DIR / "BTCUSDT.csv"
 DATA_LAYERS = (
     "01_raw",
     "02_intermediate",
@@ -55,7 +56,7 @@ def copy_project(destination: Path) -> Path:
     (destination / "src").mkdir(exist_ok=True)
     for layer in DATA_LAYERS:
         (destination / "data" / layer).mkdir(parents=True, exist_ok=True)
-    shutil.copy2(RAW_CSV, destination / "data" / "01_raw" / RAW_CSV.name)
+    shutil.copytree(CANDLES_DIR, destination / "data" / "01_raw" / "candles")
     return destination
 
 

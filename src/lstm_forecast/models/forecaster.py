@@ -28,6 +28,7 @@ from lstm_forecast.onnx_contract import (
     WINDOW_OK,
     OnnxContract,
 )
+from lstm_forecast.timeseries.features import VOLUME_CHANGE_CLIP
 
 from .torch_export import without_exporter_metadata
 
@@ -65,7 +66,7 @@ class CandleFeatures(nn.Module):
             "log_return": log_close[:, 1:] - log_close[:, :-1],
             "log_high_low": torch.log(high / low)[:, 1:],
             "log_close_open": torch.log(close / open_)[:, 1:],
-            "log_volume": torch.log1p(volume)[:, 1:],
+            "log_volume_change": _volume_change(volume),
             "hour_sin": torch.sin(angle)[:, 1:],
             "hour_cos": torch.cos(angle)[:, 1:],
         }
@@ -76,6 +77,13 @@ class CandleFeatures(nn.Module):
             dim=1
         )
         return window, close[:, -1], ok
+
+
+def _volume_change(volume: torch.Tensor) -> torch.Tensor:
+    """``features.volume_change`` in the graph: clipped log ratio, 0 for 0 / 0."""
+    step = torch.log(volume[:, 1:] / volume[:, :-1])
+    step = torch.where(torch.isnan(step), torch.zeros_like(step), step)
+    return torch.clamp(step, -VOLUME_CHANGE_CLIP, VOLUME_CHANGE_CLIP)
 
 
 class QuantilePrices(nn.Module):

@@ -13,7 +13,7 @@ from lstm_forecast.errors import CandleDataError
 from lstm_forecast.pipelines.ingestion.nodes import clean_candles
 
 PROJECT = Path(__file__).resolve().parents[3]
-SHIPPED = "data/01_raw/btcusdt_1h_binance_2021-03-06_2022-03-06.csv"
+SHIPPED = "data/01_raw/candles/BTCUSDT.csv"
 HEADER = "timestamp,open,high,low,close,volume"
 HOUR_NS = 3_600_000_000_000
 

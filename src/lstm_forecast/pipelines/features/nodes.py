@@ -27,10 +27,13 @@ def build_features(candles: pd.DataFrame, features: FeaturesParams) -> pd.DataFr
         features: ``params:features`` (uses ``target`` and ``horizon``).
 
     Returns:
-        ``timestamp, close, segment``, one column per feature, then the targets.
+        ``timestamp, close, segment`` (and ``asset``), one column per feature, then the
+        targets.
     """
     targets = compute_targets(candles, features.target, features.horizon).T
     columns = {name: candles[name].to_numpy(copy=True) for name in ("close", "segment")}
+    if "asset" in candles:  # rows of one asset are contiguous; segments never span two
+        columns["asset"] = candles["asset"].to_numpy(copy=True)
     columns |= feature_arrays(candles)
     # Rows of the transposed targets are contiguous: one column each without a copy.
     columns |= dict(zip(target_columns(features.horizon), targets, strict=True))
@@ -54,7 +57,9 @@ def split_chronologically(feature_table: pd.DataFrame, features: FeaturesParams)
         and the ``lineage`` fingerprint of the feature table.
     """
     split = features.split
-    timestamps = feature_table["timestamp"]
+    # One time axis for every asset: the same dates split each, so no bar of any asset's
+    # validation or test period reaches training (market-wide moves would leak across).
+    timestamps = feature_table["timestamp"].sort_values(ignore_index=True)
     rows = len(timestamps)
     if split.val_start is not None:
         val_start = pd.Timestamp(split.val_start, tz="UTC")
@@ -149,6 +154,10 @@ def make_windows(
         pd.Timestamp(split_boundaries["val_start"]),
         pd.Timestamp(split_boundaries["test_start"]),
     )
+    if "asset" in feature_table:
+        assets = feature_table["asset"].to_numpy()
+        for split in SPLITS:
+            windows[split]["asset"] = assets[windows[split]["end_row"].to_numpy()]
     for split in SPLITS:
         if windows[split].empty:
             raise CandleDataError(

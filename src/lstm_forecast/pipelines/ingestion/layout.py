@@ -7,7 +7,7 @@ policy outside its choices stops the run at once, naming the key and the accepte
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
@@ -124,6 +124,24 @@ class IngestionParams(StrictParams):
     inconsistent_ohlc: Literal["refuse", "drop"] = "refuse"
     stale_warn_fraction: float = Field(0.05, ge=0.0, le=1.0)
     stale_bars: Literal["keep", "refuse"] = "keep"
+    # Which assets a run reads: file stems under candles_dir, each checked on its own.
+    assets: tuple[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")], ...] = (
+        "BTCUSDT",
+    )
+    candles_dir: str = "data/01_raw/candles"
+    # Per-asset overrides of this block (any key but these four), merged key by key.
+    asset_layouts: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # One file instead of the assets (`--params=raw_csv=...`); its stem names the asset.
+    raw_csv: str | None = None
+
+    @field_validator("assets")
+    @classmethod
+    def _distinct_assets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("list at least one asset")
+        if len(set(value)) != len(value):
+            raise ValueError(f"an asset is listed twice: {list(value)}")
+        return value
 
     @field_validator("interval")
     @classmethod

@@ -9,6 +9,8 @@ windows can stay inside contiguous runs of bars.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from pathlib import PurePosixPath
 from typing import Any
 
 import pandas as pd
@@ -25,6 +27,91 @@ from .wording import FileView, describe, refuse_if
 logger = logging.getLogger(__name__)
 
 OUTPUT_COLUMNS = (*FIELDS, "segment")
+# Keys of params:ingestion that choose the assets; the rest is a file's layout and policies.
+_ASSET_KEYS = ("assets", "candles_dir", "asset_layouts", "raw_csv")
+
+
+def clean_assets(
+    raw_candle_files: dict[str, Callable[[], str]], raw_candles: str, ingestion: IngestionParams
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Clean every asset of the run on its own, and stack them with an ``asset`` column.
+
+    Args:
+        raw_candle_files: Lazy loaders of the CSVs under ``ingestion.candles_dir``, by stem.
+        raw_candles: The text of ``raw_csv`` (used only when ``ingestion.raw_csv`` is set).
+        ingestion: ``params:ingestion``; ``asset_layouts`` overrides it per asset.
+
+    Returns:
+        The candles of all assets (asset after asset, each sorted; ``segment`` numbered
+        across assets, so no window crosses one) and the report: ``interval``,
+        ``interval_seconds``, ``assets`` (names) and one section per asset in ``by_asset``.
+
+    Raises:
+        CandleDataError: If an asset's file is missing or refused (naming asset and file),
+            or the assets have different intervals.
+    """
+    ingestion = IngestionParams.model_validate(ingestion)
+    frames, sections = [], {}
+    for name, text, params in _asset_inputs(raw_candle_files, raw_candles, ingestion):
+        try:
+            frame, report = clean_candles(text, params)
+        except CandleDataError as exc:
+            raise CandleDataError(f"asset {name}: {exc}") from exc
+        offset = int(frames[-1]["segment"].iloc[-1]) + 1 if frames else 0
+        frames.append(frame.assign(segment=frame["segment"] + offset, asset=name))
+        sections[name] = report
+    intervals = {name: section["interval_seconds"] for name, section in sections.items()}
+    if len(set(intervals.values())) > 1:
+        raise CandleDataError(
+            f"The assets have different bar intervals (seconds: {intervals}); one model "
+            "forecasts one interval. Fix: ingestion.interval, or ingestion.asset_layouts."
+        )
+    first = next(iter(sections.values()))
+    report = {
+        "interval": first["interval"],
+        "interval_seconds": first["interval_seconds"],
+        "assets": list(sections),
+        "by_asset": sections,
+    }
+    return pd.concat(frames, ignore_index=True), report
+
+
+def _asset_inputs(
+    files: dict[str, Callable[[], str]], raw_candles: str, ingestion: IngestionParams
+) -> list[tuple[str, str, IngestionParams]]:
+    """Each asset's name, file text and layout (the block merged with its override)."""
+    base = ingestion.model_dump(exclude=set(_ASSET_KEYS))
+    if ingestion.raw_csv is not None:
+        name = PurePosixPath(ingestion.raw_csv).stem
+        return [(name, raw_candles, _merged(base, ingestion.asset_layouts.get(name, {})))]
+    missing = [name for name in ingestion.assets if name not in files]
+    if missing:
+        raise CandleDataError(
+            f"asset(s) {missing}: no file {ingestion.candles_dir}/<asset>.csv (found "
+            f"{sorted(files) or 'none'}). Fix: fetch them (`kedro run --pipelines=fetch`), put "
+            "the CSVs there, or change ingestion.assets."
+        )
+    inputs = []
+    for name in ingestion.assets:
+        layout = _merged(base, ingestion.asset_layouts.get(name, {}))
+        path = f"{ingestion.candles_dir.rstrip('/')}/{name}.csv"
+        source = layout.source.model_copy(update={"path": path})
+        layout = layout.model_copy(update={"source": source})
+        inputs.append((name, files[name](), layout))
+    return inputs
+
+
+def _merged(base: dict[str, Any], override: dict[str, Any]) -> IngestionParams:
+    """``base`` with ``override`` merged key by key (nested blocks too), validated."""
+
+    def merge(into: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+        out = dict(into)
+        for key, value in extra.items():
+            both = isinstance(value, dict) and isinstance(out.get(key), dict)
+            out[key] = merge(out[key], value) if both else value
+        return out
+
+    return IngestionParams.model_validate(merge(base, dict(override)))
 
 
 def clean_candles(

@@ -2,11 +2,14 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import clean_candles
+from .nodes import clean_assets
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Create the ingestion pipeline: ``raw_candles`` -> ``candles`` + data-quality report.
+    """Create the ingestion pipeline: each asset's CSV -> ``candles`` + data-quality report.
+
+    The assets are files of ``raw_candle_files`` (``ingestion.assets``), or the one file
+    ``raw_candles`` when ``raw_csv`` is given.
 
     The node takes one parameter block, ``params:ingestion``, holding everything it needs,
     so the whole pipeline can be reused under a namespace with that block remapped.
@@ -14,8 +17,8 @@ def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
             Node(
-                func=clean_candles,
-                inputs=["raw_candles", "params:ingestion"],
+                func=clean_assets,
+                inputs=["raw_candle_files", "raw_candles", "params:ingestion"],
                 outputs=["candles", "data_quality_report"],
                 name="clean_candles",
                 tags=["ingestion"],

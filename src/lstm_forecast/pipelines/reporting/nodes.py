@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from lstm_forecast.timeseries import baselines, forecasts
+from lstm_forecast.timeseries.assets import SINGLE_ASSET, asset_blocks, window_assets
 from lstm_forecast.timeseries.evaluation import DEFINITIONS, headline, score_all, verdict_line
 from lstm_forecast.timeseries.preparation import window_length_of
 
@@ -52,30 +53,37 @@ def forecast_baselines(
     interval = first["forecast_time"].iloc[0] - first["origin_time"].iloc[0]
     levels = reference["levels"]
     horizon = reference["prices"].shape[1]
-    ends = test_windows["end_row"].to_numpy()
     window_length = window_length_of(test_windows)
-    prices = baselines.forecast_all(
-        feature_table,
-        ends,
-        pd.Timestamp(split_boundaries["val_start"]),
-        horizon=horizon,
-        levels=levels,
-        window_length=window_length,
-        decay=reporting.ewma_decay,
-    )
-    close = feature_table["close"].to_numpy(dtype=np.float64)
-    stamps = feature_table["timestamp"]
-    last = close[ends]
-    steps = np.arange(1, horizon + 1)
-    actual = close[ends[:, None] + steps[None, :]]
-    return pd.concat(
-        [
-            forecasts.to_frame(
-                stamps.to_numpy()[ends], last, values, levels, interval, actual
-            ).assign(model=name)
-            for name, values in prices.items()
-        ],
-        ignore_index=True,
+    assets = window_assets(test_windows)
+    frames = []
+    # Each asset's baselines are fit on that asset's own training split, and its windows'
+    # rows are counted inside its own block of the table (so a GARCH fit never mixes coins).
+    for name, block in asset_blocks(feature_table).items():
+        mine = assets == name
+        if not mine.any():
+            continue
+        table = feature_table.iloc[block].reset_index(drop=True)
+        ends = test_windows["end_row"].to_numpy()[mine] - block.start
+        prices = baselines.forecast_all(
+            table,
+            ends,
+            pd.Timestamp(split_boundaries["val_start"]),
+            horizon=horizon,
+            levels=levels,
+            window_length=window_length,
+            decay=reporting.ewma_decay,
+        )
+        close = table["close"].to_numpy(dtype=np.float64)
+        actual = close[ends[:, None] + np.arange(1, horizon + 1)[None, :]]
+        origins = table["timestamp"].to_numpy()[ends]
+        for model, values in prices.items():
+            frame = forecasts.to_frame(origins, close[ends], values, levels, interval, actual)
+            frames.append(frame.assign(model=model, asset=name))
+    # One block per baseline, its windows in test-window order (assets are contiguous).
+    table = pd.concat(frames, ignore_index=True)
+    order = {model: i for i, model in enumerate(baselines.BASELINES)}
+    return table.sort_values("model", key=lambda m: m.map(order), kind="stable").reset_index(
+        drop=True
     )
 
 
@@ -92,7 +100,9 @@ def compute_forecast_metrics(
     """
     arrays = {name: forecasts.from_frame(frame) for name, frame in test_predictions.items()}
     for name, frame in baseline_forecasts.groupby("model", sort=False):
-        arrays[str(name)] = forecasts.from_frame(frame.drop(columns="model"))
+        arrays[str(name)] = forecasts.from_frame(
+            frame.drop(columns=["model", "asset"], errors="ignore")
+        )
     reference = next(iter(arrays.values()))
     for name, values in arrays.items():
         if not np.array_equal(values["origin_time"], reference["origin_time"]):
@@ -102,28 +112,50 @@ def compute_forecast_metrics(
             )
     names = list(test_predictions)
     horizon = reference["prices"].shape[1]
-    scores = score_all(
-        reference["actual"],
-        reference["last_close"],
-        {name: values["prices"] for name, values in arrays.items()},
-        baselines.BASELINES,
-        reference["levels"],
+    pooled = _scores(arrays, names, slice(None), horizon)
+    first = baseline_forecasts[baseline_forecasts["model"] == baselines.BASELINES[0]]
+    assets = (
+        first["asset"].to_numpy()[::horizon]
+        if "asset" in first
+        else np.full(len(reference["origin_time"]), SINGLE_ASSET, dtype=object)
     )
-    origin = pd.DatetimeIndex(reference["origin_time"])
-    return {
-        "headline": headline(scores, names, baselines.BASELINES, horizon),
-        "models": {name: scores[name] for name in names},
-        "baselines": {name: scores[name] for name in baselines.BASELINES},
+    return pooled | {
         "quantiles": reference["levels"].tolist(),
         "interval": forecasts.interval_of(next(iter(test_predictions.values()))),
         "horizon": horizon,
         "horizons_reported": [h for h in reporting.horizons if h <= horizon],
+        "definitions": DEFINITIONS,
+        # The same scores on each asset's windows alone; the top level pools every asset.
+        "assets": list(dict.fromkeys(assets.tolist())),
+        "by_asset": {
+            str(name): _scores(arrays, names, assets == name, horizon)
+            for name in dict.fromkeys(assets.tolist())
+        },
+    }
+
+
+def _scores(
+    arrays: dict[str, dict[str, np.ndarray]], names: list[str], rows: Any, horizon: int
+) -> dict[str, Any]:
+    """Scores, headline and test period of the windows ``rows`` (a mask or a slice)."""
+    reference = next(iter(arrays.values()))
+    scores = score_all(
+        reference["actual"][rows],
+        reference["last_close"][rows],
+        {name: values["prices"][rows] for name, values in arrays.items()},
+        baselines.BASELINES,
+        reference["levels"],
+    )
+    origin = pd.DatetimeIndex(reference["origin_time"][rows])
+    return {
+        "headline": headline(scores, names, baselines.BASELINES, horizon),
+        "models": {name: scores[name] for name in names},
+        "baselines": {name: scores[name] for name in baselines.BASELINES},
         "test_period": {
             "first_origin": origin.min().isoformat(),
             "last_origin": origin.max().isoformat(),
             "windows": len(origin),
         },
-        "definitions": DEFINITIONS,
     }
 
 
@@ -149,12 +181,19 @@ def summarise_run(
         verdict = verdict_line(
             name, forecast_metrics["models"], baselines.BASELINES, horizon, reporting.alpha
         )
+        by_asset = {
+            asset: f"{asset}: "
+            + verdict_line(name, scores["models"], baselines.BASELINES, horizon, reporting.alpha)
+            for asset, scores in forecast_metrics.get("by_asset", {}).items()
+        }
         summary["models"][name] = {
             "onnx_parity_passed": bool(report["passed"]),
             "max_abs_error": report.get("max_abs_error"),
             "verdict": verdict,
+            "verdict_by_asset": by_asset,
         }
         lines.append(f"  {verdict}")
+        lines.extend(f"    {line}" for line in by_asset.values())
     reports_dir = reporting.reports_dir.rstrip("/")
     summary["reports"] = [f"{reports_dir}/{name}" for name in reporting.report_files]
     lines.append(f"  Reports in {reports_dir}/ (browse them with `kedro viz run`).")
