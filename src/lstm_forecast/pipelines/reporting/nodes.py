@@ -112,13 +112,17 @@ def compute_forecast_metrics(
             )
     names = list(test_predictions)
     horizon = reference["prices"].shape[1]
-    pooled = _scores(arrays, names, slice(None), horizon)
     first = baseline_forecasts[baseline_forecasts["model"] == baselines.BASELINES[0]]
     assets = (
         first["asset"].to_numpy()[::horizon]
         if "asset" in first
         else np.full(len(reference["origin_time"]), SINGLE_ASSET, dtype=object)
     )
+    # Pooled over several assets, prices are divided by each window's last close: a CRPS in
+    # USD would be BTC's alone (40,000 USD against ETH's 3,000). One asset keeps USD.
+    relative = len(set(assets.tolist())) > 1
+    pooled = _scores(arrays, names, slice(None), horizon, relative=relative)
+    pooled["units"] = "fraction of the last close" if relative else "price"
     return pooled | {
         "quantiles": reference["levels"].tolist(),
         "interval": forecasts.interval_of(next(iter(test_predictions.values()))),
@@ -135,14 +139,24 @@ def compute_forecast_metrics(
 
 
 def _scores(
-    arrays: dict[str, dict[str, np.ndarray]], names: list[str], rows: Any, horizon: int
+    arrays: dict[str, dict[str, np.ndarray]],
+    names: list[str],
+    rows: Any,
+    horizon: int,
+    *,
+    relative: bool = False,
 ) -> dict[str, Any]:
-    """Scores, headline and test period of the windows ``rows`` (a mask or a slice)."""
+    """Scores, headline and test period of the windows ``rows`` (a mask or a slice).
+
+    With ``relative``, every price is divided by its window's last close first.
+    """
     reference = next(iter(arrays.values()))
+    last = reference["last_close"][rows]
+    unit = last if relative else np.ones_like(last)
     scores = score_all(
-        reference["actual"][rows],
-        reference["last_close"][rows],
-        {name: values["prices"][rows] for name, values in arrays.items()},
+        reference["actual"][rows] / unit[:, None],
+        last / unit,
+        {name: values["prices"][rows] / unit[:, None, None] for name, values in arrays.items()},
         baselines.BASELINES,
         reference["levels"],
     )

@@ -26,13 +26,48 @@ _FALLBACK = ("tab:green", "tab:red", "tab:brown", "tab:pink")
 def plot_fan_chart(
     baseline_forecasts: pd.DataFrame, reporting: ReportingParams, **test_predictions: pd.DataFrame
 ) -> Figure:
-    """Quantile bands over the last ``zoom_bars`` test bars, and the last full fan.
+    """Quantile bands over the last ``zoom_bars`` test bars, and the last full fan, per asset.
 
-    Top: each model's one-step-ahead 50% and 90% bands against the actual close. Bottom:
-    the fan of the last test origin over every horizon step, with the baselines' 90% bands.
+    One column per asset. Top: each model's one-step-ahead 50% and 90% bands against the
+    actual close. Bottom: the fan of the asset's last test origin over every horizon step,
+    with the baselines' 90% bands.
     """
-    figure = Figure(figsize=(12, 9), layout="constrained")
-    rolling, fan = figure.subplots(2, 1)
+    parts = _by_asset(baseline_forecasts, test_predictions)
+    figure = Figure(figsize=(12 * len(parts) ** 0.5, 9), layout="constrained")
+    axes = figure.subplots(2, len(parts), squeeze=False)
+    for column, (asset, (baseline_part, prediction_parts)) in enumerate(parts.items()):
+        _draw_fan(axes[0, column], axes[1, column], baseline_part, reporting, prediction_parts)
+        if len(parts) > 1:
+            axes[0, column].set_title(f"{asset}: {axes[0, column].get_title()}")
+            axes[1, column].set_title(f"{asset}: {axes[1, column].get_title()}")
+    return figure
+
+
+def _by_asset(
+    baseline_forecasts: pd.DataFrame, test_predictions: dict[str, pd.DataFrame]
+) -> dict[str, tuple[pd.DataFrame, dict[str, pd.DataFrame]]]:
+    """Split the baselines' and models' forecast tables by asset (rows are in the same order)."""
+    if "asset" not in baseline_forecasts:
+        return {"": (baseline_forecasts, test_predictions)}
+    first = baseline_forecasts[baseline_forecasts["model"] == baseline_forecasts["model"].iloc[0]]
+    rows = first["asset"].to_numpy()  # one row per (window, step), as each model's table
+    return {
+        str(asset): (
+            baseline_forecasts[baseline_forecasts["asset"] == asset],
+            {name: frame[rows == asset] for name, frame in test_predictions.items()},
+        )
+        for asset in dict.fromkeys(rows.tolist())
+    }
+
+
+def _draw_fan(
+    rolling: Any,
+    fan: Any,
+    baseline_forecasts: pd.DataFrame,
+    reporting: ReportingParams,
+    test_predictions: dict[str, pd.DataFrame],
+) -> None:
+    """The fan chart of one asset on two axes."""
     models = {name: forecasts.from_frame(frame) for name, frame in test_predictions.items()}
     reference = next(iter(test_predictions.values()))
     one_step = reference[reference["h"] == 1].tail(reporting.zoom_bars)
@@ -96,14 +131,30 @@ def plot_fan_chart(
     fan.set_ylabel("close")
     fan.legend(loc="best", fontsize="small")
     fan.grid(alpha=0.3)
-    return figure
 
 
 def plot_calibration(forecast_metrics: dict[str, Any]) -> Figure:
     """Share of actuals below each quantile forecast against its level (ideal: diagonal)."""
-    figure = Figure(figsize=(7, 6), layout="constrained")
-    axis = figure.subplots()
-    levels = np.asarray(forecast_metrics["quantiles"])
+    parts = _metrics_by_asset(forecast_metrics)
+    figure = Figure(figsize=(7 * len(parts), 6), layout="constrained")
+    for axis, (asset, metrics) in zip(
+        figure.subplots(1, len(parts), squeeze=False)[0], parts.items(), strict=True
+    ):
+        _draw_calibration(axis, metrics, forecast_metrics["quantiles"])
+        if asset:
+            axis.set_title(f"{asset}: {axis.get_title()}")
+    return figure
+
+
+def _metrics_by_asset(forecast_metrics: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each asset's scores (``""``: the only, unnamed asset of a single-asset run)."""
+    by_asset = forecast_metrics.get("by_asset") or {}
+    return dict(by_asset) if len(by_asset) > 1 else {"": forecast_metrics}
+
+
+def _draw_calibration(axis: Any, forecast_metrics: dict[str, Any], quantiles: list) -> None:
+    """The calibration curves of one asset's scores on one axis."""
+    levels = np.asarray(quantiles)
     axis.plot([0, 1], [0, 1], color="black", lw=1, ls=":", label="perfect calibration")
     everything = forecast_metrics["models"] | forecast_metrics["baselines"]
     for index, (name, scores) in enumerate(everything.items()):
@@ -120,14 +171,30 @@ def plot_calibration(forecast_metrics: dict[str, Any]) -> Figure:
     axis.set_title("Calibration, averaged over horizon steps")
     axis.legend(loc="best", fontsize="small")
     axis.grid(alpha=0.3)
-    return figure
 
 
 def plot_skill_by_horizon(forecast_metrics: dict[str, Any], reporting: ReportingParams) -> Figure:
     """CRPS skill of each model against each baseline by horizon; filled = DM-significant."""
     baselines = list(forecast_metrics["baselines"])
-    figure = Figure(figsize=(12, 4.5), layout="constrained")
-    axes = figure.subplots(1, len(baselines), sharey=True, squeeze=False)[0]
+    parts = _metrics_by_asset(forecast_metrics)
+    figure = Figure(figsize=(12, 4.5 * len(parts)), layout="constrained")
+    grid = figure.subplots(len(parts), len(baselines), sharey=True, squeeze=False)
+    for axes, (asset, metrics) in zip(grid, parts.items(), strict=True):
+        _draw_skill(axes, metrics, baselines, forecast_metrics.get("interval", "?"), reporting)
+        if asset:
+            axes[0].set_ylabel(f"{asset}\n{axes[0].get_ylabel()}")
+    figure.suptitle(f"CRPS skill by horizon; filled markers: DM p < {reporting.alpha:g}")
+    return figure
+
+
+def _draw_skill(
+    axes: Any,
+    forecast_metrics: dict[str, Any],
+    baselines: list[str],
+    interval: str,
+    reporting: ReportingParams,
+) -> None:
+    """One asset's skill against each baseline, one axis per baseline."""
     for axis, base in zip(axes, baselines, strict=True):
         for index, (name, scores) in enumerate(forecast_metrics["models"].items()):
             steps = sorted(int(h) for h in scores["by_horizon"])
@@ -147,12 +214,10 @@ def plot_skill_by_horizon(forecast_metrics: dict[str, Any], reporting: Reporting
             )
         axis.axhline(0.0, color="black", lw=1, ls=":")
         axis.set_title(f"vs {base}")
-        axis.set_xlabel(f"horizon (bars of {forecast_metrics.get('interval', '?')})")
+        axis.set_xlabel(f"horizon (bars of {interval})")
         axis.grid(alpha=0.3)
     axes[0].set_ylabel("CRPS skill (1 - CRPS / CRPS_baseline)")
     axes[0].legend(loc="best", fontsize="small")
-    figure.suptitle(f"CRPS skill by horizon; filled markers: DM p < {reporting.alpha:g}")
-    return figure
 
 
 def plot_loss_curves(training_history: pd.DataFrame) -> Figure:
