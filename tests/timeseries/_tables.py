@@ -100,7 +100,7 @@ def tiny_feature_table() -> pd.DataFrame:
             "log_return": [NAN, 1.0, 2.0, 6.0, 50.0, 50.0],
             "log_high_low": [900.0, 2.0, 4.0, 12.0, 50.0, 50.0],
             "log_close_open": [900.0, 0.0, 0.0, 3.0, 50.0, 50.0],
-            "log_volume": [900.0, 4.0, 5.0, 6.0, 50.0, 50.0],
+            "log_volume_change": [900.0, 4.0, 5.0, 6.0, 50.0, 50.0],
             "hour_sin": [900.0, -1.0, 0.0, 1.0, 50.0, 50.0],
             "hour_cos": [900.0, 10.0, 20.0, 30.0, 50.0, 50.0],
             # target_h of row t is a value of bar t+h: training only while t+h < 4.

@@ -11,6 +11,7 @@ import pytest
 from lstm_forecast.timeseries.features import (
     FEATURE_NAMES,
     TARGET_KINDS,
+    VOLUME_CHANGE_CLIP,
     _utc_hour,
     compute_features,
     compute_targets,
@@ -19,6 +20,7 @@ from lstm_forecast.timeseries.features import (
     scale_features,
     target_columns,
     targets_to_prices,
+    volume_change,
 )
 from lstm_forecast.timeseries.preparation import fit_scaler, scaled_arrays
 from lstm_forecast.timeseries.windows import gather_windows
@@ -116,7 +118,8 @@ def test_features_by_hand_with_a_gap():
             math.log(130 / 119),
         ],
         "log_close_open": [0.0, math.log(1.1), math.log(121 / 120), math.log(125 / 124)],
-        "log_volume": [0.0, 1.0, math.log(10), math.log(100)],
+        # ln(v_t / v_{t-1}): e - 1 after 0 is clipped; the bar after the gap has no change.
+        "log_volume_change": [NAN, VOLUME_CHANGE_CLIP, NAN, math.log(11)],
         "hour_sin": [0.0, math.sin(math.pi / 12), 1.0, math.sin(7 * math.pi / 12)],
         "hour_cos": [1.0, math.cos(math.pi / 12), 0.0, math.cos(7 * math.pi / 12)],
     }
@@ -263,6 +266,29 @@ def test_float32_candles_give_float64_returns_and_volumes():
     candles = GAP_CANDLES.iloc[:2].astype({"close": np.float32, "volume": np.float32})
     candles["volume"] = np.float32(999_999.0)
     arrays = feature_arrays(candles)
-    assert arrays["log_return"].dtype == arrays["log_volume"].dtype == np.float64
+    candles.loc[1, "volume"] = np.float32(16_777_215.0)  # exact in float32, not after a cast
+    arrays = feature_arrays(candles)
+    assert arrays["log_return"].dtype == arrays["log_volume_change"].dtype == np.float64
     np.testing.assert_allclose(arrays["log_return"], [NAN, math.log(1.1)], rtol=1e-12)
-    np.testing.assert_allclose(arrays["log_volume"], [math.log(1e6)] * 2, rtol=1e-12)
+    np.testing.assert_allclose(
+        arrays["log_volume_change"], [NAN, math.log(16_777_215 / 999_999)], rtol=1e-12
+    )
+
+
+def test_volume_change_by_hand_with_zero_volumes_and_a_gap():
+    volume = np.array([2.0, 4.0, 0.0, 0.0, 5.0, 1.0, 3.0])
+    starts = np.array([True, False, False, False, False, True, False])
+    expected = [NAN, math.log(2), -VOLUME_CHANGE_CLIP, 0.0, VOLUME_CHANGE_CLIP, NAN, math.log(3)]
+    np.testing.assert_allclose(volume_change(volume, starts), expected, rtol=1e-15)
+
+
+def test_volume_feature_is_unchanged_by_any_volume_unit():
+    rng = np.random.default_rng(3)
+    candles = GAP_CANDLES.assign(volume=rng.uniform(1, 1e4, len(GAP_CANDLES)))
+    base = feature_arrays(candles)["log_volume_change"]
+    for factor in (1e-3, 30.0, 1e7):
+        scaled = feature_arrays(candles.assign(volume=candles["volume"] * factor))
+        np.testing.assert_allclose(scaled["log_volume_change"], base, rtol=1e-12, atol=1e-13)
+    # A power of two scales every volume exactly, so the feature is bit for bit the same.
+    exact = feature_arrays(candles.assign(volume=candles["volume"] * 2.0**-20))
+    np.testing.assert_array_equal(exact["log_volume_change"], base)

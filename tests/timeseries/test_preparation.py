@@ -120,7 +120,7 @@ def test_scaler_never_sees_a_value_of_a_bar_at_or_after_val_start():
     moved = fit_scaler(last_training, val_start, "log_return", horizon)
     assert moved["target_mean"][horizon - 1] != clean["target_mean"][horizon - 1]
     last_row = table.copy()
-    last_row.loc[val_start_row - 1, "log_volume"] = POISON
+    last_row.loc[val_start_row - 1, "log_volume_change"] = POISON
     assert (
         fit_scaler(last_row, val_start, "log_return", horizon)["feature_mean"]
         != (clean["feature_mean"])
@@ -244,7 +244,7 @@ def _finite_table() -> tuple[pd.DataFrame, dict]:
     table = pd.DataFrame(
         {
             "log_return": first,
-            "log_volume": second,
+            "log_volume_change": second,
             "hour_sin": third,
             "target_1": first,
             "target_2": second,
@@ -252,7 +252,7 @@ def _finite_table() -> tuple[pd.DataFrame, dict]:
         }
     )
     scaler = {
-        "feature_names": ["log_return", "log_volume", "hour_sin"],
+        "feature_names": ["log_return", "log_volume_change", "hour_sin"],
         "feature_mean": FINITE_MEAN,
         "feature_scale": FINITE_SCALE,
         "horizon": 3,

@@ -79,11 +79,11 @@ def test_python_path_features_scaler_model_prices_by_hand():
             math.log(1.1) / 2,
             0.0,
             0.0,
-            math.log(11) - 1,
+            0.0 - 1,  # every volume is 10: no change
             math.sin(math.pi / 12),
             math.cos(math.pi / 12),
         ],
-        [math.log(1.1) / 2, 0.0, 0.0, math.log(11) - 1, 0.5, math.cos(math.pi / 6)],
+        [math.log(1.1) / 2, 0.0, 0.0, 0.0 - 1, 0.5, math.cos(math.pi / 6)],
     ]
     np.testing.assert_allclose(matrix[0], expected, rtol=1e-6)
 
@@ -108,17 +108,17 @@ def test_contract_windows_scale_the_contract_features_in_its_order():
     # Columns in another order than the contract's, and one the contract does not use.
     table = pd.DataFrame(
         {
-            "log_volume": [10.0, 20.0, 30.0, 40.0],
+            "log_volume_change": [10.0, 20.0, 30.0, 40.0],
             "unused": [7.0, 7.0, 7.0, 7.0],
             "log_return": [1.0, 3.0, 5.0, 7.0],
         }
     )
     contract = SimpleNamespace(
-        feature_names=("log_return", "log_volume"),
+        feature_names=("log_return", "log_volume_change"),
         scaler=SimpleNamespace(feature_mean=[1.0, 20.0], feature_scale=[2.0, 10.0]),
         window_length=2,
     )
     windows = contract_windows(table, np.array([1, 3]), contract)
     assert windows.dtype == np.float32 and windows.flags["C_CONTIGUOUS"]
-    # Row r: ((log_return - 1) / 2, (log_volume - 20) / 10); windows end at rows 1 and 3.
+    # Row r: ((log_return - 1) / 2, (log_volume_change - 20) / 10); windows end at rows 1 and 3.
     np.testing.assert_array_equal(windows, [[[0.0, -1.0], [1.0, 0.0]], [[2.0, 1.0], [3.0, 2.0]]])

@@ -13,8 +13,10 @@ from lstm_forecast.pipelines.ingestion.layout import IngestionParams, SourcePara
 
 from ._helpers import PROJECT, SHIPPED
 
+ETH = "data/01_raw/candles/ETHUSDT.csv"
 
-def test_pipeline_runs_on_the_shipped_file_with_the_project_parameters(
+
+def test_pipeline_runs_on_the_shipped_assets_with_the_project_parameters(
     shipped_text: str, shipped_clean
 ):
     config = OmegaConfigLoader(
@@ -22,8 +24,13 @@ def test_pipeline_runs_on_the_shipped_file_with_the_project_parameters(
     )
     ingestion = config["parameters"]["ingestion"]
     assert ingestion["source"]["path"] == SHIPPED  # the globals default reaches the node
+    assert ingestion["assets"] == ["BTCUSDT", "ETHUSDT"] and ingestion["raw_csv"] is None
+    eth = (PROJECT / ETH).read_text()
     catalog = DataCatalog(
         {
+            "raw_candle_files": MemoryDataset(
+                {"BTCUSDT": lambda: shipped_text, "ETHUSDT": lambda: eth}, copy_mode="assign"
+            ),
             "raw_candles": MemoryDataset(shipped_text),
             "params:ingestion": MemoryDataset(ingestion),
         }
@@ -31,8 +38,15 @@ def test_pipeline_runs_on_the_shipped_file_with_the_project_parameters(
     outputs = SequentialRunner().run(create_pipeline(), catalog)
     candles = outputs["candles"].load()
     report = outputs["data_quality_report"].load()
-    pd.testing.assert_frame_equal(candles, shipped_clean[0])
-    assert report == shipped_clean[1]
+    btc = candles[candles["asset"] == "BTCUSDT"].drop(columns="asset")
+    pd.testing.assert_frame_equal(btc, shipped_clean[0])
+    assert report["assets"] == ["BTCUSDT", "ETHUSDT"] and report["interval"] == "1h"
+    assert report["by_asset"]["BTCUSDT"] == shipped_clean[1]
+    assert report["by_asset"]["ETHUSDT"]["source_file"] == ETH
+    assert report["by_asset"]["ETHUSDT"]["rows_kept"] == 8749
+    # ETH's segments follow BTC's: no segment, so no window, holds two assets.
+    assert candles.groupby("segment")["asset"].nunique().max() == 1
+    assert candles["segment"].is_monotonic_increasing
 
 
 def test_the_project_parameters_are_the_model_defaults():

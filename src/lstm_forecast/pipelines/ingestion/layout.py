@@ -127,6 +127,7 @@ class IngestionParams(StrictParams):
     # Which assets a run reads: file stems under candles_dir, each checked on its own.
     assets: tuple[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")], ...] = (
         "BTCUSDT",
+        "ETHUSDT",
     )
     candles_dir: str = "data/01_raw/candles"
     # Per-asset overrides of this block (any key but these four), merged key by key.
