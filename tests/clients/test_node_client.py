@@ -123,7 +123,8 @@ def test_node_forecast_equals_python(node_output, published: Published, inferenc
     # 2. The Python path: numpy features -> scaler -> model.onnx -> prices.
     python_path = python_path_prices(published.predict, published.contract, rows)
     # 3. The inference pipeline's forecast for the same origin.
-    latest = inference_forecasts[inference_forecasts["origin_time"] == origin].sort_values("h")
+    forecasts = inference_forecasts[inference_forecasts["asset"] == "BTCUSDT"]
+    latest = forecasts[forecasts["origin_time"] == origin].sort_values("h")
     pipeline = latest[[f"q{level:g}" for level in levels]].to_numpy()[None]
 
     differences = {

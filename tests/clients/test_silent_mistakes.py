@@ -2,7 +2,8 @@
 
 A consumer of model.onnx had to rewrite the feature code; these mistakes raised no error
 and moved forecasts by up to $83.8 (quote volume), $54.7 (newest-first windows), $20.4 (hour
-of day in US Eastern time) and $0.04 (log instead of log1p of volume). Each test feeds the
+of day in US Eastern time) and $0.04 (log instead of log1p of volume; since issue 26 the
+volume feature is a ratio, so its unit cannot move the forecast). Each test feeds the
 published forecaster.onnx (or reads its sidecar) the way a consumer would, and asserts what
 stops the mistake; where the mistake would still move the forecast, it shows that too, so
 the guard is not vacuous.
@@ -42,7 +43,8 @@ def test_the_graph_takes_raw_candles_so_no_consumer_computes_a_feature(published
 def test_the_sidecar_pins_base_volume_and_its_example_matches_the_csv(published: Published):
     volume_column = published.sidecar["inputs"][0]["columns"][4]
     assert "base" in volume_column and "not quote" in volume_column
-    assert "base_volume" in published.sidecar["contract"]["feature_formulas"]["log_volume"]
+    formula = published.sidecar["contract"]["feature_formulas"]["log_volume_change"]
+    assert "base_volume_t / base_volume_{t-1}" in formula
     # The reference example holds real bars: a consumer can hold its own data source against
     # them. Its volumes are the CSV's `volume` (base asset), thousands of times below quote_av.
     table = raw_table().set_index("timestamp")
@@ -116,11 +118,53 @@ def test_the_reference_example_exposes_timestamps_read_in_the_wrong_zone(publish
     assert (epoch_seconds(eastern[known]) != np.asarray(example[OPEN_TIME])[known]).all()
 
 
-# --------------------------------------------------------------------- log instead of log1p
-def _python_path(published: Published, rows: pd.DataFrame, log_volume) -> np.ndarray:
+# ------------------------------------------- volume in another unit, prices in another currency
+# Issue 26: a forecaster that learnt ln(1 + volume) biased forecasts on an exchange trading
+# 30 times less. The volume feature is a ratio of consecutive volumes, so the unit of volume
+# (an exchange's size, a coin's price) cannot move the forecast.
+def test_a_windows_volumes_times_any_constant_leave_the_forecast_unchanged(published: Published):
+    rows = last_window(published)
+    right, ok = published.run(window_inputs(rows))
+    assert ok.tolist() == [True]
+    # A power of two scales every volume exactly: the forecast is the same bit for bit.
+    for factor in (2.0**-10, 2.0**20):
+        exact, _ = published.run(window_inputs(rows.assign(volume=rows["volume"] * factor)))
+        np.testing.assert_array_equal(exact, right)
+    # Any other constant rounds each volume once: the same forecast to float rounding.
+    for factor in (1 / 30, 1000.0, 1e7):
+        scaled, _ = published.run(window_inputs(rows.assign(volume=rows["volume"] * factor)))
+        np.testing.assert_allclose(scaled, right, rtol=1e-9, atol=0)
+
+
+def test_prices_times_1000_and_volume_over_1000_scale_the_forecast_by_1000(published: Published):
+    rows = last_window(published)
+    right, _ = published.run(window_inputs(rows))
+    prices = ["open", "high", "low", "close"]
+    other = rows.assign(**{c: rows[c] * 1000.0 for c in prices}, volume=rows["volume"] / 1000.0)
+    scaled, ok = published.run(window_inputs(other))
+    assert ok.tolist() == [True]
+    np.testing.assert_allclose(scaled, right * 1000.0, rtol=1e-9, atol=0)
+    # The features themselves are the same (the scaled window the network sees).
+    features = [compute_features(table.assign(segment=0)) for table in (rows, other)]
+    pd.testing.assert_frame_equal(features[1], features[0], rtol=1e-12)
+
+
+def test_the_python_path_computes_the_same_volume_feature_as_the_graph(published: Published):
+    rows = last_window(published)
+    quiet = rows.assign(volume=np.linspace(0.5, 2.0, len(rows)))
+    graph, ok = published.run(window_inputs(quiet))
+    assert ok.tolist() == [True]
+    right = python_path_prices(published.predict, published.contract, quiet)
+    assert relative_difference(graph, right) <= 1e-6
+    # The old feature, ln(1 + volume), would give another forecast: the check is not vacuous.
+    old = _python_path(published, quiet, np.log1p)
+    assert relative_difference(old, graph) > VISIBLE
+
+
+def _python_path(published: Published, rows: pd.DataFrame, volume_feature) -> np.ndarray:
     contract = published.contract
     features = compute_features(rows.assign(segment=0))
-    features["log_volume"] = log_volume(rows["volume"].to_numpy(dtype=np.float64))
+    features["log_volume_change"] = volume_feature(rows["volume"].to_numpy(dtype=np.float64))
     matrix = scale_features(
         features[list(contract.feature_names)].to_numpy()[1:],
         contract.scaler.feature_mean,
@@ -135,20 +179,9 @@ def _python_path(published: Published, rows: pd.DataFrame, log_volume) -> np.nda
     )
 
 
-def test_the_graph_computes_log1p_of_volume(published: Published):
-    # Small volumes (a quiet market, a thin pair) set log and log1p far apart.
-    rows = last_window(published)
-    quiet = rows.assign(volume=np.linspace(0.5, 2.0, len(rows)))
-    graph, ok = published.run(window_inputs(quiet))
-    assert ok.tolist() == [True]
-    right = python_path_prices(published.predict, published.contract, quiet)
-    assert relative_difference(graph, right) <= 1e-6
-    np.testing.assert_array_equal(_python_path(published, quiet, np.log1p), right)
-    assert relative_difference(_python_path(published, quiet, np.log), graph) > VISIBLE
-
-
 def test_a_zero_volume_bar_gives_a_finite_forecast(published: Published):
-    # ln(0) is -inf: a consumer using log would get no forecast at all on a bar without trades.
+    # ln(0 / v) is -inf: the graph clips it, as the Python path does, so a bar without
+    # trades still gives a forecast.
     rows = last_window(published)
     rows.loc[len(rows) - 1, "volume"] = 0.0
     graph, ok = published.run(window_inputs(rows))

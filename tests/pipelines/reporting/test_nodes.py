@@ -183,7 +183,11 @@ def test_metrics_layout_names_the_period_levels_and_horizons(scored, feature_out
         "horizons_reported",
         "test_period",
         "definitions",
+        "units",
+        "assets",
+        "by_asset",
     }
+    assert metrics["units"] == "price" and metrics["assets"] == ["asset"]  # one, unnamed
     assert set(metrics["models"]) == {"good", "bad"}
     assert set(metrics["baselines"]) == {"random_walk", "ewma", "garch"}
     assert metrics["quantiles"] == [0.05, 0.5, 0.95] and metrics["horizon"] == 3
@@ -235,7 +239,8 @@ def test_summary_layout_reports_and_log_lines(scored, caplog):
     assert summary["headline"] == metrics["headline"]
     assert summary["reports"] == ["/out/reports/a.json", "/out/reports/b.png"]
     good, bad = summary["models"]["good"], summary["models"]["bad"]
-    assert set(good) == {"onnx_parity_passed", "max_abs_error", "verdict"}
+    assert set(good) == {"onnx_parity_passed", "max_abs_error", "verdict", "verdict_by_asset"}
+    assert good["verdict_by_asset"] == {}  # one asset: its verdict is the model's
     assert good["onnx_parity_passed"] is True and good["max_abs_error"] == 1e-7
     assert bad["onnx_parity_passed"] is False and bad["max_abs_error"] is None
     period = metrics["test_period"]

@@ -22,6 +22,7 @@ from lstm_forecast.onnx_contract import (
     shape_of,
     stamp,
 )
+from lstm_forecast.timeseries.assets import window_assets
 from lstm_forecast.timeseries.reference import python_path_prices, reference_inputs
 
 from .params import ExportParams
@@ -134,7 +135,10 @@ def export_forecaster(
 
     contract = OnnxContract.from_model(staged_onnx_model)
     forecaster = build_forecaster(staged_onnx_model, contract, export.opset)
-    end = int(test_windows["end_row"].iloc[-1])
+    # The first asset's last test window: the shipped default (BTCUSDT) has the example
+    # the Node client reproduces, whatever other assets the model was trained on.
+    assets = list(dict.fromkeys(window_assets(test_windows).tolist()))
+    end = int(test_windows["end_row"][window_assets(test_windows) == assets[0]].iloc[-1])
     rows = candles.iloc[end - contract.window_length : end + 1]
     example = reference_inputs(rows)
     expected = python_path_prices(models.get(kind).predictor(trained_model), contract, rows)
@@ -145,6 +149,9 @@ def export_forecaster(
         output_name=CLOSE_QUANTILES,
     )
     sidecar = forecaster_sidecar(wrapper, example, expected)
+    if "asset" in test_windows:  # trained and validated on these; the example is the first's
+        sidecar["assets"] = assets
+        sidecar["reference_example"]["asset"] = assets[0]
     stamp(forecaster, wrapper, doc=f"{kind} forecaster: raw candles in, price quantiles out.")
     onnx.helper.set_model_props(
         forecaster, wrapper.to_metadata_props() | {"sidecar": json.dumps(sidecar)}

@@ -105,8 +105,12 @@ def forecast_from_candles(
     """
     contract = OnnxContract.from_dict(model_contract)
     if inference.tail_rows is not None:
-        candles = candles.tail(inference.tail_rows).reset_index(drop=True)
-    source = str(data_quality_report.get("source_file") or "the inference CSV")
+        # The last bars of each asset (assets are stacked one after another).
+        recent = candles.groupby("asset", sort=False) if "asset" in candles else candles
+        candles = recent.tail(inference.tail_rows).reset_index(drop=True)
+    sections = data_quality_report.get("by_asset") or {"": data_quality_report}
+    files = [str(section.get("source_file")) for section in sections.values()]
+    source = ", ".join(files) if all(files) else "the inference CSV"
     _check_enough_bars(candles, contract.window_length, inference, source)
     # A window needs window_length + 1 bars of one gap-free run (the first gives a return).
     ends = valid_window_ends(
@@ -141,7 +145,9 @@ def forecast_from_candles(
         contract.quantiles,
         contract.interval,
     ).assign(model_kind=contract.model_kind)
-    latest = table[table["origin_time"] == table["origin_time"].max()]
+    if "asset" in candles:  # one forecaster for every asset: which one each row forecasts
+        table.insert(0, "asset", np.repeat(candles["asset"].to_numpy()[ends], contract.horizon))
+    latest = table[table["origin_time"] == table["origin_time"].max()].head(contract.horizon)
     logger.info(
         "%d origin(s); next %d bars from %s: median %s .. %s.",
         len(ends),

@@ -78,7 +78,8 @@ def forecast_baselines(
         origins = table["timestamp"].to_numpy()[ends]
         for model, values in prices.items():
             frame = forecasts.to_frame(origins, close[ends], values, levels, interval, actual)
-            frames.append(frame.assign(model=model, asset=name))
+            frame = frame.assign(model=model)
+            frames.append(frame.assign(asset=name) if "asset" in feature_table else frame)
     # One block per baseline, its windows in test-window order (assets are contiguous).
     table = pd.concat(frames, ignore_index=True)
     order = {model: i for i, model in enumerate(baselines.BASELINES)}
@@ -200,6 +201,7 @@ def summarise_run(
             + verdict_line(name, scores["models"], baselines.BASELINES, horizon, reporting.alpha)
             for asset, scores in forecast_metrics.get("by_asset", {}).items()
         }
+        by_asset = by_asset if len(by_asset) > 1 else {}  # one asset: the line above says it
         summary["models"][name] = {
             "onnx_parity_passed": bool(report["passed"]),
             "max_abs_error": report.get("max_abs_error"),

@@ -13,6 +13,7 @@ import pandas as pd
 from lstm_forecast import models
 from lstm_forecast.onnx_contract import CLOSE_QUANTILES, WINDOW_OK, OnnxContract, make_session
 from lstm_forecast.params import OnnxRuntimeParams
+from lstm_forecast.timeseries.assets import window_assets
 from lstm_forecast.timeseries.features import compute_features, forecast_to_price, scale_features
 from lstm_forecast.timeseries.reference import raw_windows
 from lstm_forecast.timeseries.windows import gather_windows
@@ -148,8 +149,19 @@ def _forecaster_figures(
         )
     ):
         failures.append("the sidecar's reference example does not reproduce")
+    assets = window_assets(test_windows)
+    by_asset = {
+        str(name): {
+            "windows_compared": int((assets == name).sum()),
+            "max_rel_price_error": float(relative[assets == name].max()),
+            "window_ok_false": int((~ok[assets == name]).sum()),
+        }
+        for name in dict.fromkeys(assets.tolist())
+    }
     return {
         "windows_compared": len(ends),
+        # Every asset's test windows, each asset's figures on its own.
+        "by_asset": by_asset,
         "max_rel_price_error": float(relative.max()),
         "max_abs_price_error": float(np.abs(prices - expected).max()),
         "window_ok_flags": flagged,
