@@ -23,7 +23,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = ROOT / "benchmarks"
-RAW_CSV = ROOT / "data" / "01_raw" / "btcusdt_1h_binance_2021-03-06_2022-03-06.csv"
+RAW_CSV = ROOT / "data" / "01_raw" / "candles" / "BTCUSDT.csv"
 DATA_LAYERS = (
     "01_raw",
     "02_intermediate",
@@ -168,7 +168,7 @@ def copy_project(destination: Path) -> Path:
     shutil.copytree(ROOT / "src", destination / "src", ignore=shutil.ignore_patterns("__pycache__"))
     for layer in DATA_LAYERS:
         (destination / "data" / layer).mkdir(parents=True, exist_ok=True)
-    shutil.copy2(RAW_CSV, destination / "data" / "01_raw" / RAW_CSV.name)
+    shutil.copytree(RAW_CSV.parent, destination / "data" / "01_raw" / "candles")
     return destination
 
 

@@ -73,7 +73,9 @@ async function run(session, candles, openTime, rows) {
     candles: new ort.Tensor("float64", candles, [1, rows, COLUMNS.length]),
     open_time: new ort.Tensor("int64", openTime, [1, rows]),
   });
-  return { prices: out.close_quantiles.data, ok: Boolean(out.window_ok.data[0]) };
+  // `extrapolating` (features beyond the training range) is absent from older forecasters.
+  const extrapolating = out.extrapolating ? Boolean(out.extrapolating.data[0]) : null;
+  return { prices: out.close_quantiles.data, ok: Boolean(out.window_ok.data[0]), extrapolating };
 }
 
 // The sidecar's reference example must reproduce before any forecast is trusted: it catches a
@@ -122,7 +124,7 @@ const session = await ort.InferenceSession.create(opts.model).catch((error) =>
 const referenceError = await checkReference(session, sidecar.reference_example, rows);
 
 const { candles, openTime } = readCandles(positionals[0], rows);
-const { prices, ok } = await run(session, candles, openTime, rows);
+const { prices, ok, extrapolating } = await run(session, candles, openTime, rows);
 const origin = Number(openTime[rows - 1]);
 const step = intervalSeconds(interval);
 const forecast = Array.from({ length: horizon }, (_, h) => ({
@@ -133,13 +135,15 @@ const forecast = Array.from({ length: horizon }, (_, h) => ({
 if (opts.json) {
   const origin_time = new Date(origin * 1000).toISOString();
   const reference_error = referenceError;
-  console.log(JSON.stringify({ origin_time, quantiles, window_ok: ok, reference_error, forecast }));
+  const answer = { origin_time, quantiles, window_ok: ok, extrapolating, reference_error, forecast };
+  console.log(JSON.stringify(answer));
 } else {
   console.log(`forecast_time ${quantiles.map((q) => `q${q}`).join(" ")}`);
   for (const row of forecast) {
     console.log(`${row.forecast_time} ${row.quantiles.map((p) => p.toFixed(2)).join(" ")}`);
   }
   console.log(`window_ok ${ok}`);
+  console.log(`extrapolating ${extrapolating}`);
 }
 if (!ok) {
   // The graph checked the window itself: printed for inspection, but not a usable forecast.

@@ -27,6 +27,7 @@ OUTPUT_NAME = "forecast"
 # The self-contained forecaster's inputs and outputs.
 CANDLES, OPEN_TIME = "candles", "open_time"
 CLOSE_QUANTILES, WINDOW_OK = "close_quantiles", "window_ok"
+EXTRAPOLATING = "extrapolating"
 PRODUCER_NAME = "lstm-forecast"
 
 _OPTIMISATION_LEVELS = {
@@ -72,6 +73,8 @@ class OnnxContract:
     output_name: str = OUTPUT_NAME
     # "model": scaled window in, scaled quantiles out; "forecaster": raw candles in, prices out.
     artifact: str = "model"
+    # The training rows' feature range and margin behind the forecaster's `extrapolating`.
+    feature_range: dict[str, Any] | None = None
     # Set only on a published file, by the validation stage, once every check passed.
     validation: dict[str, Any] | None = None
 

@@ -109,6 +109,9 @@ def test_node_forecast_equals_python(node_output, published: Published, inferenc
     got = prices_of(node_output)
     assert got.shape == (1, horizon, len(levels))
     assert node_output["window_ok"] is True
+    # The graph's own flag, as Python's onnxruntime reads it from the same window.
+    flag = published.forecaster.run(["extrapolating"], window_inputs(last_window(published)))[0]
+    assert node_output["extrapolating"] is bool(flag[0])
     assert node_output["quantiles"] == levels
     origin = rows["timestamp"].iloc[-1]
     assert pd.Timestamp(node_output["origin_time"]) == origin
@@ -159,7 +162,8 @@ def test_node_prints_a_readable_forecast(client: Path, published: Published, nod
     lines = result.stdout.splitlines()
     levels = published.contract.quantiles
     assert lines[0].split() == ["forecast_time", *[f"q{level:g}" for level in levels]]
-    assert lines[-1] == "window_ok true"
+    assert lines[-2] == "window_ok true"
+    assert lines[-1] == f"extrapolating {str(node_output['extrapolating']).lower()}"
     first = lines[1].split()
     assert first[0] == node_output["forecast"][0]["forecast_time"]
     assert [float(v) for v in first[1:]] == pytest.approx(

@@ -189,3 +189,21 @@ def test_a_zero_volume_bar_gives_a_finite_forecast(published: Published):
     assert np.isfinite(graph).all()
     expected = python_path_prices(published.predict, published.contract, rows)
     assert relative_difference(graph, expected) <= 1e-6
+
+
+# ------------------------------------------------------------------- beyond the training range
+def test_a_window_beyond_the_training_range_is_flagged_as_extrapolating(published: Published):
+    feature_range = published.sidecar["contract"]["feature_range"]
+    assert feature_range["margin"] > 0 and len(feature_range["min"]) == len(
+        published.contract.feature_names
+    )
+    rows = last_window(published)
+    outputs = ["close_quantiles", "window_ok", "extrapolating"]
+    _, ok, flag = published.forecaster.run(outputs, window_inputs(rows))
+    assert ok.tolist() == [True] and flag.tolist() == [False]
+    # A 60% one-bar crash: a log return far below anything training saw, still a valid window.
+    crashed = rows.copy()
+    last = len(crashed) - 1
+    crashed.loc[last, ["open", "high", "low", "close"]] = crashed.loc[last - 1, "close"] * 0.4
+    _, ok, flag = published.forecaster.run(outputs, window_inputs(crashed))
+    assert ok.tolist() == [True] and flag.tolist() == [True]

@@ -15,6 +15,7 @@ from lstm_forecast.timeseries.features import (
     _utc_hour,
     compute_features,
     compute_targets,
+    extrapolating,
     feature_arrays,
     forecast_to_price,
     scale_features,
@@ -292,3 +293,16 @@ def test_volume_feature_is_unchanged_by_any_volume_unit():
     # A power of two scales every volume exactly, so the feature is bit for bit the same.
     exact = feature_arrays(candles.assign(volume=candles["volume"] * 2.0**-20))
     np.testing.assert_array_equal(exact["log_volume_change"], base)
+
+
+def test_extrapolating_flags_a_window_beyond_the_training_range_plus_the_margin():
+    feature_range = {"min": [0.0, -1.0], "max": [2.0, 1.0], "margin": 0.5}
+    windows = np.array(
+        [
+            [[-1.0, 1.9], [3.0, -2.0]],  # both on the edges of [-1, 3] and [-2, 2]: inside
+            [[0.0, 0.0], [3.0001, 0.0]],  # the first feature just past its bound
+            [[0.0, -2.0001], [1.0, 0.0]],  # the second feature just past its bound
+        ]
+    )
+    assert extrapolating(windows, feature_range).tolist() == [False, True, True]
+    assert extrapolating(windows, feature_range | {"margin": 1.0}).tolist() == [False] * 3

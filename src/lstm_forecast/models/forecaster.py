@@ -10,10 +10,12 @@ is float64 and the cast to float32 happens where the network begins, as in the P
 from __future__ import annotations
 
 import io
+import json
 import math
 import warnings
 from collections.abc import Callable
 
+import numpy as np
 import onnx
 import torch
 from onnx import compose
@@ -22,13 +24,14 @@ from torch import nn
 from lstm_forecast.onnx_contract import (
     CANDLES,
     CLOSE_QUANTILES,
+    EXTRAPOLATING,
     INPUT_NAME,
     OPEN_TIME,
     OUTPUT_NAME,
     WINDOW_OK,
     OnnxContract,
 )
-from lstm_forecast.timeseries.features import VOLUME_CHANGE_CLIP
+from lstm_forecast.timeseries.features import VOLUME_CHANGE_CLIP, extrapolation_bounds
 
 from .torch_export import without_exporter_metadata
 
@@ -39,7 +42,8 @@ class CandleFeatures(nn.Module):
     """``candles [b, L+1, 5]`` f64 + ``open_time [b, L+1]`` i64 -> scaled ``window [b, L, F]`` f32.
 
     Also returns the last close and ``window_ok``: false where consecutive open times are not
-    exactly one interval apart (a gap, a wrong order) or a price is not positive.
+    exactly one interval apart (a gap, a wrong order) or a price is not positive, and
+    ``extrapolating``: true where a feature lies beyond the contract's ``feature_range``.
     """
 
     def __init__(self, contract: OnnxContract, interval_seconds: int) -> None:
@@ -52,10 +56,15 @@ class CandleFeatures(nn.Module):
         self.register_buffer(
             "scale", torch.tensor(contract.scaler.feature_scale, dtype=torch.float64)
         )
+        # Without a recorded range (an older scaler) no window is flagged.
+        wide = (np.full(len(self.names), -np.inf), np.full(len(self.names), np.inf))
+        low, high = extrapolation_bounds(contract.feature_range) if contract.feature_range else wide
+        self.register_buffer("low", torch.tensor(low, dtype=torch.float64))
+        self.register_buffer("high", torch.tensor(high, dtype=torch.float64))
 
     def forward(
         self, candles: torch.Tensor, open_time: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         open_, high, low, close, volume = candles.unbind(-1)
         log_close = torch.log(close)
         # In float64 (exact for epoch seconds): the exported int64 floor division was not.
@@ -76,7 +85,8 @@ class CandleFeatures(nn.Module):
         ok = (steps == self.interval_seconds).all(dim=1) & (candles[..., :4] > 0).flatten(1).all(
             dim=1
         )
-        return window, close[:, -1], ok
+        outside = (values < self.low) | (values > self.high)
+        return window, close[:, -1], ok, outside.flatten(1).any(dim=1)
 
 
 def _volume_change(volume: torch.Tensor) -> torch.Tensor:
@@ -116,18 +126,20 @@ def build_forecaster(model: onnx.ModelProto, contract: OnnxContract, opset: int)
         opset: ONNX opset of the feature and price graphs (the model's own).
 
     Returns:
-        Inputs ``candles``, ``open_time``; outputs ``close_quantiles``, ``window_ok``.
+        Inputs ``candles``, ``open_time``; outputs ``close_quantiles``, ``window_ok``,
+        ``extrapolating``.
     """
     length = contract.window_length + 1
     seconds = int(_interval_seconds(contract.interval))
     scaler = contract.scaler
-    made_of = (*contract.feature_names, seconds, length, opset)
+    bounds = contract.feature_range or {}
+    made_of = (*contract.feature_names, seconds, length, opset, json.dumps(bounds, sort_keys=True))
     features = _export(
         ("features", *made_of, *scaler.feature_mean, "scale", *scaler.feature_scale),
         lambda: CandleFeatures(contract, seconds),
         (torch.ones(2, length, 5, dtype=torch.float64), torch.zeros(2, length, dtype=torch.int64)),
         [CANDLES, OPEN_TIME],
-        [INPUT_NAME, _LAST_CLOSE, WINDOW_OK],
+        [INPUT_NAME, _LAST_CLOSE, WINDOW_OK, EXTRAPOLATING],
         opset,
     )
     horizon, n_quantiles = contract.horizon, len(contract.quantiles)
@@ -159,6 +171,7 @@ def build_forecaster(model: onnx.ModelProto, contract: OnnxContract, opset: int)
         ("features/" + CANDLES, CANDLES),
         ("features/" + OPEN_TIME, OPEN_TIME),
         ("features/" + WINDOW_OK, WINDOW_OK),
+        ("features/" + EXTRAPOLATING, EXTRAPOLATING),
         ("prices/" + CLOSE_QUANTILES, CLOSE_QUANTILES),
     ):
         _rename(joined.graph, old, new)

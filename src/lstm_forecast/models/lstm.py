@@ -32,6 +32,9 @@ class TrainerParams(StrictParams):
     gradient_clip_val: float | None = Field(1.0, ge=0)
     enable_progress_bar: bool = True
     log_every_n_steps: int = Field(20, ge=1)
+    # Per-epoch subsampling for years of many assets: a share (or a count) of the training
+    # batches per epoch; the loader shuffles, so each epoch sees another random subset.
+    limit_train_batches: float | int = Field(1.0, gt=0)
 
     @model_validator(mode="after")
     def _runs_once_under_kedro(self) -> TrainerParams:

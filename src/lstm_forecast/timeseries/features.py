@@ -31,6 +31,14 @@ FEATURE_FORMULAS: dict[str, str] = {
 # traded one would be an infinite log ratio: it is clipped to VOLUME_CHANGE_CLIP.
 VOLUME_CHANGE_CLIP = 10.0
 
+# A window extrapolates when a feature of one of its bars lies beyond the training rows'
+# range by more than this share of that range (the contract records range and margin).
+EXTRAPOLATION_MARGIN = 0.5
+EXTRAPOLATION_RULE = (
+    "true when any feature of any bar of the window lies outside [min - margin * (max - min), "
+    "max + margin * (max - min)] of the training rows"
+)
+
 # How a target y_h (already unscaled) becomes the close h bars ahead, given the last close.
 TARGET_KINDS: dict[str, str] = {
     "log_return": "close_{t+h} = close_t * exp(y_h)",
@@ -99,6 +107,21 @@ def volume_change(volume: np.ndarray, starts: np.ndarray) -> np.ndarray:
     change[1:] = np.clip(step, -VOLUME_CHANGE_CLIP, VOLUME_CHANGE_CLIP)
     change[starts] = np.nan
     return change
+
+
+def extrapolation_bounds(feature_range: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The ``[low, high]`` per feature that a window must stay within (``EXTRAPOLATION_RULE``)."""
+    low = np.asarray(feature_range["min"], dtype=np.float64)
+    high = np.asarray(feature_range["max"], dtype=np.float64)
+    margin = float(feature_range["margin"]) * (high - low)
+    return low - margin, high + margin
+
+
+def extrapolating(values: np.ndarray, feature_range: dict) -> np.ndarray:
+    """Which windows extrapolate: ``[b, L, F]`` unscaled features -> ``[b]`` bool."""
+    low, high = extrapolation_bounds(feature_range)
+    outside = (values < low) | (values > high)
+    return outside.reshape(len(values), -1).any(axis=1)
 
 
 def _utc_hour(stamps: pd.Series) -> np.ndarray:

@@ -44,6 +44,7 @@ def fit_scaler(
     # A feature that is constant at the data's interval (the hour of day on daily bars)
     # carries nothing: it is left out, and the contract lists the features actually used.
     used = feature_scaler.var_ > 0
+    finite = features[np.isfinite(features).all(axis=1)]
     target_mean, target_scale = [], []
     for h, column in enumerate(target_columns(horizon), start=1):
         # Row t's h-step target is bar t+h's close: a training value only before val_start.
@@ -57,6 +58,9 @@ def fit_scaler(
         "feature_names": [name for name, keep in zip(FEATURE_NAMES, used, strict=True) if keep],
         "feature_mean": feature_scaler.mean_[used].tolist(),
         "feature_scale": feature_scaler.scale_[used].tolist(),
+        # The training rows' range of each feature: the forecaster flags windows beyond it.
+        "feature_min": finite.min(axis=0)[used].tolist(),
+        "feature_max": finite.max(axis=0)[used].tolist(),
         "target_kind": target_kind,
         "target_formula": TARGET_KINDS[target_kind],
         "horizon": horizon,

@@ -23,6 +23,7 @@ from lstm_forecast.onnx_contract import (
     stamp,
 )
 from lstm_forecast.timeseries.assets import window_assets
+from lstm_forecast.timeseries.features import EXTRAPOLATION_MARGIN, EXTRAPOLATION_RULE
 from lstm_forecast.timeseries.reference import python_path_prices, reference_inputs
 
 from .params import ExportParams
@@ -94,6 +95,7 @@ def export_onnx(
             "end_before": split_boundaries["val_start"],
         },
         lineage=dict(meta["lineage"]) | {"trained_model": fingerprint_arrays(weights)},
+        feature_range=_feature_range(feature_scaler),
         exporter=model_kind.exporter(export),
     )
     logger.info(
@@ -157,3 +159,15 @@ def export_forecaster(
         forecaster, wrapper.to_metadata_props() | {"sidecar": json.dumps(sidecar)}
     )
     return forecaster, sidecar
+
+
+def _feature_range(feature_scaler: dict[str, Any]) -> dict[str, Any] | None:
+    """The training range and margin the forecaster's ``extrapolating`` output checks."""
+    if "feature_min" not in feature_scaler:  # a scaler from before the range was recorded
+        return None
+    return {
+        "min": feature_scaler["feature_min"],
+        "max": feature_scaler["feature_max"],
+        "margin": EXTRAPOLATION_MARGIN,
+        "rule": EXTRAPOLATION_RULE,
+    }

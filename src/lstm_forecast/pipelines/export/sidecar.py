@@ -9,6 +9,7 @@ import numpy as np
 from lstm_forecast.onnx_contract import (
     CANDLES,
     CLOSE_QUANTILES,
+    EXTRAPOLATING,
     OPEN_TIME,
     WINDOW_OK,
     OnnxContract,
@@ -59,6 +60,13 @@ def forecaster_sidecar(
                 "shape": ["batch"],
                 "meaning": "false when open times are not consecutive on the interval grid "
                 "(a gap, a wrong order) or a price is not positive: ignore that row's forecast",
+            },
+            {
+                "name": EXTRAPOLATING,
+                "dtype": "bool",
+                "shape": ["batch"],
+                "meaning": "true when the window's features lie beyond the training range "
+                "(contract.feature_range): the forecast extrapolates, trust it less",
             },
         ],
         "precision": "features, scaling and prices in float64; the network in float32",

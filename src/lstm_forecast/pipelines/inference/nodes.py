@@ -15,7 +15,13 @@ import onnx
 import pandas as pd
 
 from lstm_forecast.errors import ArtifactError, CandleDataError
-from lstm_forecast.onnx_contract import CLOSE_QUANTILES, WINDOW_OK, OnnxContract, make_session
+from lstm_forecast.onnx_contract import (
+    CLOSE_QUANTILES,
+    EXTRAPOLATING,
+    WINDOW_OK,
+    OnnxContract,
+    make_session,
+)
 from lstm_forecast.params import OnnxRuntimeParams
 from lstm_forecast.timeseries import forecasts
 from lstm_forecast.timeseries.reference import raw_windows
@@ -121,14 +127,16 @@ def forecast_from_candles(
     )
     session = make_session(forecaster, onnxruntime.as_dict())
     size = inference.batch_size
-    prices, ok = [], []
+    prices, ok, outside = [], [], []
     # Windows are gathered one batch at a time, so memory does not grow with the CSV.
     for chunk in np.array_split(ends, list(range(size, len(ends), size))):
-        batch_prices, batch_ok = session.run(
-            [CLOSE_QUANTILES, WINDOW_OK], raw_windows(candles, chunk, contract.window_length)
+        batch_prices, batch_ok, batch_outside = session.run(
+            [CLOSE_QUANTILES, WINDOW_OK, EXTRAPOLATING],
+            raw_windows(candles, chunk, contract.window_length),
         )
         prices.append(batch_prices)
         ok.append(batch_ok)
+        outside.append(batch_outside)
     keep = np.concatenate(ok)
     if not keep.all():
         logger.warning("%d window(s) flagged by window_ok were left out.", int((~keep).sum()))
@@ -145,6 +153,16 @@ def forecast_from_candles(
         contract.quantiles,
         contract.interval,
     ).assign(model_kind=contract.model_kind)
+    # Features beyond the training range (contract.feature_range): the forecast extrapolates.
+    flagged = np.concatenate(outside)[keep]
+    table["extrapolating"] = np.repeat(flagged, contract.horizon)
+    if flagged.any():
+        logger.warning(
+            "%d of %d window(s) have features beyond the training range (extrapolating); "
+            "their forecasts are less trustworthy.",
+            int(flagged.sum()),
+            len(flagged),
+        )
     if "asset" in candles:  # one forecaster for every asset: which one each row forecasts
         table.insert(0, "asset", np.repeat(candles["asset"].to_numpy()[ends], contract.horizon))
     latest = table[table["origin_time"] == table["origin_time"].max()].head(contract.horizon)

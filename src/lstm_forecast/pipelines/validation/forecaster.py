@@ -11,10 +11,21 @@ import onnxruntime as ort
 import pandas as pd
 
 from lstm_forecast import models
-from lstm_forecast.onnx_contract import CLOSE_QUANTILES, WINDOW_OK, OnnxContract, make_session
+from lstm_forecast.onnx_contract import (
+    CLOSE_QUANTILES,
+    EXTRAPOLATING,
+    WINDOW_OK,
+    OnnxContract,
+    make_session,
+)
 from lstm_forecast.params import OnnxRuntimeParams
 from lstm_forecast.timeseries.assets import window_assets
-from lstm_forecast.timeseries.features import compute_features, forecast_to_price, scale_features
+from lstm_forecast.timeseries.features import (
+    compute_features,
+    extrapolating,
+    forecast_to_price,
+    scale_features,
+)
 from lstm_forecast.timeseries.reference import raw_windows
 from lstm_forecast.timeseries.windows import gather_windows
 
@@ -125,6 +136,13 @@ def _forecaster_figures(
         )
     if not ok.all():
         failures.append(f"window_ok is false on {int((~ok).sum())} real test windows")
+    flags = session.run([EXTRAPOLATING], inputs)[0]
+    expected_flags = python_extrapolating(candles, ends, contract)
+    if not np.array_equal(flags, expected_flags):
+        failures.append(
+            f"extrapolating differs from the Python path on "
+            f"{int((flags != expected_flags).sum())} test windows"
+        )
     flagged = {}
     for case, case_inputs in broken_windows(candles, ends, contract.window_length).items():
         _, case_ok = run(session, case_inputs)
@@ -155,11 +173,13 @@ def _forecaster_figures(
             "windows_compared": int((assets == name).sum()),
             "max_rel_price_error": float(relative[assets == name].max()),
             "window_ok_false": int((~ok[assets == name]).sum()),
+            "extrapolating": int(flags[assets == name].sum()),
         }
         for name in dict.fromkeys(assets.tolist())
     }
     return {
         "windows_compared": len(ends),
+        "extrapolating_windows": int(flags.sum()),
         # Every asset's test windows, each asset's figures on its own.
         "by_asset": by_asset,
         "max_rel_price_error": float(relative.max()),
@@ -190,6 +210,17 @@ def python_path(
         target_scale=list(contract.scaler.target_scale),
         kind=contract.target_kind,
     )
+
+
+def python_extrapolating(
+    candles: pd.DataFrame, ends: np.ndarray, contract: OnnxContract
+) -> np.ndarray:
+    """The ``extrapolating`` flag of every window from numpy features (none without a range)."""
+    if not contract.feature_range:
+        return np.zeros(len(ends), dtype=bool)
+    values = compute_features(candles)[list(contract.feature_names)].to_numpy()
+    windows = gather_windows(values, ends, contract.window_length)
+    return extrapolating(windows, contract.feature_range)
 
 
 def run(
