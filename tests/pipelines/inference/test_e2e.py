@@ -80,14 +80,17 @@ def test_inference_runs_where_torch_cannot_be_imported(inference_project, torchl
     result = _kedro(inference_project, torchless_env, "--pipelines=inference")
     assert result.returncode == 0, result.stderr[-6000:]
     forecasts = pd.read_parquet(inference_project / FORECASTS)
-    last_bar = pd.read_csv(RAW_CSV, usecols=["timestamp"])["timestamp"].iloc[-1]
-    # Default tail_rows=500: windows of 12 + 1 bars give 500 - 12 origins, 6 steps each; the
-    # last origin is the file's last bar.
-    assert len(forecasts) == (500 - 12) * 6
-    assert forecasts["origin_time"].iloc[-1] == pd.Timestamp(last_bar, tz="UTC")
-    assert forecasts["forecast_time"].iloc[-1] == pd.Timestamp(last_bar, tz="UTC") + pd.Timedelta(
-        "6h"
-    )
+    # Both shipped assets, one forecaster: an asset column says which each row forecasts.
+    assert forecasts["asset"].unique().tolist() == ["BTCUSDT", "ETHUSDT"]
+    for asset, rows in forecasts.groupby("asset"):
+        csv = RAW_CSV.with_name(f"{asset}.csv")
+        last_bar = pd.read_csv(csv, usecols=["timestamp"])["timestamp"].iloc[-1]
+        # Default tail_rows=500 per asset: windows of 12 + 1 bars give 500 - 12 origins, 6
+        # steps each; the last origin is the file's last bar.
+        assert len(rows) == (500 - 12) * 6
+        assert rows["origin_time"].iloc[-1] == pd.Timestamp(last_bar, tz="UTC")
+        last = pd.Timestamp(last_bar, tz="UTC") + pd.Timedelta("6h")
+        assert rows["forecast_time"].iloc[-1] == last
     assert np.isfinite(forecasts[["q0.05", "q0.5", "q0.95"]].to_numpy()).all()
     table = pd.read_csv(inference_project / "data/07_model_output/inference_forecasts.csv")
     assert list(table.columns) == list(forecasts.columns)
@@ -106,7 +109,7 @@ def test_batch_scoring_matches_the_validation_stage_forecasts(smoke_project, inf
     validated = pd.read_parquet(
         smoke_project / "data/07_model_output/lstm_test_predictions.parquet"
     )
-    matched = validated.merge(forecasts, on=["origin_time", "h"], suffixes=("_val", ""))
+    matched = validated.merge(forecasts, on=["asset", "origin_time", "h"], suffixes=("_val", ""))
     assert len(matched) == len(validated) > 100
     np.testing.assert_array_equal(matched["last_close"], matched["last_close_val"])
     for column in ("q0.05", "q0.5", "q0.95"):

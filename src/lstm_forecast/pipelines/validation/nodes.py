@@ -149,8 +149,8 @@ def forecast_test_split(
     """Forecast every test window with the published file, as a consumer without torch would.
 
     Returns:
-        One row per test window and horizon step: ``origin_time, h, forecast_time,
-        last_close, actual_close`` and one price column per quantile level.
+        One row per test window and horizon step: (``asset``,) ``origin_time, h,
+        forecast_time, last_close, actual_close`` and one price column per quantile level.
     """
     contract = OnnxContract.from_model(onnx_model)
     ends = test_windows["end_row"].to_numpy()
@@ -159,7 +159,7 @@ def forecast_test_split(
     scaled = run_batched(session, windows, batch_size=256)
     close = feature_table["close"].to_numpy(dtype=np.float64)
     steps = np.arange(1, contract.horizon + 1)
-    return forecasts.to_frame(
+    table = forecasts.to_frame(
         feature_table["timestamp"].to_numpy()[ends],
         close[ends],
         forecast_to_price(
@@ -173,6 +173,9 @@ def forecast_test_split(
         contract.interval,
         actual_close=close[ends[:, None] + steps[None, :]],
     )
+    if "asset" in test_windows:  # one forecaster, every asset's test windows
+        table.insert(0, "asset", np.repeat(test_windows["asset"].to_numpy(), contract.horizon))
+    return table
 
 
 def _lineage_failures(
