@@ -23,7 +23,6 @@ from tests.synthetic import make_candles
 from ..conftest import FEATURES as BY_FRACTIONS
 from .test_nodes import LEVELS, REPORTING
 
-
 # Dates, so that one asset alone is split where the two together are.
 FEATURES = BY_FRACTIONS.model_copy(
     update={
