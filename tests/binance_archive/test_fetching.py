@@ -65,7 +65,7 @@ def test_missing_month_is_listed_and_skipped(server, client, tmp_path):
 def test_missing_month_stops_a_strict_fetch(server, client, tmp_path):
     _publish(server, months=("2021-04", "2021-06"))
     request = request_for(server.url, tmp_path, strict=True)
-    with pytest.raises(ArchiveMissingError, match="BTCUSDT-1h-2021-05.zip.CHECKSUM: not found"):
+    with pytest.raises(ArchiveMissingError, match=r"BTCUSDT-1h-2021-05\.zip\.CHECKSUM: not found"):
         fetch_symbol(client, request, "BTCUSDT", TODAY)
 
 
@@ -81,7 +81,7 @@ def test_wrong_checksum_deletes_the_zip_and_refuses_it(server, client, tmp_path)
     body = bytearray(server.files[path])
     body[len(body) // 2] ^= 0xFF  # one byte differs; the checksum is the original's
     server.files[path] = bytes(body)
-    with pytest.raises(ChecksumMismatchError, match="BTCUSDT-1h-2021-05.zip: sha256"):
+    with pytest.raises(ChecksumMismatchError, match=r"BTCUSDT-1h-2021-05\.zip: sha256"):
         fetch_symbol(client, request_for(server.url, tmp_path), "BTCUSDT", TODAY)
     cached = sorted(p.name for p in tmp_path.rglob("*.zip"))
     assert cached == ["BTCUSDT-1h-2021-04.zip"]  # verified before it; nothing of 2021-05
@@ -91,7 +91,7 @@ def test_wrong_checksum_deletes_the_zip_and_refuses_it(server, client, tmp_path)
 def test_corrupt_zip_with_a_matching_checksum_is_refused_and_uncached(server, client, tmp_path):
     _publish(server, months=("2021-04", "2021-06"))
     server.add("BTCUSDT", "1h", "2021-05", zip_bytes=b"PK\x03\x04 not really a zip")
-    with pytest.raises(CorruptArchiveError, match="2021-05.zip is not a readable zip"):
+    with pytest.raises(CorruptArchiveError, match=r"2021-05\.zip is not a readable zip"):
         fetch_symbol(client, request_for(server.url, tmp_path), "BTCUSDT", TODAY)
     assert not list(tmp_path.rglob("BTCUSDT-1h-2021-05.zip*"))
     assert len(list(tmp_path.rglob("*.zip"))) == 2
@@ -118,7 +118,7 @@ def test_connection_dropping_every_time_fails_and_leaves_nothing_half_written(
     _publish(server)
     path = archive_path("BTCUSDT", "1h", "2021-05")
     server.breaks[path] = 99
-    with pytest.raises(ArchiveUnreachableError, match="broke off 3 times.*resume"):
+    with pytest.raises(ArchiveUnreachableError, match=r"broke off 3 times.*resume"):
         fetch_symbol(client, request_for(server.url, tmp_path), "BTCUSDT", TODAY)
     assert server.requests[path] == 3  # the first try and client.retries (2) more
     assert not list(tmp_path.rglob("BTCUSDT-1h-2021-05.zip*"))
