@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 from datetime import date
 
 import pandas as pd
@@ -189,3 +192,23 @@ def test_last_month_not_yet_published_falls_back_to_its_days(server, client, tmp
     assert result.downloaded == ["2021-05", "2021-06-29", "2021-06-30"]
     assert len(result.missing) == 28  # 2021-06-01 .. 2021-06-28: listed, not fatal
     assert result.candles["timestamp"].iloc[-1] == pd.Timestamp("2021-06-30 23:00")
+
+
+def test_parts_left_by_a_killed_download_are_removed_and_live_ones_kept(server, client, tmp_path):
+    _publish(server, months=("2021-04",))
+    folder = tmp_path / "BTCUSDT" / "1h"
+    folder.mkdir(parents=True)
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    dead = folder / f"BTCUSDT-1h-2021-04.zip.{int(finished.stdout)}.part"
+    live = folder / f"BTCUSDT-1h-2021-05.zip.{os.getpid()}.part"
+    for part in (dead, live):
+        part.write_bytes(b"half a zip")
+    request = request_for(server.url, tmp_path, end="2021-04")
+    fetch_symbol(client, request, "BTCUSDT", TODAY)
+    assert not dead.exists() and live.exists()
