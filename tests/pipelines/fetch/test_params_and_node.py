@@ -124,3 +124,10 @@ def test_the_library_imports_neither_kedro_nor_torch_and_the_stage_no_torch():
     )
     library, stage = json.loads(result.stdout)
     assert (library, stage) == ([], ["kedro"])
+
+
+def test_fetch_is_not_part_of_the_default_run():
+    # The default run must never need the network: fetch runs only when asked for.
+    from lstm_forecast.pipeline_registry import DEFAULT_STAGES
+
+    assert "fetch" not in DEFAULT_STAGES and "ingestion" in DEFAULT_STAGES
