@@ -212,3 +212,12 @@ def test_parts_left_by_a_killed_download_are_removed_and_live_ones_kept(server, 
     request = request_for(server.url, tmp_path, end="2021-04")
     fetch_symbol(client, request, "BTCUSDT", TODAY)
     assert not dead.exists() and live.exists()
+
+
+def test_strict_fetch_tolerates_only_yesterday_not_published_yet(server, client, tmp_path):
+    server.add("BTCUSDT", "1h", "2021-07-01")  # 2021-07-02 (yesterday) is not out yet
+    request = request_for(server.url, tmp_path, start="2021-07", end=None, strict=True)
+    result = fetch_symbol(client, request, "BTCUSDT", date(2021, 7, 3))
+    assert (result.downloaded, result.missing) == (["2021-07-01"], ["2021-07-02"])
+    with pytest.raises(ArchiveMissingError, match=r"2021-07-02\.zip"):
+        fetch_symbol(client, request, "BTCUSDT", date(2021, 7, 4))  # 07-02 is now overdue

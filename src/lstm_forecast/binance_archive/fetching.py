@@ -3,7 +3,8 @@
 Each archive is either found in the cache (its sha256 still matches its saved checksum:
 no request at all), or downloaded and verified, or missing (HTTP 404: listed, or an error
 under ``strict``). A monthly archive of last month that is not published yet is replaced
-by that month's daily archives.
+by that month's daily archives; yesterday's daily archive, which may not be published yet,
+is listed as missing even under ``strict``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -64,6 +65,7 @@ def fetch_symbol(
     for removed in remove_dead_parts(request.cache_dir / symbol / request.interval):
         logger.info("Removed %s, left by a download that was killed.", removed)
     found: list[Path] = []
+    yesterday = (today - timedelta(days=1)).isoformat()
     bar = tqdm(
         total=len(queue), desc=f"{symbol} {request.interval}", unit="file",
         disable=None if request.progress else True,
@@ -78,7 +80,8 @@ def fetch_symbol(
                 if later:
                     queue[:0] = later
                     bar.total += len(later)
-                elif request.strict:
+                elif request.strict and archive.period != yesterday:
+                    # Yesterday's daily zip may simply not be published yet: never fatal.
                     raise ArchiveMissingError(missing.url) from None
                 else:
                     result.missing.append(archive.period)
