@@ -7,6 +7,7 @@ import subprocess
 import sys
 from datetime import date
 
+import click
 import pytest
 from kedro.config import OmegaConfigLoader
 from pydantic import ValidationError
@@ -39,6 +40,12 @@ def test_bracketed_list_on_the_command_line_is_one_list():
 def test_command_line_without_brackets_parses_as_kedro_did():
     context = run.make_context("run", ["--params=raw_csv=a.csv, features.horizon=12"])
     assert context.params["params"] == {"raw_csv": "a.csv", "features": {"horizon": 12}}
+
+
+@pytest.mark.parametrize("params", ["--params=fetch.start=2019-01,SOLUSDT", "--params==1"])
+def test_command_line_items_without_a_key_are_still_refused(params):
+    with pytest.raises(click.UsageError, match="Invalid format of `params` option"):
+        run.make_context("run", [params])
 
 
 @pytest.mark.parametrize(
