@@ -50,7 +50,7 @@ def main() -> None:
 
 
 def run(args: Any) -> dict[str, Any]:
-    from lstm_forecast.models.params import TrainingParams
+    from lstm_forecast.models.training_params import TrainingParams
     from lstm_forecast.pipelines.features.nodes import (
         build_features,
         fit_feature_scaler,

@@ -169,7 +169,7 @@ def test_node_prints_a_readable_forecast(client: Path, published: Published, nod
     assert [float(v) for v in first[1:]] == pytest.approx(
         node_output["forecast"][0]["quantiles"], abs=0.005
     )
-    assert len(lines) == published.contract.horizon + 2
+    assert len(lines) == published.contract.horizon + 3  # header, steps, window_ok, extrapolating
 
 
 def _sidecar_copy(published: Published, folder: Path, change) -> Path:

@@ -15,7 +15,7 @@ import onnx
 import pandas as pd
 
 from lstm_forecast.errors import ArtifactError, CandleDataError
-from lstm_forecast.onnx_contract import (
+from lstm_forecast.onnx.contract import (
     CLOSE_QUANTILES,
     EXTRAPOLATING,
     WINDOW_OK,

@@ -11,7 +11,7 @@ import onnxruntime as ort
 import pandas as pd
 
 from lstm_forecast import models
-from lstm_forecast.onnx_contract import (
+from lstm_forecast.onnx.contract import (
     CLOSE_QUANTILES,
     EXTRAPOLATING,
     WINDOW_OK,
