@@ -110,3 +110,18 @@ def test_the_smallest_data_that_fits_keeps_two_validation_blocks_of_training():
     assert plan["folds"][0]["val_start"] == _features(450)["timestamp"][100].isoformat()
     with pytest.raises(CandleDataError, match="does not fit in 449 bars"):
         plan_folds(_features(449), params, folds=3)
+
+
+def test_folds_over_several_assets_split_every_asset_at_the_same_dates():
+    first = make_candles(1_000).assign(asset="AAA")
+    second = make_candles(1_000, seed=4).assign(asset="BBB", segment=1)
+    both = pd.concat([first, second], ignore_index=True)
+    params = BacktestParams(test_bars=100, val_bars=50, window_length=8, horizon=3)
+    plan = plan_folds(both, params, folds=3)["folds"]
+    assert plan == plan_folds(first, params, folds=3)["folds"]  # dates, not stacked rows
+    for fold, test_row in ((0, 700), (2, 900)):
+        _, _, data, test_ends = _fold_data(both, plan[fold], params)
+        # Each asset's own test windows, in its own rows: none crosses from AAA into BBB.
+        expected = list(range(test_row - 1, test_row + 97))
+        assert test_ends.tolist() == expected + [1_000 + row for row in expected]
+        assert not ((data.train_ends < 1_000) & (data.train_ends + 3 >= 1_000)).any()

@@ -16,6 +16,7 @@ import pandas as pd
 from lstm_forecast import models
 from lstm_forecast.errors import CandleDataError
 from lstm_forecast.timeseries import baselines
+from lstm_forecast.timeseries.assets import asset_blocks
 from lstm_forecast.timeseries.evaluation import score_all
 from lstm_forecast.timeseries.features import (
     compute_features,
@@ -41,7 +42,8 @@ def plan_folds(features: pd.DataFrame, backtest: BacktestParams, *, folds: int) 
         ``folds``: ``{fold, train_start, val_start, test_start, test_end}`` (ISO timestamps;
         ``test_end`` is exclusive, null for the last fold).
     """
-    stamps = features["timestamp"]
+    # Bars of the time axis shared by every asset: each fold splits all assets at one date.
+    stamps = features["timestamp"].drop_duplicates().sort_values(ignore_index=True)
     rows = len(stamps)
     first_test = rows - folds * backtest.test_bars
     if first_test - backtest.val_bars < 2 * backtest.val_bars:
@@ -125,7 +127,8 @@ def gather_folds(backtest_folds: dict[str, Any], **fold_reports: dict[str, Any])
 def _fold_data(
     candles: pd.DataFrame, plan: dict[str, Any], backtest: BacktestParams
 ) -> tuple[pd.DataFrame, dict[str, Any], models.TrainingData, np.ndarray]:
-    table = candles[["timestamp", "close", "segment"]].copy()
+    kept = ["timestamp", "close", "segment", *(["asset"] if "asset" in candles else [])]
+    table = candles[kept].copy()
     computed = compute_features(candles)
     table[list(computed.columns)] = computed
     table[target_columns(backtest.horizon)] = compute_targets(
@@ -181,16 +184,17 @@ def _score_fold(
     levels = np.asarray(data.quantiles)
     close = table["close"].to_numpy(dtype=np.float64)
     actual = close[test_ends[:, None] + np.arange(1, data.horizon + 1)[None, :]]
-    forecasts = {backtest.model: prices} | baselines.forecast_all(
-        table,
-        test_ends,
-        pd.Timestamp(plan["val_start"]),
-        horizon=data.horizon,
-        levels=levels,
-        window_length=data.window_length,
-        decay=backtest.ewma_decay,
+    forecasts = {backtest.model: prices} | _baselines(table, test_ends, plan, data, backtest)
+    last = close[test_ends]
+    # Several assets are pooled in fractions of each window's last close, not in USD.
+    unit = last if len(asset_blocks(table)) > 1 else np.ones_like(last)
+    scores = score_all(
+        actual / unit[:, None],
+        last / unit,
+        {name: values / unit[:, None, None] for name, values in forecasts.items()},
+        baselines.BASELINES,
+        levels,
     )
-    scores = score_all(actual, close[test_ends], forecasts, baselines.BASELINES, levels)
     model_scores = scores[backtest.model]["by_horizon"]
     by_horizon = {
         h: {
@@ -213,9 +217,36 @@ def _score_fold(
         "fold": plan["fold"],
         "model": backtest.model,
         "test_windows": len(test_ends),
-        "first_target": stamps.iloc[int(test_ends.min()) + 1].isoformat(),
-        "last_target": stamps.iloc[int(test_ends.max()) + data.horizon].isoformat(),
+        "first_target": stamps.iloc[test_ends + 1].min().isoformat(),
+        "last_target": stamps.iloc[test_ends + data.horizon].max().isoformat(),
         "train_windows": len(data.train_ends),
         "training": training_summary,
         "by_horizon": by_horizon,
     }
+
+
+def _baselines(
+    table: pd.DataFrame,
+    test_ends: np.ndarray,
+    plan: dict[str, Any],
+    data: models.TrainingData,
+    backtest: BacktestParams,
+) -> dict[str, np.ndarray]:
+    """Each baseline's prices at ``test_ends``, fit per asset on that asset's training bars."""
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in baselines.BASELINES}
+    for block in asset_blocks(table).values():  # test_ends are sorted: assets in block order
+        mine = (test_ends >= block.start) & (test_ends < block.stop)
+        if not mine.any():
+            continue
+        prices = baselines.forecast_all(
+            table.iloc[block].reset_index(drop=True),
+            test_ends[mine] - block.start,
+            pd.Timestamp(plan["val_start"]),
+            horizon=data.horizon,
+            levels=np.asarray(data.quantiles),
+            window_length=data.window_length,
+            decay=backtest.ewma_decay,
+        )
+        for name, values in prices.items():
+            parts[name].append(values)
+    return {name: np.concatenate(values) for name, values in parts.items()}
