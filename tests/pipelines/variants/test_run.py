@@ -45,7 +45,7 @@ def test_a_variant_outside_its_tolerance_fails_the_run(smoke_project, tmp_path):
         "run",
         "--env=smoke",
         "--pipelines=variants",
-        "--params=variants.tolerance.int8.max_crps_change=0.0",
+        "--params=variants.tolerance.int8.max_crps_change=0.0,variants.on_failure=fail",
         check=False,
     )
     assert result.returncode != 0
