@@ -126,18 +126,7 @@ def forecast_from_candles(
         contract.window_length + 1,
     )
     session = make_session(forecaster, onnxruntime.as_dict())
-    size = inference.batch_size
-    prices, ok, outside = [], [], []
-    # Windows are gathered one batch at a time, so memory does not grow with the CSV.
-    for chunk in np.array_split(ends, list(range(size, len(ends), size))):
-        batch_prices, batch_ok, batch_outside = session.run(
-            [CLOSE_QUANTILES, WINDOW_OK, EXTRAPOLATING],
-            raw_windows(candles, chunk, contract.window_length),
-        )
-        prices.append(batch_prices)
-        ok.append(batch_ok)
-        outside.append(batch_outside)
-    keep = np.concatenate(ok)
+    prices, keep, outside = _run_batches(session, candles, ends, contract, inference.batch_size)
     if not keep.all():
         logger.warning("%d window(s) flagged by window_ok were left out.", int((~keep).sum()))
     ends = ends[keep]
@@ -149,12 +138,12 @@ def forecast_from_candles(
     table = forecasts.to_frame(
         candles["timestamp"].to_numpy()[ends],
         candles["close"].to_numpy(dtype=np.float64)[ends],
-        np.concatenate(prices)[keep],
+        prices[keep],
         contract.quantiles,
         contract.interval,
     ).assign(model_kind=contract.model_kind)
     # Features beyond the training range (contract.feature_range): the forecast extrapolates.
-    flagged = np.concatenate(outside)[keep]
+    flagged = outside[keep]
     table["extrapolating"] = np.repeat(flagged, contract.horizon)
     if flagged.any():
         logger.warning(
@@ -175,6 +164,25 @@ def forecast_from_candles(
         round(float(latest["q0.5"].iloc[-1]), 2),
     )
     return table
+
+
+def _run_batches(
+    session: Any, candles: pd.DataFrame, ends: np.ndarray, contract: OnnxContract, size: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``close_quantiles``, ``window_ok`` and ``extrapolating`` of the windows ending at ``ends``.
+
+    Windows are gathered one batch at a time, so memory does not grow with the CSV.
+    """
+    outputs: list[list[np.ndarray]] = [[], [], []]
+    for chunk in np.array_split(ends, list(range(size, len(ends), size))):
+        batch = session.run(
+            [CLOSE_QUANTILES, WINDOW_OK, EXTRAPOLATING],
+            raw_windows(candles, chunk, contract.window_length),
+        )
+        for kept, values in zip(outputs, batch, strict=True):
+            kept.append(values)
+    prices, ok, outside = (np.concatenate(values) for values in outputs)
+    return prices, ok, outside
 
 
 def format_forecasts(forecasts_table: pd.DataFrame) -> pd.DataFrame:
