@@ -29,6 +29,7 @@ from kedro.io import DatasetError
 from kedro.validation.exceptions import ParameterValidationError
 
 from lstm_forecast.errors import LstmForecastError
+from lstm_forecast.serving.command import serve
 
 TRACEBACK_ENV = "LSTM_FORECAST_TRACEBACK"
 CLEAR_ERRORS: tuple[type[Exception], ...] = (LstmForecastError, ParameterValidationError)
@@ -70,6 +71,7 @@ run = click.Command(
     context_settings=kedro_run.context_settings,
 )
 cli.add_command(run)
+cli.add_command(serve)  # `kedro serve`: the forecasting HTTP service (lstm_forecast.serving)
 
 
 def clear_message(exc: BaseException) -> str:

@@ -1,0 +1,139 @@
+"""From checked candles to the answer: one onnxruntime call per request, whatever its batch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from lstm_forecast.onnx_contract import CANDLES, CLOSE_QUANTILES, OPEN_TIME, WINDOW_OK
+
+from .candles import check_window, iso, refuse, to_arrays
+from .loading import LoadedForecaster
+from .problems import Problem
+from .registry import Catalogue, summary
+
+
+def choose(catalogue: Catalogue, model: str, variant: str, asset: str | None) -> LoadedForecaster:
+    """The served forecaster a request names, or a 404 problem listing what is served."""
+    found = catalogue.models.get((model, variant))
+    served = [f"{m.kind}/{m.variant}" for m in catalogue.ordered()]
+    if found is None:
+        raise Problem(
+            404,
+            "Unknown model",
+            f"no validated forecaster {model!r} variant {variant!r} is served; served: {served}",
+            [{"pointer": "/model", "field": "model", "problem": "not served"}],
+            served=served,
+        )
+    if asset is not None and found.assets and asset not in found.assets:
+        raise Problem(
+            404,
+            "Unknown asset",
+            f"{model}/{variant} forecasts {list(found.assets)}, not {asset!r}",
+            [{"pointer": "/asset", "field": "asset", "problem": "not forecast by this model"}],
+        )
+    return found
+
+
+def checked_windows(
+    model: LoadedForecaster,
+    windows: Sequence[Sequence[Any]],
+    prefixes: Sequence[str],
+    max_bars: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Request candle lists as model inputs, or a 422 naming every bad field and bar."""
+    arrays, errors = [], []
+    for candles, prefix in zip(windows, prefixes, strict=True):
+        if len(candles) > max_bars:
+            errors.append(
+                {
+                    "pointer": prefix,
+                    "field": prefix.strip("/").replace("/", "."),
+                    "problem": f"{len(candles)} candles; at most {max_bars} are accepted",
+                }
+            )
+        else:
+            arrays.append((*to_arrays(candles), prefix))
+    if errors:
+        raise refuse(errors)
+    return checked_arrays(model, arrays)
+
+
+def checked_arrays(
+    model: LoadedForecaster, windows: Sequence[tuple[np.ndarray, np.ndarray, str]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """``[b, L+1, 5]`` candles and ``[b, L+1]`` times from ``(values, times, pointer)`` each."""
+    needed = model.bars_needed
+    values, times, errors = [], [], []
+    for window_values, window_times, prefix in windows:
+        problems = check_window(window_values, window_times, needed, model.interval_s, prefix)
+        errors += problems
+        if not problems:
+            values.append(window_values[-needed:])
+            times.append(window_times[-needed:])
+    if errors:
+        raise refuse(errors)
+    return np.stack(values), np.stack(times).astype(np.int64)
+
+
+def run(
+    model: LoadedForecaster, values: np.ndarray, times: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Prices ``[b, horizon, q]`` and ``window_ok`` ``[b]`` from the model's own session."""
+    prices, ok = model.session.run(
+        [CLOSE_QUANTILES, WINDOW_OK], {CANDLES: values, OPEN_TIME: times}
+    )
+    return prices, ok
+
+
+def steps(model: LoadedForecaster, last_time: int, prices: np.ndarray) -> list[dict[str, Any]]:
+    """One entry per horizon step: ``h``, the bar's open time, its quantile prices."""
+    step = model.interval_s
+    rows = prices.tolist()
+    return [
+        {"h": h, "time": iso(last_time + h * step), "quantiles": rows[h - 1]}
+        for h in range(1, len(rows) + 1)
+    ]
+
+
+def single_answer(model: LoadedForecaster, values: np.ndarray, times: np.ndarray) -> dict[str, Any]:
+    prices, ok = run(model, values, times)
+    last = int(times[0, -1])
+    if not bool(ok[0]):  # the graph's own check disagrees with ours: never serve that row
+        raise Problem(
+            422,
+            "Window refused",
+            "the forecaster's window_ok check failed",
+            [{"pointer": "/candles", "field": "candles", "problem": "window_ok false"}],
+        )
+    return {
+        "model": summary(model),
+        "interval": model.contract.interval,
+        "last_time": iso(last),
+        "window_ok": True,
+        "quantile_levels": list(model.contract.quantiles),
+        "forecast": steps(model, last, prices[0]),
+    }
+
+
+def batch_answer(model: LoadedForecaster, values: np.ndarray, times: np.ndarray) -> dict[str, Any]:
+    prices, ok = run(model, values, times)
+    forecasts = []
+    for index in range(len(values)):
+        last = int(times[index, -1])
+        good = bool(ok[index])
+        forecasts.append(
+            {
+                "last_time": iso(last),
+                "window_ok": good,
+                "forecast": steps(model, last, prices[index]) if good else [],
+            }
+        )
+    return {
+        "model": summary(model),
+        "interval": model.contract.interval,
+        "quantile_levels": list(model.contract.quantiles),
+        "forecasts": forecasts,
+    }
