@@ -20,16 +20,12 @@ from lstm_forecast.pipelines.ingestion.rules import RULES
 from .problems import Problem
 
 _VALUES = FIELDS[1:]  # open, high, low, close, volume
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def to_arrays(candles: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
     """``[n, 5]`` float64 values and ``[n]`` float64 epoch seconds of request candles."""
     values = np.array([(c.open, c.high, c.low, c.close, c.volume) for c in candles], np.float64)
-    times = np.array(
-        [c.time if isinstance(c.time, int) else (c.time - _EPOCH).total_seconds() for c in candles],
-        np.float64,
-    )
+    times = np.array([c.time for c in candles], np.float64)
     return values.reshape(-1, 5), times
 
 

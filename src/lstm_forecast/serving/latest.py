@@ -39,7 +39,7 @@ class IngestedCandles:
             return self._cached[1]
 
     def tail(self, asset: str | None, bars: int) -> pd.DataFrame:
-        """The last ``bars`` candles of the newest gap-free run (of ``asset`` when there are several)."""
+        """The last ``bars`` candles of the newest gap-free run (of ``asset``, if several)."""
         frame = self.frame()
         if "asset" in frame.columns:
             assets = sorted(frame["asset"].astype(str).unique())

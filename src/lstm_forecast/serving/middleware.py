@@ -9,6 +9,7 @@ from typing import Any
 
 from .problems import MEDIA_TYPE
 
+_SETTING = "LSTM_FORECAST_SERVE_MAX_BODY_BYTES"
 access_log = logging.getLogger("lstm_forecast.serving.access")
 
 
@@ -78,7 +79,7 @@ class BodyLimit:
                 "type": "about:blank",
                 "title": "Request too large",
                 "status": 413,
-                "detail": f"the body is over {self.limit} bytes (LSTM_FORECAST_SERVE_MAX_BODY_BYTES)",
+                "detail": f"the body is over {self.limit} bytes ({_SETTING})",
                 "instance": scope["path"],
             }
         ).encode()

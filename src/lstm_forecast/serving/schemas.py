@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 
 _CANDLE_EXAMPLE = {
     "time": "2021-03-31T22:00:00Z",
@@ -16,12 +17,38 @@ _CANDLE_EXAMPLE = {
 }
 
 
+def _epoch_seconds(value: Any) -> float:
+    """ISO 8601 with a zone, or integer epoch seconds, as epoch seconds (one error, not two)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value[:40]!r} is not an ISO 8601 time") from None
+        if parsed.tzinfo is None:
+            raise ValueError("the time has no timezone: add one, e.g. Z for UTC")
+        return parsed.timestamp()
+    raise ValueError("expected an ISO 8601 time with a zone, or integer epoch seconds")
+
+
+# The bar's open time; held as epoch seconds (a fraction means it is off the grid).
+BarTime = Annotated[
+    float,
+    PlainValidator(_epoch_seconds),
+    WithJsonSchema({
+        "anyOf": [{"type": "string", "format": "date-time"}, {"type": "integer"}],
+        "description": "bar open time: ISO 8601 with a zone, or integer epoch seconds",
+    }),
+]
+
+
 class Candle(BaseModel):
     """One bar: its open time (ISO 8601 with a zone, or epoch seconds) and OHLCV values."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"example": _CANDLE_EXAMPLE})
 
-    time: AwareDatetime | int
+    time: BarTime
     open: float
     high: float
     low: float
