@@ -46,7 +46,9 @@ def test_not_ready_without_a_validated_model(client_for, tmp_path):
 
 
 def test_forecast_reproduces_the_sidecars_reference_example(client_for, served_project, reference):
-    response = client_for(served_project).post("/v1/forecast", json={"candles": _candles(reference)})
+    response = client_for(served_project).post(
+        "/v1/forecast", json={"candles": _candles(reference)}
+    )
     assert response.status_code == 200, response.text
     answer = response.json()
     expected = np.array(reference["close_quantiles"])
@@ -57,8 +59,10 @@ def test_forecast_reproduces_the_sidecars_reference_example(client_for, served_p
     assert answer["interval"] == contract["interval"] and answer["window_ok"] is True
     assert [s["h"] for s in answer["forecast"]] == list(range(1, contract["horizon"] + 1))
     last = reference["open_time"][-1]
-    assert answer["forecast"][0]["time"] == np.datetime_as_string(
-        np.datetime64(last + 3600, "s")) + "Z"
+    assert (
+        answer["forecast"][0]["time"]
+        == np.datetime_as_string(np.datetime64(last + 3600, "s")) + "Z"
+    )
     model = answer["model"]
     published = (served_project / "data/06_models/forecaster.onnx").read_bytes()
     import hashlib
@@ -77,21 +81,32 @@ def test_more_candles_than_needed_uses_the_last_ones(client_for, served_project)
     assert a["forecast"] == b["forecast"] and a["last_time"] == longer[-1]["time"]
 
 
-@pytest.mark.parametrize(("model", "variant"), [("ridge", "fp32"), ("lstm", "int8"), ("lstm", "opt")])
-def test_each_kind_and_variant_answers_as_onnxruntime_does(client_for, served_project, model, variant):
+@pytest.mark.parametrize(
+    ("model", "variant"), [("ridge", "fp32"), ("lstm", "int8"), ("lstm", "opt")]
+)
+def test_each_kind_and_variant_answers_as_onnxruntime_does(
+    client_for, served_project, model, variant
+):
     candles = window(served_project)
-    answer = client_for(served_project).post(
-        "/v1/forecast", json={"candles": candles, "model": model, "variant": variant}
-    ).json()
+    answer = (
+        client_for(served_project)
+        .post("/v1/forecast", json={"candles": candles, "model": model, "variant": variant})
+        .json()
+    )
     assert (answer["model"]["kind"], answer["model"]["variant"]) == (model, variant)
-    name = ("forecaster" if model == "lstm" else f"{model}.forecaster") + (
-        "" if variant == "fp32" else f".{variant}") + ".onnx"
+    name = (
+        ("forecaster" if model == "lstm" else f"{model}.forecaster")
+        + ("" if variant == "fp32" else f".{variant}")
+        + ".onnx"
+    )
     session = ort.InferenceSession(str(served_project / "data/06_models" / name))
     feed = {
-        "candles": np.array([[c[k] for k in ("open", "high", "low", "close", "volume")]
-                             for c in candles])[None],
-        "open_time": np.array([np.datetime64(c["time"][:-1], "s").astype(np.int64)
-                               for c in candles])[None],
+        "candles": np.array(
+            [[c[k] for k in ("open", "high", "low", "close", "volume")] for c in candles]
+        )[None],
+        "open_time": np.array(
+            [np.datetime64(c["time"][:-1], "s").astype(np.int64) for c in candles]
+        )[None],
     }
     prices = session.run(["close_quantiles"], feed)[0][0]
     assert [s["quantiles"] for s in answer["forecast"]] == prices.tolist()
@@ -105,7 +120,9 @@ def test_batch_answers_each_window(client_for, served_project):
     assert batch["model"]["kind"] == "ridge" and len(batch["forecasts"]) == 8
     for item, w in zip(batch["forecasts"], windows, strict=True):
         single = client.post("/v1/forecast", json=w | {"model": "ridge"}).json()
-        assert item["forecast"] == single["forecast"] and item["last_time"] == w["candles"][-1]["time"]
+        assert (
+            item["forecast"] == single["forecast"] and item["last_time"] == w["candles"][-1]["time"]
+        )
 
 
 def test_latest_forecasts_from_the_ingested_candles(client_for, served_project):
@@ -126,10 +143,17 @@ def test_models_lists_contracts_headline_and_refusals(client_for, served_project
     listing = client_for(tmp_path).get("/v1/models").json()
     lstm = next(m for m in listing["models"] if (m["kind"], m["variant"]) == ("lstm", "fp32"))
     metrics = json.loads((served_project / "data/08_reporting/forecast_metrics.json").read_text())
-    assert lstm["headline"]["crps_skill_vs_garch_h1"] == metrics["headline"]["lstm_crps_skill_vs_garch_h1"]
+    assert (
+        lstm["headline"]["crps_skill_vs_garch_h1"]
+        == metrics["headline"]["lstm_crps_skill_vs_garch_h1"]
+    )
     assert lstm["bars_needed"] == lstm["window_length"] + 1 and lstm["file"] == "forecaster.onnx"
-    assert listing["refused"] == [{"file": "ridge.forecaster.int8.onnx", "reason": pytest.approx(
-        listing["refused"][0]["reason"])}]
+    assert listing["refused"] == [
+        {
+            "file": "ridge.forecaster.int8.onnx",
+            "reason": pytest.approx(listing["refused"][0]["reason"]),
+        }
+    ]
     assert "cannot be read" in listing["refused"][0]["reason"]
     assert ("ridge", "int8") not in {(m["kind"], m["variant"]) for m in listing["models"]}
 
@@ -144,10 +168,15 @@ REFUSALS = {
     "nan": (lambda c: _bad(c, 5, close=math.nan), "/candles/5/close", "NaN"),
     "non_positive": (lambda c: _bad(c, 3, open=0.0), "/candles/3/open", "positive"),
     "high_below_low": (
-        lambda c: _bad(c, 7, high=c[7]["low"] - 1), "/candles/7/high", "high is below low"),
+        lambda c: _bad(c, 7, high=c[7]["low"] - 1),
+        "/candles/7/high",
+        "high is below low",
+    ),
     "off_grid": (
         lambda c: _bad(c, 12, time=c[12]["time"].replace(":00:00Z", ":30:00Z")),
-        "/candles/12/time", "grid"),
+        "/candles/12/time",
+        "grid",
+    ),
     "gap": (lambda c: c[:6] + c[7:] + [_shifted(c[-1])], "/candles/6/time", "gap"),
     "newest_first": (lambda c: c[::-1], "/candles", "newest first"),
     "too_short": (lambda c: c[:5], "/candles", "at least 13"),
@@ -171,7 +200,8 @@ def test_bad_candles_are_refused_naming_field_and_bar(client_for, served_project
     if case == "gap":
         candles = candles[-13:]
     response = client_for(served_project).post(
-        "/v1/forecast", content=json.dumps({"candles": candles}, allow_nan=True),
+        "/v1/forecast",
+        content=json.dumps({"candles": candles}, allow_nan=True),
         headers={"Content-Type": "application/json"},
     )
     assert response.status_code == 422, response.text
@@ -199,7 +229,8 @@ def test_a_bad_window_in_a_batch_is_named(client_for, served_project):
 )
 def test_unknown_model_is_a_404_listing_the_served_ones(client_for, served_project, choice, field):
     response = client_for(served_project).post(
-        "/v1/forecast", json={"candles": window(served_project)} | choice)
+        "/v1/forecast", json={"candles": window(served_project)} | choice
+    )
     assert response.status_code == 404 and response.headers["content-type"] == PROBLEM
     body = response.json()
     assert body["errors"][0]["field"] == field and "lstm/fp32" in body["served"]
@@ -213,14 +244,19 @@ def test_limits_on_batch_bars_and_body(client_for, served_project):
     assert "1 to 2" in too_many.json()["detail"]
     long = client.post("/v1/forecast", json={"candles": window(served_project, bars=21)})
     assert long.status_code == 422 and "at most 20" in long.json()["detail"]
-    huge = client.post("/v1/forecast", content=b"{" + b" " * 30_000 + b"}",
-                       headers={"Content-Type": "application/json"})
+    huge = client.post(
+        "/v1/forecast",
+        content=b"{" + b" " * 30_000 + b"}",
+        headers={"Content-Type": "application/json"},
+    )
     assert huge.status_code == 413 and huge.headers["content-type"] == PROBLEM
 
 
 def test_malformed_json_and_unknown_paths_are_problems(client_for, served_project):
     client = client_for(served_project)
-    broken = client.post("/v1/forecast", content=b"{nope", headers={"Content-Type": "application/json"})
+    broken = client.post(
+        "/v1/forecast", content=b"{nope", headers={"Content-Type": "application/json"}
+    )
     assert broken.status_code == 422 and broken.headers["content-type"] == PROBLEM
     missing = client.get("/v1/nothing")
     assert missing.status_code == 404 and missing.json()["title"] == "Not found"
@@ -252,14 +288,17 @@ def test_page_docs_and_plotly_are_served_offline(client_for, served_project):
     client = client_for(served_project)
     page = client.get("/").text
     assert '<script src="/static/plotly.min.js">' in page and "http" not in page.lower().replace(
-        'name="viewport"', "")
+        'name="viewport"', ""
+    )
     plotly = client.get("/static/plotly.min.js")
     assert plotly.status_code == 200 and b"plotly" in plotly.content[:2000].lower()
     assert len(plotly.content) > 1_000_000
     docs = client.get("/docs").text
     assert "/openapi.json" in docs and "cdn" not in docs.lower()
     spec = client.get("/openapi.json").json()
-    assert {"/v1/forecast", "/v1/forecast/batch", "/v1/forecast/latest", "/v1/models"} <= set(spec["paths"])
+    assert {"/v1/forecast", "/v1/forecast/batch", "/v1/forecast/latest", "/v1/models"} <= set(
+        spec["paths"]
+    )
 
 
 def test_access_log_has_latency_and_never_the_body(client_for, served_project, caplog):

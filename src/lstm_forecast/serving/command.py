@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import click
@@ -30,15 +31,17 @@ GRACEFUL_SHUTDOWN_S = 30  # SIGTERM: stop accepting, let in-flight requests fini
 )
 def serve(host: str, port: int, workers: int, project_dir: Path) -> None:
     """Serve forecasts over HTTP from data/06_models (docs at /docs, page at /)."""
-    import os  # noqa: PLC0415
-
     import uvicorn  # noqa: PLC0415 - `kedro run` never pays for the server's imports
 
     # Workers import the app by name and build their own settings from the environment.
     os.environ["LSTM_FORECAST_SERVE_PROJECT_DIR"] = str(project_dir.resolve())
+    # Under `kedro`, Kedro's logging config (rich handler, root at WARNING) is in place;
+    # uvicorn's start, drain and stop lines and the access log join it at INFO.
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for name in ("uvicorn", "lstm_forecast.serving"):
+        logging.getLogger(name).setLevel(logging.INFO)
     uvicorn.run(
         "lstm_forecast.serving.app:create_app",
         factory=True,

@@ -36,10 +36,12 @@ def _epoch_seconds(value: Any) -> float:
 BarTime = Annotated[
     float,
     PlainValidator(_epoch_seconds),
-    WithJsonSchema({
-        "anyOf": [{"type": "string", "format": "date-time"}, {"type": "integer"}],
-        "description": "bar open time: ISO 8601 with a zone, or integer epoch seconds",
-    }),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "format": "date-time"}, {"type": "integer"}],
+            "description": "bar open time: ISO 8601 with a zone, or integer epoch seconds",
+        }
+    ),
 ]
 
 
