@@ -3,7 +3,7 @@
 "use strict";
 
 const REFRESH_MS = 60000;
-const HISTORY_BARS = 168;
+const HISTORY_BARS = 72; // three days of hourly closes before the fan
 let served = [];
 
 function headers() {
@@ -94,16 +94,24 @@ function level(levels, wanted) {
   return index;
 }
 
+// Each fan line starts at the last close, so the fan opens from the price it forecasts after.
+function fanLine(answer, index) {
+  const last = answer.history[answer.history.length - 1];
+  return {
+    x: [last.time, ...answer.forecast.map((s) => s.time)],
+    y: [last.close, ...answer.forecast.map((s) => s.quantiles[index])],
+  };
+}
+
 function band(answer, lo, hi, name, color) {
   const i = level(answer.quantile_levels, lo);
   const j = level(answer.quantile_levels, hi);
   if (i < 0 || j < 0) return [];
-  const x = answer.forecast.map((s) => s.time);
   return [
-    { x, y: answer.forecast.map((s) => s.quantiles[i]), mode: "lines", line: { width: 0 },
-      showlegend: false, hoverinfo: "skip", name: name + " low" },
-    { x, y: answer.forecast.map((s) => s.quantiles[j]), mode: "lines", line: { width: 0 },
-      fill: "tonexty", fillcolor: color, name },
+    { ...fanLine(answer, i), mode: "lines", line: { width: 0 }, showlegend: false,
+      hoverinfo: "skip", name: name + " low" },
+    { ...fanLine(answer, j), mode: "lines", line: { width: 0 }, fill: "tonexty",
+      fillcolor: color, name },
   ];
 }
 
@@ -111,8 +119,8 @@ function draw(answer) {
   const closes = { x: answer.history.map((p) => p.time), y: answer.history.map((p) => p.close),
     mode: "lines", name: "close", line: { color: "#1d3557", width: 1.6 } };
   const m = level(answer.quantile_levels, 0.5);
-  const median = { x: answer.forecast.map((s) => s.time), y: answer.forecast.map((s) => s.quantiles[m]),
-    mode: "lines", name: "median", line: { color: "#e63946", width: 2 } };
+  const median = { ...fanLine(answer, m), mode: "lines", name: "median",
+    line: { color: "#e63946", width: 2 } };
   const traces = [closes, ...band(answer, 0.05, 0.95, "90% band", "rgba(230,57,70,0.15)"),
     ...band(answer, 0.25, 0.75, "50% band", "rgba(230,57,70,0.30)"), median];
   const layout = { margin: { t: 30, r: 20, b: 40, l: 70 }, hovermode: "x unified",
