@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
 
 import click
@@ -42,6 +43,12 @@ def serve(host: str, port: int, workers: int, project_dir: Path) -> None:
     )
     for name in ("uvicorn", "lstm_forecast.serving"):
         logging.getLogger(name).setLevel(logging.INFO)
+    # One plain line per request: rich rendering would cost more than the forecast itself.
+    access = logging.getLogger("lstm_forecast.serving.access")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s access %(message)s"))
+    access.addHandler(handler)
+    access.propagate = False
     uvicorn.run(
         "lstm_forecast.serving.app:create_app",
         factory=True,

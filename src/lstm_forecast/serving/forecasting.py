@@ -90,12 +90,11 @@ def run(
 
 def steps(model: LoadedForecaster, last_time: int, prices: np.ndarray) -> list[dict[str, Any]]:
     """One entry per horizon step: ``h``, the bar's open time, its quantile prices."""
-    step = model.interval_s
+    horizon = len(prices)
+    stamps = (last_time + model.interval_s * np.arange(1, horizon + 1)).astype("datetime64[s]")
+    times = np.datetime_as_string(stamps).tolist()
     rows = prices.tolist()
-    return [
-        {"h": h, "time": iso(last_time + h * step), "quantiles": rows[h - 1]}
-        for h in range(1, len(rows) + 1)
-    ]
+    return [{"h": h + 1, "time": times[h] + "Z", "quantiles": rows[h]} for h in range(horizon)]
 
 
 def single_answer(model: LoadedForecaster, values: np.ndarray, times: np.ndarray) -> dict[str, Any]:

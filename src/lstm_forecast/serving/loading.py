@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import onnx
 import onnxruntime as ort
@@ -69,6 +70,7 @@ class LoadedForecaster:
     interval_s: int
     published_at: str
     assets: tuple[str, ...]
+    identity: dict[str, Any]  # what every answer names: kind, variant, fingerprint, ...
 
     @property
     def bars_needed(self) -> int:
@@ -98,16 +100,28 @@ def load_forecaster(
         )
     except Exception as error:  # onnxruntime refuses graphs with its own exception types
         return Refused(signature, f"onnxruntime cannot open it: {_short(error)}")
+    fingerprint = hashlib.sha256(payload).hexdigest()
+    published_at = datetime.fromtimestamp(signature.mtime_ns / 1e9, UTC).isoformat()
+    assets = _assets(path)
     return LoadedForecaster(
         kind=kind,
         variant=variant,
         signature=signature,
-        fingerprint=hashlib.sha256(payload).hexdigest(),
+        fingerprint=fingerprint,
         contract=contract,
         session=session,
         interval_s=int(pd.Timedelta(contract.interval).total_seconds()),
-        published_at=datetime.fromtimestamp(signature.mtime_ns / 1e9, UTC).isoformat(),
-        assets=_assets(path),
+        published_at=published_at,
+        assets=assets,
+        identity={
+            "kind": kind,
+            "variant": variant,
+            "fingerprint": fingerprint,
+            "trained_on": published_at,
+            "assets": list(assets),
+            "training_range": contract.training_range,
+            "validation": contract.validation,
+        },
     )
 
 

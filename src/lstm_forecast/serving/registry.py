@@ -136,13 +136,4 @@ class Watcher:
 
 def summary(model: LoadedForecaster) -> dict[str, Any]:
     """The identity an answer carries: enough to know exactly which file produced it."""
-    contract = model.contract
-    return {
-        "kind": model.kind,
-        "variant": model.variant,
-        "fingerprint": model.fingerprint,
-        "trained_on": model.published_at,
-        "assets": list(model.assets),
-        "training_range": contract.training_range,
-        "validation": contract.validation,
-    }
+    return model.identity
