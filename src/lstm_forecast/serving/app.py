@@ -20,7 +20,15 @@ from .middleware import AccessLog, BodyLimit
 from .problems import Problem, on_http_error, on_invalid_request, on_problem
 from .registry import Registry, Watcher, summary
 from .reports import Reports
-from .schemas import BatchAnswer, BatchRequest, ForecastAnswer, ForecastRequest
+from .schemas import (
+    BatchAnswer,
+    BatchRequest,
+    ForecastAnswer,
+    ForecastRequest,
+    parse,
+    request_body,
+    with_request_schemas,
+)
 from .settings import ServingSettings
 
 _PROBLEM = {"content": {"application/problem+json": {}}, "description": "RFC 9457 problem"}
@@ -72,6 +80,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     app.include_router(_health_routes())
     app.include_router(_api_routes(settings), dependencies=[Depends(_authorised(settings))])
     app.include_router(pages.router)
+    app.openapi = with_request_schemas(app, (ForecastRequest, BatchRequest))
     return app
 
 
@@ -114,8 +123,14 @@ def _health_routes() -> APIRouter:
 def _api_routes(settings: ServingSettings) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["forecasts"], responses=_REFUSALS)
 
-    @router.post("/forecast", response_model=ForecastAnswer, summary="Forecast one window")
-    async def forecast(body: ForecastRequest, request: Request) -> Any:
+    @router.post(
+        "/forecast",
+        response_model=ForecastAnswer,
+        summary="Forecast one window",
+        openapi_extra=request_body(ForecastRequest),
+    )
+    async def forecast(request: Request) -> Any:
+        body = parse(ForecastRequest, await request.body())
         model = forecasting.choose(
             request.app.state.registry.catalogue, body.model, body.variant, body.asset
         )
@@ -124,8 +139,14 @@ def _api_routes(settings: ServingSettings) -> APIRouter:
         )
         return _json(forecasting.single_answer(model, values, times))
 
-    @router.post("/forecast/batch", response_model=BatchAnswer, summary="Forecast many windows")
-    async def forecast_batch(body: BatchRequest, request: Request) -> Any:
+    @router.post(
+        "/forecast/batch",
+        response_model=BatchAnswer,
+        summary="Forecast many windows",
+        openapi_extra=request_body(BatchRequest),
+    )
+    async def forecast_batch(request: Request) -> Any:
+        body = parse(BatchRequest, await request.body())
         if not 1 <= len(body.windows) <= settings.max_batch:
             raise Problem(
                 422,

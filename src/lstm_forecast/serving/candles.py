@@ -66,16 +66,22 @@ def check_window(
 
 
 def _clean(values: np.ndarray, times: np.ndarray, step_s: int) -> bool:
-    open_, high, low, close, volume = values.T
-    return bool(
-        np.isfinite(values).all()
-        and (values[:, :4] > 0).all()
-        and (volume >= 0).all()
-        and (high >= np.maximum(open_, close)).all()
-        and (low <= np.minimum(open_, close)).all()
-        and (times % step_s == 0).all()
-        and (np.diff(times) == step_s).all()
-    )
+    return bool(clean_windows(values[None], times[None], step_s)[0])
+
+
+def clean_windows(values: np.ndarray, times: np.ndarray, step_s: int) -> np.ndarray:
+    """Which of ``[b, n, 5]`` windows (``[b, n]`` times) need no explaining: the cheap gate."""
+    open_, high, low, close, volume = np.moveaxis(values, -1, 0)
+    with np.errstate(invalid="ignore"):
+        fine = (
+            np.isfinite(values).all(axis=(1, 2))
+            & (values[..., :4] > 0).all(axis=(1, 2))
+            & (volume >= 0).all(axis=1)
+            & (high >= np.maximum(open_, close)).all(axis=1)
+            & (low <= np.minimum(open_, close)).all(axis=1)
+            & (times % step_s == 0).all(axis=1)
+        )
+    return fine & (np.diff(times, axis=1) == step_s).all(axis=1)
 
 
 def _explain(

@@ -9,7 +9,7 @@ import numpy as np
 
 from lstm_forecast.onnx_contract import CANDLES, CLOSE_QUANTILES, OPEN_TIME, WINDOW_OK
 
-from .candles import check_window, iso, refuse, to_arrays
+from .candles import check_window, clean_windows, iso, refuse, to_arrays
 from .loading import LoadedForecaster
 from .problems import Problem
 from .registry import Catalogue, summary
@@ -44,21 +44,29 @@ def checked_windows(
     max_bars: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Request candle lists as model inputs, or a 422 naming every bad field and bar."""
-    arrays, errors = [], []
-    for candles, prefix in zip(windows, prefixes, strict=True):
-        if len(candles) > max_bars:
-            errors.append(
-                {
-                    "pointer": prefix,
-                    "field": prefix.strip("/").replace("/", "."),
-                    "problem": f"{len(candles)} candles; at most {max_bars} are accepted",
-                }
-            )
-        else:
-            arrays.append((*to_arrays(candles), prefix))
+    needed = model.bars_needed
+    errors = [
+        {
+            "pointer": prefix,
+            "field": prefix.strip("/").replace("/", "."),
+            "problem": f"{len(candles)} candles; at most {max_bars} are accepted",
+        }
+        for candles, prefix in zip(windows, prefixes, strict=True)
+        if len(candles) > max_bars
+    ]
     if errors:
         raise refuse(errors)
-    return checked_arrays(model, arrays)
+    if all(len(candles) >= needed for candles in windows):
+        # Every window long enough: gather the used bars of all at once and gate them together.
+        used = [c for candles in windows for c in candles[-needed:]]
+        values, times = to_arrays(used)
+        values = values.reshape(len(windows), needed, 5)
+        times = times.reshape(len(windows), needed)
+        if clean_windows(values, times, model.interval_s).all():
+            return values, times.astype(np.int64)
+    return checked_arrays(
+        model, [(*to_arrays(c), p) for c, p in zip(windows, prefixes, strict=True)]
+    )
 
 
 def checked_arrays(
@@ -88,13 +96,17 @@ def run(
     return prices, ok
 
 
-def steps(model: LoadedForecaster, last_time: int, prices: np.ndarray) -> list[dict[str, Any]]:
-    """One entry per horizon step: ``h``, the bar's open time, its quantile prices."""
-    horizon = len(prices)
-    stamps = (last_time + model.interval_s * np.arange(1, horizon + 1)).astype("datetime64[s]")
-    times = np.datetime_as_string(stamps).tolist()
+def steps(model: LoadedForecaster, last_times: np.ndarray, prices: np.ndarray) -> list[list[dict]]:
+    """Per window, one entry per horizon step: ``h``, the bar's open time, its quantile prices."""
+    horizon = prices.shape[1]
+    offsets = model.interval_s * np.arange(1, horizon + 1)
+    stamps = (last_times[:, None] + offsets).astype("datetime64[s]")
+    times = np.char.add(np.datetime_as_string(stamps), "Z").tolist()
     rows = prices.tolist()
-    return [{"h": h + 1, "time": times[h] + "Z", "quantiles": rows[h]} for h in range(horizon)]
+    return [
+        [{"h": h + 1, "time": when[h], "quantiles": row[h]} for h in range(horizon)]
+        for when, row in zip(times, rows, strict=True)
+    ]
 
 
 def single_answer(model: LoadedForecaster, values: np.ndarray, times: np.ndarray) -> dict[str, Any]:
@@ -113,23 +125,18 @@ def single_answer(model: LoadedForecaster, values: np.ndarray, times: np.ndarray
         "last_time": iso(last),
         "window_ok": True,
         "quantile_levels": list(model.contract.quantiles),
-        "forecast": steps(model, last, prices[0]),
+        "forecast": steps(model, times[:1, -1], prices[:1])[0],
     }
 
 
 def batch_answer(model: LoadedForecaster, values: np.ndarray, times: np.ndarray) -> dict[str, Any]:
     prices, ok = run(model, values, times)
-    forecasts = []
-    for index in range(len(values)):
-        last = int(times[index, -1])
-        good = bool(ok[index])
-        forecasts.append(
-            {
-                "last_time": iso(last),
-                "window_ok": good,
-                "forecast": steps(model, last, prices[index]) if good else [],
-            }
-        )
+    last = times[:, -1]
+    last_iso = np.char.add(np.datetime_as_string(last.astype("datetime64[s]")), "Z").tolist()
+    forecasts = [
+        {"last_time": when, "window_ok": bool(good), "forecast": fan if good else []}
+        for when, good, fan in zip(last_iso, ok.tolist(), steps(model, last, prices), strict=True)
+    ]
     return {
         "model": summary(model),
         "interval": model.contract.interval,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, WithJsonSchema
 
 _CANDLE_EXAMPLE = {
     "time": "2021-03-31T22:00:00Z",
@@ -127,3 +129,39 @@ class BatchAnswer(BaseModel):
     interval: str
     quantile_levels: list[float]
     forecasts: list[WindowForecast]
+
+
+Parsed = TypeVar("Parsed", bound=BaseModel)
+_REF = "#/components/schemas/{model}"
+
+
+def parse(model: type[Parsed], body: bytes) -> Parsed:
+    """Parse and validate a JSON body in one pass (pydantic's own parser, no ``json.loads``)."""
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as error:
+        raise RequestValidationError(error.errors(include_url=False)) from None
+
+
+def request_body(model: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI ``requestBody`` of a route that parses ``model`` itself."""
+    schema = {"$ref": _REF.format(model=model.__name__)}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def with_request_schemas(app: Any, models: tuple[type[BaseModel], ...]) -> Callable[[], dict]:
+    """``app.openapi`` with the request models (and the models they use) in its components."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = build()
+            components = spec.setdefault("components", {}).setdefault("schemas", {})
+            for model in models:
+                schema = model.model_json_schema(ref_template=_REF)
+                components.update(schema.pop("$defs", {}))
+                components[model.__name__] = schema
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    return openapi
