@@ -57,7 +57,10 @@ def main() -> None:
             path = "/v1/forecast" if windows == 1 else "/v1/forecast/batch"
             for clients in CLIENTS:
                 limit = max_requests if windows == 1 else max(max_requests // 8, 50)
+                cpu = _cpu_seconds(server.pid)
                 result = asyncio.run(_load(url + path, body, clients, limit, max_seconds))
+                # Server CPU per request: what the figures would be on idle cores, roughly.
+                result["cpu_ms"] = (_cpu_seconds(server.pid) - cpu) / result["requests"] * 1000
                 rows.append((name, clients, windows, result))
                 print(f"[serving] {name} x{clients}: {result['rps']:.0f} req/s", flush=True)
     finally:
@@ -207,6 +210,12 @@ def _stop(server: subprocess.Popen) -> None:
             server.wait(timeout=10)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _rate(rows: list, name: str, clients: int) -> float:
     return next(r["rps"] * w for n, k, w, r in rows if n == name and k == clients)
 
@@ -233,6 +242,7 @@ def _report(rows: list, direct: dict[str, float]) -> None:
     table = []
     for name, clients, windows, r in rows:
         reference = direct["single" if windows == 1 else "batch"]
+        busy_core = f"{1000 / r['cpu_ms'] * windows:.0f}" if r["cpu_ms"] > 0 else "-"
         table.append(
             [
                 name,
@@ -244,22 +254,25 @@ def _report(rows: list, direct: dict[str, float]) -> None:
                 f"{r['p50_ms']:.1f}",
                 f"{r['p99_ms']:.1f}",
                 f"{r['rps'] * windows / reference:.3f}",
+                f"{r['cpu_ms']:.2f}",
+                busy_core,
             ]
         )
-    c.print_table(
-        [
-            "requests",
-            "clients",
-            "sent",
-            "errors",
-            "req/s",
-            "windows/s",
-            "p50 ms",
-            "p99 ms",
-            "share of direct",
-        ],
-        table,
-    )
+    headers = [
+        "requests",
+        "clients",
+        "sent",
+        "errors",
+        "req/s",
+        "windows/s",
+        "p50 ms",
+        "p99 ms",
+        "share of direct",
+        "server CPU ms/req",
+        "windows/s per busy core",
+    ]
+    c.print_table(headers, table)
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":
