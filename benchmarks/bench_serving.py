@@ -113,7 +113,7 @@ def _payloads(project: Path) -> tuple[bytes, bytes, dict[str, np.ndarray]]:
 
 def _direct(project: Path, feed: dict[str, np.ndarray], seconds: float) -> dict[str, float]:
     """Windows/s through onnxruntime alone: one window per call, and 64 per call."""
-    from lstm_forecast.onnx_contract import make_session
+    from lstm_forecast.onnx.contract import make_session
 
     session = make_session(
         (project / "data/06_models/forecaster.onnx").read_bytes(),

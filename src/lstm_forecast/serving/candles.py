@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lstm_forecast.pipelines.ingestion.layout import FIELDS
-from lstm_forecast.pipelines.ingestion.rules import RULES
+from lstm_forecast.ohlcv_csv.layout import FIELDS
+from lstm_forecast.ohlcv_csv.rules import RULES
 
 from .problems import Problem
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from lstm_forecast.onnx_contract import CANDLES, CLOSE_QUANTILES, OPEN_TIME, WINDOW_OK
+from lstm_forecast.onnx.contract import CANDLES, CLOSE_QUANTILES, OPEN_TIME, WINDOW_OK
 
 from .candles import check_window, clean_windows, iso, refuse, to_arrays
 from .loading import LoadedForecaster

@@ -15,7 +15,7 @@ import onnxruntime as ort
 import pandas as pd
 
 from lstm_forecast.errors import ArtifactError
-from lstm_forecast.onnx_contract import OnnxContract, make_session
+from lstm_forecast.onnx.contract import OnnxContract, make_session
 
 # forecaster.onnx, forecaster.opt.onnx, ridge.forecaster.int8.onnx, ...
 _NAME = re.compile(r"^(?:(?P<kind>[A-Za-z0-9_-]+)\.)?forecaster(?:\.(?P<variant>opt|int8))?\.onnx$")
