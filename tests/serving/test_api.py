@@ -320,3 +320,18 @@ def test_reload_on_demand(client_for, served_project, tmp_path):
     assert report["removed"] == ["ridge.forecaster.opt.onnx"]
     assert "lstm/fp32" in client.get("/readyz").json()["models"]
     assert "ridge/opt" not in client.get("/readyz").json()["models"]
+
+
+def test_the_service_imports_neither_torch_nor_kedro():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, lstm_forecast.serving.app, lstm_forecast.serving.command; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'torch', 'lightning', 'pytorch_lightning', 'kedro'}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert result.stdout.strip() == "[]"
