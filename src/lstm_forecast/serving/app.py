@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hmac
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -18,6 +20,7 @@ from . import forecasting, pages
 from .latest import IngestedCandles, arrays
 from .middleware import AccessLog, BodyLimit
 from .problems import Problem, on_http_error, on_invalid_request, on_problem
+from .registered import fetch_registered
 from .registry import Registry, Watcher, summary
 from .reports import Reports
 from .schemas import (
@@ -38,21 +41,33 @@ _REFUSALS = {401: _PROBLEM, 404: _PROBLEM, 413: _PROBLEM, 422: _PROBLEM}
 def create_app(settings: ServingSettings | None = None) -> FastAPI:
     """The service over ``settings.models_dir``; models load when the app starts (lifespan)."""
     settings = settings or ServingSettings.from_env()
-    registry = Registry(
-        settings.path(settings.models_dir),
-        settings.path(settings.reporting_dir),
-        settings.intra_op_num_threads,
+    # Registered versions are downloaded into a folder of this process's own.
+    private = (
+        tempfile.TemporaryDirectory(prefix="lstm-forecast-registered-")
+        if settings.model_uris
+        else None
     )
+    models_dir = Path(private.name) if private else settings.path(settings.models_dir)
+    registry = Registry(
+        models_dir, settings.path(settings.reporting_dir), settings.intra_op_num_threads
+    )
+
+    def refresh() -> dict[str, list[str]]:
+        if settings.model_uris:
+            fetch_registered(settings.model_uris, models_dir, settings.mlflow_tracking_uri)
+        return registry.reload()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        registry.reload()
+        refresh()
         watcher = Watcher(registry, settings.poll_seconds)
         watcher.start()
         try:
             yield
         finally:
             watcher.stop()
+            if private:
+                private.cleanup()
 
     app = FastAPI(
         title="lstm-forecast",
@@ -62,7 +77,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
         docs_url=None,  # Swagger UI loads from a CDN; /docs is a self-contained page instead
         redoc_url=None,
     )
-    app.state.settings, app.state.registry = settings, registry
+    app.state.settings, app.state.registry, app.state.refresh = settings, registry, refresh
     app.state.reports = Reports(settings.path(settings.reporting_dir))
     app.state.candles = IngestedCandles(settings.path(settings.candles_path))
     app.add_exception_handler(Problem, on_problem)
@@ -213,7 +228,7 @@ def _api_routes(settings: ServingSettings) -> APIRouter:
 
     @router.post("/admin/reload", summary="Look at data/06_models again now")
     async def reload(request: Request) -> dict[str, Any]:
-        report = request.app.state.registry.reload()
+        report = request.app.state.refresh()
         refused = request.app.state.registry.catalogue.refused
         return report | {"reasons": {name: refused[name].reason for name in report["refused"]}}
 

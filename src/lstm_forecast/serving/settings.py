@@ -28,9 +28,10 @@ class ServingSettings(StrictParams):
     max_batch: int = Field(256, ge=1)  # windows accepted in one batch request
     max_body_bytes: int = Field(8_000_000, ge=1024)  # request bodies above this get 413
     poll_seconds: float = Field(2.0, ge=0)  # how often data/06_models is checked; 0 = never
-    history_bars: int = Field(168, ge=1)  # closes shown before the fan on the page (7 days)
     cors_origins: tuple[str, ...] = ()  # CORS is off unless origins are listed
     intra_op_num_threads: int = Field(1, ge=0)  # onnxruntime threads per session (0 = its choice)
+    model_uris: tuple[str, ...] = ()  # models:/<name>/<version>: served instead of models_dir
+    mlflow_tracking_uri: str | None = None  # the registry's store; None: MLflow's default
     api_key: SecretStr | None = None  # from LSTM_FORECAST_API_KEY; None = /v1/* is open
 
     def path(self, relative: Path) -> Path:
