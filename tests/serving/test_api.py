@@ -335,3 +335,41 @@ def test_the_service_imports_neither_torch_nor_kedro():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def _columns(candles: list[dict]) -> dict[str, list]:
+    import datetime as dt
+
+    columns = {k: [c[k] for c in candles] for k in ("open", "high", "low", "close", "volume")}
+    columns["time"] = [
+        int(dt.datetime.fromisoformat(c["time"].replace("Z", "+00:00")).timestamp())
+        for c in candles
+    ]
+    return columns
+
+
+def test_columnar_windows_answer_as_candle_lists_do(client_for, served_project):
+    candles = window(served_project, bars=20)
+    as_objects = [{"candles": candles[i : i + 13]} for i in range(4)]
+    as_columns = [_columns(candles[i : i + 13]) for i in range(4)]
+    client = client_for(served_project)
+    a = client.post("/v1/forecast/batch", json={"windows": as_objects}).json()
+    b = client.post("/v1/forecast/batch", json={"windows": as_columns}).json()
+    mixed = client.post("/v1/forecast/batch", json={"windows": as_objects[:2] + as_columns[2:]})
+    assert a["forecasts"] == b["forecasts"] == mixed.json()["forecasts"]
+
+
+def test_a_bad_columnar_window_is_named_by_column_and_bar(client_for, served_project):
+    candles = window(served_project)
+    columns = _columns(candles)
+    columns["close"][6] = -3.0
+    client = client_for(served_project)
+    body = client.post("/v1/forecast/batch", json={"windows": [_columns(candles), columns]}).json()
+    assert body["status"] == 422
+    error = next(e for e in body["errors"] if e["pointer"] == "/windows/1/close/6")
+    assert error["field"] == "windows[1].close[6]" and error["bar"] == 6
+    uneven = _columns(candles) | {"volume": columns["volume"][:-1]}
+    refused = client.post("/v1/forecast/batch", json={"windows": [uneven]})
+    assert refused.status_code == 422 and "same length" in refused.json()["detail"]
+    both = client.post("/v1/forecast/batch", json={"windows": [{"candles": candles} | columns]})
+    assert both.status_code == 422 and "not both" in both.json()["detail"]

@@ -172,12 +172,7 @@ def _api_routes(settings: ServingSettings) -> APIRouter:
         model = forecasting.choose(
             request.app.state.registry.catalogue, body.model, body.variant, body.asset
         )
-        values, times = forecasting.checked_windows(
-            model,
-            [w.candles for w in body.windows],
-            [f"/windows/{i}/candles" for i in range(len(body.windows))],
-            settings.max_bars,
-        )
+        values, times = forecasting.checked_batch(model, body.windows, settings.max_bars)
         return _json(forecasting.batch_answer(model, values, times))
 
     @router.get(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -35,7 +35,13 @@ def iso(seconds: float) -> str:
 
 
 def check_window(
-    values: np.ndarray, times: np.ndarray, needed: int, step_s: int, prefix: str, offset: int = 0
+    values: np.ndarray,
+    times: np.ndarray,
+    needed: int,
+    step_s: int,
+    prefix: str,
+    offset: int = 0,
+    template: str | None = None,
 ) -> list[dict[str, Any]]:
     """Every problem of the last ``needed`` candles; empty when they can be forecast.
 
@@ -45,6 +51,8 @@ def check_window(
         needed: ``window_length + 1``.
         step_s: The model's bar interval in seconds.
         prefix: The JSON pointer of the candles list (``/candles`` or ``/windows/3/candles``).
+        template: The pointer of one value, with ``{bar}`` and ``{column}``; by default
+            ``<prefix>/{bar}/{column}`` (a list of candle objects).
         offset: Index of ``values[0]`` in the request's list.
     """
     if len(values) < needed:
@@ -62,7 +70,8 @@ def check_window(
     values, times = values[start:], times[start:]
     if _clean(values, times, step_s):
         return []
-    return _explain(values, times, step_s, prefix, offset + start)
+    where = _Where(prefix, template or prefix + "/{bar}/{column}", offset + start)
+    return _explain(values, times, step_s, where)
 
 
 def _clean(values: np.ndarray, times: np.ndarray, step_s: int) -> bool:
@@ -84,21 +93,24 @@ def clean_windows(values: np.ndarray, times: np.ndarray, step_s: int) -> np.ndar
     return fine & (np.diff(times, axis=1) == step_s).all(axis=1)
 
 
-def _explain(
-    values: np.ndarray, times: np.ndarray, step_s: int, prefix: str, offset: int
-) -> list[dict[str, Any]]:
+class _Where(NamedTuple):
+    prefix: str  # the list's pointer
+    template: str  # one value's pointer, with {bar} and {column}
+    offset: int  # index of the first checked bar in the request's list
+
+
+def _explain(values: np.ndarray, times: np.ndarray, step_s: int, where: _Where) -> list[dict]:
     frame = pd.DataFrame(values, columns=list(_VALUES))
     frame.insert(0, "timestamp", pd.to_datetime(times, unit="s", utc=True).as_unit("ns"))
     bad = ~np.isfinite(values)
     errors = [
-        _error(prefix, offset, bar, _VALUES[col], times, "is NaN or infinite")
+        _error(where, bar, _VALUES[col], times, "is NaN or infinite")
         for bar, col in zip(*np.nonzero(bad), strict=True)
     ]
     broken = bad.any(axis=1)
     high_low = (frame["high"] < frame["low"]).to_numpy() & ~broken
     errors += [
-        _error(prefix, offset, bar, "high", times, "high is below low")
-        for bar in np.flatnonzero(high_low)
+        _error(where, bar, "high", times, "high is below low") for bar in np.flatnonzero(high_low)
     ]
     broken |= high_low
     for rule in RULES:  # the ingestion stage's rules, with their own words
@@ -108,19 +120,18 @@ def _explain(
         failed = ~np.asarray(rule.check(data, step_s * 10**9), dtype=bool) & ~broken
         problem = rule.problem.format(interval=f"{step_s} s")
         errors += [
-            _error(prefix, offset, bar, rule.column, times, problem)
-            for bar in np.flatnonzero(failed)
+            _error(where, bar, rule.column, times, problem) for bar in np.flatnonzero(failed)
         ]
-    return errors + _order_and_gaps(times, step_s, prefix, offset)
+    return errors + _order_and_gaps(times, step_s, where)
 
 
-def _order_and_gaps(times: np.ndarray, step_s: int, prefix: str, offset: int) -> list[dict]:
+def _order_and_gaps(times: np.ndarray, step_s: int, where: _Where) -> list[dict]:
     steps = np.diff(times)
     if len(steps) and (steps < 0).all():
         return [
             {
-                "pointer": prefix,
-                "field": _field(prefix),
+                "pointer": where.prefix,
+                "field": _field(where.prefix),
                 "problem": ("the candles are newest first; send them oldest first"),
             }
         ]
@@ -136,18 +147,17 @@ def _order_and_gaps(times: np.ndarray, step_s: int, prefix: str, offset: int) ->
             )
         else:
             problem = f"{step:g} s after the bar before it; the model's interval is {step_s} s"
-        errors.append(_error(prefix, offset, bar, "timestamp", times, problem))
+        errors.append(_error(where, bar, "timestamp", times, problem))
     return errors
 
 
-def _error(
-    prefix: str, offset: int, bar: int, column: str, times: np.ndarray, problem: str
-) -> dict[str, Any]:
+def _error(where: _Where, bar: int, column: str, times: np.ndarray, problem: str) -> dict[str, Any]:
     name = "time" if column == "timestamp" else column
-    index = offset + int(bar)
+    index = where.offset + int(bar)
+    pointer = where.template.format(bar=index, column=name)
     return {
-        "pointer": f"{prefix}/{index}/{name}",
-        "field": f"{_field(prefix)}[{index}].{name}",
+        "pointer": pointer,
+        "field": _field(pointer),
         "bar": index,
         "time": iso(times[bar]) if np.isfinite(times[bar]) else None,
         "problem": problem,

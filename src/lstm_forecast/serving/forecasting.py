@@ -13,6 +13,7 @@ from .candles import check_window, clean_windows, iso, refuse, to_arrays
 from .loading import LoadedForecaster
 from .problems import Problem
 from .registry import Catalogue, summary
+from .schemas import Window
 
 
 def choose(catalogue: Catalogue, model: str, variant: str, asset: str | None) -> LoadedForecaster:
@@ -69,14 +70,56 @@ def checked_windows(
     )
 
 
-def checked_arrays(
-    model: LoadedForecaster, windows: Sequence[tuple[np.ndarray, np.ndarray, str]]
+def checked_batch(
+    model: LoadedForecaster, windows: Sequence[Window], max_bars: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``[b, L+1, 5]`` candles and ``[b, L+1]`` times from ``(values, times, pointer)`` each."""
+    """The windows of a batch request (candle lists or columns) as model inputs, or a 422."""
+    if all(w.candles is not None for w in windows):
+        pointers = [f"/windows/{i}/candles" for i in range(len(windows))]
+        return checked_windows(model, [w.candles for w in windows], pointers, max_bars)
+    too_long = [
+        {
+            "pointer": f"/windows/{i}",
+            "field": f"windows[{i}]",
+            "problem": f"{len(w)} candles; at most {max_bars} are accepted",
+        }
+        for i, w in enumerate(windows)
+        if len(w) > max_bars
+    ]
+    if too_long:
+        raise refuse(too_long)
+    arrays = []
+    for i, w in enumerate(windows):
+        if w.candles is not None:
+            arrays.append((*to_arrays(w.candles), f"/windows/{i}/candles", None))
+        else:
+            values = np.array([w.open, w.high, w.low, w.close, w.volume], np.float64).T
+            template = f"/windows/{i}/{{column}}/{{bar}}"
+            arrays.append((values, np.array(w.time, np.float64), f"/windows/{i}", template))
+    needed = model.bars_needed
+    if all(len(a[0]) >= needed for a in arrays):
+        values = np.stack([a[0][-needed:] for a in arrays])
+        times = np.stack([a[1][-needed:] for a in arrays])
+        if clean_windows(values, times, model.interval_s).all():
+            return values, times.astype(np.int64)
+    return checked_arrays(model, arrays)
+
+
+def checked_arrays(
+    model: LoadedForecaster, windows: Sequence[tuple]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Model inputs from ``(values, times, pointer[, template])`` each, or a 422."""
     needed = model.bars_needed
     values, times, errors = [], [], []
-    for window_values, window_times, prefix in windows:
-        problems = check_window(window_values, window_times, needed, model.interval_s, prefix)
+    for window_values, window_times, prefix, *template in windows:
+        problems = check_window(
+            window_values,
+            window_times,
+            needed,
+            model.interval_s,
+            prefix,
+            template=template[0] if template else None,
+        )
         errors += problems
         if not problems:
             values.append(window_values[-needed:])

@@ -7,7 +7,15 @@ from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
 
 _CANDLE_EXAMPLE = {
     "time": "2021-03-31T22:00:00Z",
@@ -77,9 +85,35 @@ class ForecastRequest(ModelChoice):
 
 
 class Window(BaseModel):
+    """One window: a list of candle objects, or (faster to send and read) one list per column."""
+
     model_config = ConfigDict(extra="forbid")
 
-    candles: list[Candle]
+    candles: list[Candle] | None = None
+    time: list[int] | None = Field(None, description="columnar form: open times, epoch seconds")
+    open: list[float] | None = None
+    high: list[float] | None = None
+    low: list[float] | None = None
+    close: list[float] | None = None
+    volume: list[float] | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Window:
+        columns = [getattr(self, name) for name in COLUMNS]
+        if self.candles is not None:
+            if any(column is not None for column in columns):
+                raise ValueError("give either candles or the columns, not both")
+        elif any(column is None for column in columns):
+            raise ValueError(f"give candles, or all of the columns {list(COLUMNS)}")
+        elif len({len(column) for column in columns}) != 1:
+            raise ValueError(f"the columns {list(COLUMNS)} must have the same length")
+        return self
+
+    def __len__(self) -> int:
+        return len(self.candles if self.candles is not None else self.time)
+
+
+COLUMNS = ("time", "open", "high", "low", "close", "volume")
 
 
 class BatchRequest(ModelChoice):
