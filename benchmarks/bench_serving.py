@@ -48,12 +48,17 @@ def main() -> None:
             f"{project}/data/06_models/forecaster.onnx is missing: run `kedro run` there first"
         )
     max_requests, max_seconds = (300, 3.0) if args.quick else (4000, 10.0)
-    single, batch, feed = _payloads(project)
+    single, batch, columns, feed = _payloads(project)
     direct = _direct(project, feed, max_seconds)
     server, url = _start(project)
     try:
         rows = []
-        for name, body, windows in (("single", single, 1), (f"batch-{BATCH}", batch, BATCH)):
+        scenarios = (
+            ("single", single, 1),
+            (f"batch-{BATCH}", batch, BATCH),
+            (f"batch-{BATCH} columns", columns, BATCH),
+        )
+        for name, body, windows in scenarios:
             path = "/v1/forecast" if windows == 1 else "/v1/forecast/batch"
             for clients in CLIENTS:
                 limit = max_requests if windows == 1 else max(max_requests // 8, 50)
@@ -82,7 +87,7 @@ def main() -> None:
     )
 
 
-def _payloads(project: Path) -> tuple[bytes, bytes, dict[str, np.ndarray]]:
+def _payloads(project: Path) -> tuple[bytes, bytes, bytes, dict[str, np.ndarray]]:
     sidecar = json.loads((project / "data/06_models/forecaster.json").read_text())
     needed = sidecar["contract"]["window_length"] + 1
     frame = pd.read_parquet(project / "data/02_intermediate/candles.parquet").tail(needed + BATCH)
@@ -107,6 +112,7 @@ def _payloads(project: Path) -> tuple[bytes, bytes, dict[str, np.ndarray]]:
     return (
         json.dumps({"candles": windows[-1]}).encode(),
         json.dumps({"windows": [{"candles": w} for w in windows]}).encode(),
+        json.dumps({"windows": [{k: [c_[k] for c_ in w] for k in w[0]} for w in windows]}).encode(),
         feed,
     )
 
