@@ -102,7 +102,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
 def _authorised(settings: ServingSettings) -> Any:
     expected = settings.api_key.get_secret_value().encode() if settings.api_key else None
 
-    def check(request: Request) -> None:
+    async def check(request: Request) -> None:  # async: no thread-pool hop per request
         if expected is None:
             return
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
