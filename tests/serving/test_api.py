@@ -373,3 +373,13 @@ def test_a_bad_columnar_window_is_named_by_column_and_bar(client_for, served_pro
     assert refused.status_code == 422 and "same length" in refused.json()["detail"]
     both = client.post("/v1/forecast/batch", json={"windows": [{"candles": candles} | columns]})
     assert both.status_code == 422 and "not both" in both.json()["detail"]
+
+
+def test_an_asset_the_model_does_not_forecast_is_a_404(client_for, served_project):
+    client = client_for(served_project)
+    latest = client.get("/v1/forecast/latest", params={"asset": "ETHUSDT"})
+    assert latest.status_code == 404 and "unnamed asset" in latest.json()["detail"]
+    posted = client.post(
+        "/v1/forecast", json={"candles": window(served_project), "asset": "ETHUSDT"}
+    )
+    assert posted.status_code == 404 and posted.json()["errors"][0]["pointer"] == "/asset"

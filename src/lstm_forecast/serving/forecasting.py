@@ -28,11 +28,12 @@ def choose(catalogue: Catalogue, model: str, variant: str, asset: str | None) ->
             [{"pointer": "/model", "field": "model", "problem": "not served"}],
             served=served,
         )
-    if asset is not None and found.assets and asset not in found.assets:
+    if asset is not None and asset not in found.assets:
+        named = list(found.assets) or "one unnamed asset (leave asset out)"
         raise Problem(
             404,
             "Unknown asset",
-            f"{model}/{variant} forecasts {list(found.assets)}, not {asset!r}",
+            f"{model}/{variant} forecasts {named}, not {asset!r}",
             [{"pointer": "/asset", "field": "asset", "problem": "not forecast by this model"}],
         )
     return found

@@ -45,6 +45,13 @@ class IngestedCandles:
             assets = sorted(frame["asset"].astype(str).unique())
             if asset is None and len(assets) == 1:
                 asset = assets[0]
+            if asset is None:
+                raise Problem(
+                    422,
+                    "Asset needed",
+                    f"the ingested candles hold {assets}: name one",
+                    [{"pointer": "/asset", "field": "asset", "problem": "missing"}],
+                )
             if asset not in assets:
                 raise Problem(
                     404,
