@@ -7,18 +7,24 @@ import pytest
 from tests.conftest import PROJECT_ROOT, kedro_env
 from tests.test_browser import chromium  # noqa: F401 - the shared headless-Chromium fixture
 
+from .conftest import Server
+
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+
+
+@pytest.fixture(scope="module")
+def server(served_project):
+    """One `kedro serve` for the page tests of this module."""
+    running = Server(served_project, kedro_env(), {})
+    yield running
+    running.stop()
+
 
 SCREENSHOT = PROJECT_ROOT / "test-artifacts" / "serving-page.png"
 CHART_TIMEOUT_MS = 30_000
 
 
-def test_page_draws_closes_and_the_fan_with_a_model_selector(
-    chromium,  # noqa: F811
-    served_project,
-    start_server,
-):
-    server = start_server(served_project, kedro_env())
+def test_page_draws_closes_and_the_fan_with_a_model_selector(chromium, server):  # noqa: F811
     page = chromium.new_page(viewport={"width": 1400, "height": 900})
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
@@ -58,8 +64,7 @@ def test_page_draws_closes_and_the_fan_with_a_model_selector(
         page.close()
 
 
-def test_docs_page_lists_every_route_offline(chromium, served_project, start_server):  # noqa: F811
-    server = start_server(served_project, kedro_env())
+def test_docs_page_lists_every_route_offline(chromium, server):  # noqa: F811
     page = chromium.new_page()
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
