@@ -10,7 +10,9 @@ changed; a few of Kedro's methods are wrapped to record wall-clock times:
   entry points loaded), the catalog was built, and the pipeline started and ended;
 - ``nodes``: each node's function (``Node.run``: loads and saves fall between nodes);
 - ``hooks``: seconds per hook and per plugin (every hook implementation is timed);
-- ``io``: seconds per dataset in ``catalog.load`` and ``catalog.save``.
+- ``io``: seconds per dataset in ``catalog.load`` and ``catalog.save``;
+- ``gc``: seconds in Python's cyclic garbage collector per generation (``gc.callbacks``),
+  and each node's share.
 
 At exit the file gets these, the process start (given by the parent, so interpreter
 start-up counts), which heavy libraries were imported, and the peak RSS. Run with
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import gc
 import json
 import resource
 import sys
@@ -72,14 +75,28 @@ class Recorder:
         self.nodes: list[dict[str, Any]] = []
         self.hooks: dict[str, float] = defaultdict(float)
         self.io: dict[str, float] = defaultdict(float)
+        self.gc_seconds = [0.0, 0.0, 0.0]  # per generation
+        self._gc_started = 0.0
         self._managers: set[int] = set()
+        self._node_gc = 0.0
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            self.gc_seconds[info["generation"]] += time.perf_counter() - self._gc_started
 
     def mark(self, name: str) -> Any:
         """A callback that records the first time it is called, as ``name``."""
         return lambda *_args: self.marks.setdefault(name, time.time())
 
+    def node_started(self, _args: Any) -> None:
+        self._node_gc = sum(self.gc_seconds)
+
     def node(self, args: Any, begin: float, end: float) -> None:
-        self.nodes.append({"name": args[0].name, "start": begin, "end": end})
+        gc_seconds = sum(self.gc_seconds) - self._node_gc
+        self.nodes.append({"name": args[0].name, "start": begin, "end": end, "gc": gc_seconds})
 
     def dataset(self, kind: str) -> Any:
         def record(args: Any, begin: float, end: float) -> None:
@@ -117,6 +134,7 @@ class Recorder:
             "nodes": self.nodes,
             "hooks": dict(self.hooks),
             "io": dict(self.io),
+            "gc": self.gc_seconds,
             "torch": bool(loaded & _TORCH),
             "heavy_imported": sorted(loaded & set(_HEAVY)),
             "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
@@ -156,7 +174,7 @@ def main() -> None:
         recorder.mark("session_run_ended"),
     )
     _wrap(KedroContext, "_get_catalog", after=recorder.mark("catalog_built"))
-    _wrap(Node, "run", after=recorder.node)
+    _wrap(Node, "run", before=recorder.node_started, after=recorder.node)
     _wrap(DataCatalog, "load", after=recorder.dataset("load"))
     _wrap(DataCatalog, "save", after=recorder.dataset("save"))
     atexit.register(recorder.write, out)

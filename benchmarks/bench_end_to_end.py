@@ -128,6 +128,9 @@ def phases(run: dict) -> list[list[str]]:
     in_nodes = sum(n["end"] - n["start"] for n in nodes)
     rows.append(["  of which node functions", c.fmt_seconds(in_nodes)])
     rows.append(["  of which loads and saves", c.fmt_seconds(sum(run.get("io", {}).values()))])
+    if "gc" in run:
+        rows.append(["of the wall time, garbage collection", c.fmt_seconds(sum(run["gc"]))])
+        rows.append(["  of which in the nodes", c.fmt_seconds(sum(n["gc"] for n in nodes))])
     rows.append(["wall time", c.fmt_seconds(run["wall"])])
     return rows
 
@@ -148,7 +151,14 @@ def report(run: dict, command: str) -> None:
     print(f"`{command}` in a fresh copy of the project, KEDRO_DISABLE_TELEMETRY=true:")
     c.print_table(["phase", "seconds"], phases(run))
     print()
-    c.print_table(["node", "seconds"], breakdown(run)[2:-3])
+    nodes = sorted(run["nodes"], key=lambda n: n["start"])
+    c.print_table(
+        ["node", "seconds", "of which gc"],
+        [
+            [n["name"], c.fmt_seconds(n["end"] - n["start"]), c.fmt_seconds(n.get("gc", 0.0))]
+            for n in nodes
+        ],
+    )
     print()
     c.print_table(["hook [plugin]", "seconds"], top(run.get("hooks", {}), 12))
     print()
