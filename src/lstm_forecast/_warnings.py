@@ -41,12 +41,12 @@ def quiet_kedro_plugins() -> None:
     Registered as a ``kedro.init`` entry point (pyproject.toml), so it runs when the `kedro`
     command starts, before Kedro loads its plugins' commands: the warning filters above are
     in place, and kedro-mlflow's CLI is a stand-in that imports MLflow (quietly) only when
-    a ``kedro mlflow`` command runs (``integrations.lazy_kedro_mlflow``). At exit, the
-    interpreter skips its full sweeps of the heap (``integrations.process_exit``).
+    a ``kedro mlflow`` command runs (``integrations.lazy_kedro_mlflow``). The garbage
+    collector sweeps less often, and not over the whole heap at exit (``process_gc``).
     """
     silence_library_warnings()
     from lstm_forecast.integrations.lazy_kedro_mlflow import install_lazy_cli  # noqa: PLC0415
-    from lstm_forecast.integrations.process_exit import freeze_heap_at_exit  # noqa: PLC0415
+    from lstm_forecast.integrations.process_gc import tune_for_one_command  # noqa: PLC0415
 
     install_lazy_cli()
-    freeze_heap_at_exit()
+    tune_for_one_command()
