@@ -56,11 +56,11 @@ def other_runtimes(
             entry |= {"version": session.version, "threads": runtime["intra_op_num_threads"]}
         except RuntimeUnavailableError as error:
             reason = str(error)
-    artifact = OnnxContract.from_model(fp32).artifact
+    contract = OnnxContract.from_model(fp32)
+    artifact = f"the {contract.model_kind} {contract.artifact}"
     if session is None:
         logger.info("OpenVINO check of %s skipped: %s.", artifact, reason)
         return {"openvino": entry | {"verdict": "skipped", "failures": [reason], "parity": None}}
-    contract = OnnxContract.from_model(fp32)
     parity = tools.price_parity(reference, prices(session), actual, contract.quantiles)
     failures = outside(parity, tolerance)
     wide = sorted(
