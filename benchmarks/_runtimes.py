@@ -39,7 +39,7 @@ def ort_session(payload: bytes, threads: int, profile: str | None = None, **sett
     """An onnxruntime CPU session: the project's settings, changed by ``settings``."""
     import onnxruntime as ort
 
-    from lstm_forecast.onnx_contract import _OPTIMISATION_LEVELS
+    from lstm_forecast.onnx.contract import _OPTIMISATION_LEVELS
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = settings.get("intra", threads)
@@ -87,7 +87,7 @@ def runtimes(model: Any, payloads: dict[str, bytes], openvino: bool) -> dict[str
 
 
 def _ov_factory(payload: bytes, precision: str, static: bool = False) -> Factory:
-    from lstm_forecast.onnx_runtimes import OpenVinoRuntime
+    from lstm_forecast.onnx.runtimes import OpenVinoRuntime
 
     def make(threads: int):
         compiled: dict[int | None, OpenVinoRuntime] = {}

@@ -2,8 +2,9 @@
 
 Each model is the project's ``LSTMForecaster`` with seeded random weights (speed does not
 depend on the values), exported by ``export_checkpoint`` with the project's export settings;
-``opt`` and ``int8`` come from ``lstm_forecast.variants`` with the default ``params:variants``.
-OpenVINO (when installed) reads the same ONNX files through ``lstm_forecast.onnx_runtimes``:
+``opt`` and ``int8`` come from ``lstm_forecast.onnx.optimisation`` with the default
+``params:variants``.
+OpenVINO (when installed) reads the same ONNX files through ``lstm_forecast.onnx.runtimes``:
 fp32 (dynamic shape, and a static shape compiled per batch size), the int8 file, and fp32
 computed in bf16. Torch runs in eval mode under ``torch.inference_mode`` with as many
 threads as the runtimes it is compared with. Every runtime's output on 256 windows is first
@@ -42,9 +43,9 @@ def build_models(hidden: int, layers: int, params: dict) -> tuple[object, dict[s
     """The torch model and its fp32 / opt / int8 ONNX files."""
     import torch
 
-    from lstm_forecast import variants
+    from lstm_forecast.models.lstm_export import export_checkpoint
     from lstm_forecast.models.lstm_network import LSTMForecaster
-    from lstm_forecast.models.torch_export import export_checkpoint
+    from lstm_forecast.onnx import optimisation as variants
 
     torch.manual_seed(0)
     model = LSTMForecaster(
@@ -201,8 +202,8 @@ def main() -> None:
     import onnxruntime
     import torch
 
-    from lstm_forecast.onnx_runtimes import openvino_missing
-    from lstm_forecast.variants import cpu_flags
+    from lstm_forecast.onnx.optimisation import cpu_flags
+    from lstm_forecast.onnx.runtimes import openvino_missing
 
     logging.disable(logging.WARNING)
     warnings.filterwarnings("ignore")

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from lstm_forecast.errors import ArtifactError
-from lstm_forecast.onnx_runtimes import openvino_missing
+from lstm_forecast.onnx.runtimes import openvino_missing
 from lstm_forecast.pipelines.inference.params import InferenceParams
 
 from .test_nodes import _forecast

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from lstm_forecast.onnx_runtimes import openvino_missing
+from lstm_forecast.onnx.runtimes import openvino_missing
 from lstm_forecast.pipelines.variants.params import VariantsParams
 
 from .test_nodes import _check

@@ -8,8 +8,8 @@ import numpy as np
 import onnx
 
 from lstm_forecast.errors import ArtifactError
-from lstm_forecast.onnx_contract import CLOSE_QUANTILES
-from lstm_forecast.onnx_runtimes import Runtime, open_runtime
+from lstm_forecast.onnx.contract import CLOSE_QUANTILES
+from lstm_forecast.onnx.runtimes import Runtime, open_runtime
 from lstm_forecast.params import OnnxRuntimeParams
 
 from .params import InferenceParams

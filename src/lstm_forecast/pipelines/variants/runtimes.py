@@ -14,10 +14,11 @@ from typing import Any
 import numpy as np
 import onnx
 
-from lstm_forecast import variants as tools
-from lstm_forecast.onnx_contract import OnnxContract
-from lstm_forecast.onnx_runtimes import RuntimeUnavailableError, open_runtime, openvino_missing
-from lstm_forecast.onnx_size import size_breakdown
+from lstm_forecast.datasets.onnx_variant_dataset import DroppedVariant
+from lstm_forecast.onnx import optimisation as tools
+from lstm_forecast.onnx.contract import OnnxContract
+from lstm_forecast.onnx.runtimes import RuntimeUnavailableError, open_runtime, openvino_missing
+from lstm_forecast.onnx.size import size_breakdown
 
 from .params import VariantsParams
 
@@ -84,13 +85,13 @@ def other_runtimes(
 
 
 def size_breakdowns(
-    fp32: onnx.ModelProto, candidates: dict[str, onnx.ModelProto | tools.DroppedVariant]
+    fp32: onnx.ModelProto, candidates: dict[str, onnx.ModelProto | DroppedVariant]
 ) -> dict[str, Any]:
     """Weights, graph, contract metadata and the rest, in bytes, of each file built."""
     built = {
         name: size_breakdown(candidate)
         for name, candidate in candidates.items()
-        if not isinstance(candidate, tools.DroppedVariant)
+        if not isinstance(candidate, DroppedVariant)
     }
     return {"fp32": size_breakdown(fp32), **built}
 
