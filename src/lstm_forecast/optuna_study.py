@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from optuna.exceptions import ExperimentalWarning
 from optuna.samplers import BaseSampler, TPESampler
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 logger = logging.getLogger(__name__)
 
@@ -45,17 +47,28 @@ def open_storage(url: str, heartbeat_s: int, grace_s: int) -> RDBStorage:
     if url.startswith("sqlite"):
         # Several processes on one SQLite file wait for its lock instead of failing at once.
         engine_kwargs["connect_args"] = {"timeout": 60}
-    # Heartbeats are marked experimental (since Optuna 2.8) yet are Optuna's documented way
-    # to resume a killed trial; the warning would be noise on every run.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ExperimentalWarning)
-        return RDBStorage(
-            url,
-            engine_kwargs=engine_kwargs,
-            heartbeat_interval=heartbeat_s,
-            grace_period=grace_s,
-            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
-        )
+    attempts = 5
+    for attempt in range(attempts):
+        try:
+            # Heartbeats are marked experimental (since Optuna 2.8) yet are Optuna's documented
+            # way to resume a killed trial; the warning would be noise on every run.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ExperimentalWarning)
+                return RDBStorage(
+                    url,
+                    engine_kwargs=engine_kwargs,
+                    heartbeat_interval=heartbeat_s,
+                    grace_period=grace_s,
+                    heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
+                )
+        except (IntegrityError, OperationalError):
+            # Two workers creating a new database at once: one stamps the schema version,
+            # the other's insert fails; the schema exists by the time it tries again.
+            if attempt == attempts - 1:
+                raise
+            logger.info("The Optuna storage is being created by another worker; retrying.")
+            time.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 class TrialSeededSampler(BaseSampler):
