@@ -252,7 +252,8 @@ def _report(study: optuna.Study, storage: str) -> tuple[str, dict[str, Any]]:
             {
                 "number": t.number,
                 "state": t.state.name,
-                "value": t.value,
+                # A pruned trial's value would be its last val_loss, not a CRPS.
+                "value": t.value if t.state == optuna.trial.TrialState.COMPLETE else None,
                 "params": t.params,
                 "last_epoch": t.last_step,
                 **t.user_attrs,
