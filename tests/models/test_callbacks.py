@@ -9,7 +9,7 @@ from pytorch_lightning import Callback
 
 from lstm_forecast import models
 from lstm_forecast.models.callbacks import current, extra_callbacks, pruning_callback
-from lstm_forecast.models.lstm import LstmParams
+from lstm_forecast.models.lstm_params import LstmParams
 
 from ._data import training_data
 

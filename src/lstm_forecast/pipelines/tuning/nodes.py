@@ -20,11 +20,13 @@ import pandas as pd
 import yaml
 from sqlalchemy.engine import make_url
 
-from lstm_forecast import models, nested_runs, optuna_study
+from lstm_forecast import models
+from lstm_forecast.integrations import nested_runs, optuna_study
 from lstm_forecast.lineage import fingerprint_frame, require_same
 from lstm_forecast.models.callbacks import extra_callbacks, pruning_callback
+from lstm_forecast.models.training_data import training_data
 from lstm_forecast.timeseries.features import forecast_to_price
-from lstm_forecast.timeseries.preparation import finite_rows, scaled_arrays, split_window_rows
+from lstm_forecast.timeseries.preparation import finite_rows, split_window_rows
 from lstm_forecast.timeseries.scoring import crps_per_forecast
 
 from .params import SearchSpace, TuningParams
@@ -45,12 +47,10 @@ OBJECTIVE = "mean CRPS (price units) over every horizon step on the validation w
 
 @dataclass
 class _Prepared:
-    """What every trial shares: the scaled arrays and the validation windows it is scored on."""
+    """What every trial shares: the window index per length, and the windows it is scored on."""
 
     table: pd.DataFrame
     scaler: dict[str, Any]
-    matrix: np.ndarray
-    targets: np.ndarray
     finite: tuple[np.ndarray, np.ndarray]
     val_start: pd.Timestamp
     test_start: pd.Timestamp
@@ -130,12 +130,9 @@ def tune_lstm(
 def _prepare(
     table: pd.DataFrame, scaler: dict[str, Any], split: dict[str, Any], space: SearchSpace
 ) -> _Prepared:
-    matrix, targets = scaled_arrays(table, scaler)
     prepared = _Prepared(
         table=table,
         scaler=scaler,
-        matrix=matrix,
-        targets=targets,
         finite=finite_rows(table, scaler),
         val_start=pd.Timestamp(split["val_start"]),
         test_start=pd.Timestamp(split["test_start"]),
@@ -174,15 +171,8 @@ def _objective(trial: optuna.Trial, prepared: _Prepared, tuning: TuningParams) -
             return float(twin.value)
         raise optuna.TrialPruned(f"same parameters as trial {twin.number} ({twin.state.name})")
     windows = prepared.windows(chosen["window_length"])
-    data = models.TrainingData(
-        matrix=prepared.matrix,
-        targets=prepared.targets,
-        train_ends=windows["train"]["end_row"].to_numpy(),
-        val_ends=windows["val"]["end_row"].to_numpy(),
-        window_length=chosen["window_length"],
-        feature_names=tuple(prepared.scaler["feature_names"]),
-        quantiles=tuple(tuning.training.quantiles),
-        seed=tuning.training.seed,
+    data = training_data(
+        prepared.table, prepared.scaler, windows["train"], windows["val"], tuning.training
     )
     lstm = tuning.training.for_kind("lstm")
     params = lstm.model_copy(update={k: v for k, v in chosen.items() if k != "window_length"})
