@@ -93,7 +93,8 @@ def test_a_killed_study_resumes_prunes_and_writes_the_best_parameters(smoke_proj
         for t in trials
         if optuna.storages.RetryHeartbeatStaleTrialCallback.retried_trial_number(t) == killed[0]
     ]
-    assert len(retried) == 1 and retried[0].params == by_number[killed[0]].params
+    # (A trial killed while it was still drawing its values holds only those drawn so far.)
+    assert len(retried) == 1 and by_number[killed[0]].params.items() <= retried[0].params.items()
     assert retried[0].state.name in ("COMPLETE", "PRUNED")
     finished = [t for t in trials if t.state.name in ("COMPLETE", "PRUNED")]
     assert len(finished) == 3 and any(t.state.name == "PRUNED" for t in finished)
