@@ -268,7 +268,7 @@ class TrackingHooks:
         passed = bool(self._validation_passed) and all(self._validation_passed.values())
         written = self._written(self._settings.models_dir, self._settings.onnx_models)
         for path in written:
-            name = registry.name if passed and path.name == registry.file else None
+            name = registry.name_for(path.name) if passed else None
             tracking.log_onnx_model(path, registered_model_name=name, since=self._started)
         if registry.name and registry.file not in {path.name for path in written}:
             logger.info("Not registered: this run did not publish %s.", registry.file)
