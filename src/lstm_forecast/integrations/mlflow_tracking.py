@@ -83,6 +83,11 @@ def handoff() -> tuple[str, str, int] | None:
     return _bound.tracking_uri, _bound.run_id, _bound.fits - 1
 
 
+def bound_run() -> tuple[str, str, int] | None:
+    """The bound run's ``(tracking_uri, run_id, fits)``, or None when no run is tracked."""
+    return None if _bound is None else (_bound.tracking_uri, _bound.run_id, _bound.fits)
+
+
 def unbind_run() -> None:
     """Stop handing out loggers (called by the hooks when the run ends, either way)."""
     global _bound  # noqa: PLW0603
