@@ -39,6 +39,7 @@ SCRIPTS = {
 OPTIONAL = {
     "runners": "bench_runners.py",
     "ddp": "bench_ddp.py",
+    "serving": "bench_serving.py",  # a uvicorn server and a load client share the cores
 }
 
 

@@ -15,19 +15,14 @@ import onnx
 import pandas as pd
 
 from lstm_forecast.errors import ArtifactError, CandleDataError
-from lstm_forecast.onnx.contract import (
-    CLOSE_QUANTILES,
-    EXTRAPOLATING,
-    WINDOW_OK,
-    OnnxContract,
-    make_session,
-)
+from lstm_forecast.onnx.contract import CLOSE_QUANTILES, EXTRAPOLATING, WINDOW_OK, OnnxContract
 from lstm_forecast.params import OnnxRuntimeParams
 from lstm_forecast.timeseries import forecasts
 from lstm_forecast.timeseries.reference import raw_windows
 from lstm_forecast.timeseries.windows import valid_window_ends
 
 from .params import InferenceParams
+from .runtime import open_checked_runtime
 
 logger = logging.getLogger(__name__)
 
@@ -125,8 +120,12 @@ def forecast_from_candles(
         np.ones(len(candles), dtype=bool),
         contract.window_length + 1,
     )
-    session = make_session(forecaster, onnxruntime.as_dict())
-    prices, keep, outside = _run_batches(session, candles, ends, contract, inference.batch_size)
+    size = inference.batch_size
+    first = ends[:size]
+    session = open_checked_runtime(
+        forecaster, inference, onnxruntime, raw_windows(candles, first, contract.window_length)
+    )
+    prices, keep, outside = _run_batches(session, candles, ends, contract, size)
     if not keep.all():
         logger.warning("%d window(s) flagged by window_ok were left out.", int((~keep).sum()))
     ends = ends[keep]

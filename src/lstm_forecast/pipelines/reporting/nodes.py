@@ -10,7 +10,13 @@ import pandas as pd
 
 from lstm_forecast.timeseries import baselines, forecasts
 from lstm_forecast.timeseries.assets import SINGLE_ASSET, asset_blocks, window_assets
-from lstm_forecast.timeseries.evaluation import DEFINITIONS, headline, score_all, verdict_line
+from lstm_forecast.timeseries.evaluation import (
+    DEFINITIONS,
+    best_baselines,
+    headline,
+    score_all,
+    verdict_line,
+)
 from lstm_forecast.timeseries.preparation import window_length_of
 
 from .params import ReportingParams
@@ -96,7 +102,8 @@ def compute_forecast_metrics(
     """Score every model's and baseline's quantile forecasts in price units, per horizon.
 
     Returns:
-        ``models`` and ``baselines`` (scores per horizon step), ``headline`` numbers,
+        ``models`` and ``baselines`` (scores per horizon step), ``best_baseline`` (the lowest
+        CRPS per step), ``headline`` numbers,
         ``test_period``, ``quantiles``, ``horizons_reported`` and ``definitions``.
     """
     arrays = {name: forecasts.from_frame(frame) for name, frame in test_predictions.items()}
@@ -166,6 +173,7 @@ def _scores(
         "headline": headline(scores, names, baselines.BASELINES, horizon),
         "models": {name: scores[name] for name in names},
         "baselines": {name: scores[name] for name in baselines.BASELINES},
+        "best_baseline": best_baselines(scores, baselines.BASELINES),
         "test_period": {
             "first_origin": origin.min().isoformat(),
             "last_origin": origin.max().isoformat(),
@@ -194,11 +202,23 @@ def summarise_run(
     summary: dict[str, Any] = {"models": {}, "headline": forecast_metrics["headline"]}
     for name, report in validation_reports.items():
         verdict = verdict_line(
-            name, forecast_metrics["models"], baselines.BASELINES, horizon, reporting.alpha
+            name,
+            forecast_metrics["models"],
+            baselines.BASELINES,
+            horizon,
+            reporting.alpha,
+            best=forecast_metrics.get("best_baseline", {}),
         )
         by_asset = {
             asset: f"{asset}: "
-            + verdict_line(name, scores["models"], baselines.BASELINES, horizon, reporting.alpha)
+            + verdict_line(
+                name,
+                scores["models"],
+                baselines.BASELINES,
+                horizon,
+                reporting.alpha,
+                best=scores.get("best_baseline", {}),
+            )
             for asset, scores in forecast_metrics.get("by_asset", {}).items()
         }
         by_asset = by_asset if len(by_asset) > 1 else {}  # one asset: the line above says it

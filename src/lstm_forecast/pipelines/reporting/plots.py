@@ -17,6 +17,7 @@ _COLOURS = {
     "random_walk": "tab:gray",
     "ewma": "tab:olive",
     "garch": "tab:purple",
+    "har": "tab:cyan",
     "lstm": "tab:blue",
     "ridge": "tab:orange",
 }
@@ -177,7 +178,7 @@ def plot_skill_by_horizon(forecast_metrics: dict[str, Any], reporting: Reporting
     """CRPS skill of each model against each baseline by horizon; filled = DM-significant."""
     baselines = list(forecast_metrics["baselines"])
     parts = _metrics_by_asset(forecast_metrics)
-    figure = Figure(figsize=(12, 4.5 * len(parts)), layout="constrained")
+    figure = Figure(figsize=(3.5 * len(baselines) + 1, 4.5 * len(parts)), layout="constrained")
     grid = figure.subplots(len(parts), len(baselines), sharey=True, squeeze=False)
     for axes, (asset, metrics) in zip(grid, parts.items(), strict=True):
         _draw_skill(axes, metrics, baselines, forecast_metrics.get("interval", "?"), reporting)
