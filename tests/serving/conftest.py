@@ -62,12 +62,16 @@ def served_project(smoke_project: Path, tmp_path_factory: pytest.TempPathFactory
     return served_copy(smoke_project, tmp_path_factory.mktemp("served"))
 
 
-def window(project: Path, bars: int | None = None) -> list[dict[str, Any]]:
-    """The last ingested candles as request JSON (``bars`` of them; the model's need by default)."""
+def window(project: Path, bars: int | None = None, asset: str = "BTCUSDT") -> list[dict[str, Any]]:
+    """The last ingested candles of ``asset`` as request JSON (``bars`` of them; the model's
+    need by default)."""
     if bars is None:
         sidecar = json.loads((project / "data/06_models/forecaster.json").read_text())
         bars = sidecar["contract"]["window_length"] + 1
-    frame = pd.read_parquet(project / "data/02_intermediate/candles.parquet").tail(bars)
+    frame = pd.read_parquet(project / "data/02_intermediate/candles.parquet")
+    if "asset" in frame:  # the default run ingests several assets, one after another
+        frame = frame[frame["asset"] == asset]
+    frame = frame.tail(bars)
     return [
         {
             "time": stamp.strftime("%Y-%m-%dT%H:%M:%SZ"),

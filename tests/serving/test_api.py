@@ -127,7 +127,8 @@ def test_batch_answers_each_window(client_for, served_project):
 
 def test_latest_forecasts_from_the_ingested_candles(client_for, served_project):
     client = client_for(served_project)
-    latest = client.get("/v1/forecast/latest", params={"history": 24}).json()
+    params = {"history": 24, "asset": "BTCUSDT"}  # the default run ingests BTC and ETH
+    latest = client.get("/v1/forecast/latest", params=params).json()
     candles = window(served_project, bars=24)
     assert latest["last_time"] == candles[-1]["time"]
     assert [p["close"] for p in latest["history"]] == [c["close"] for c in candles]
@@ -377,9 +378,11 @@ def test_a_bad_columnar_window_is_named_by_column_and_bar(client_for, served_pro
 
 def test_an_asset_the_model_does_not_forecast_is_a_404(client_for, served_project):
     client = client_for(served_project)
-    latest = client.get("/v1/forecast/latest", params={"asset": "ETHUSDT"})
-    assert latest.status_code == 404 and "unnamed asset" in latest.json()["detail"]
+    # The default run trains on BTCUSDT and ETHUSDT (forecaster.json lists them).
+    latest = client.get("/v1/forecast/latest", params={"asset": "SOLUSDT"})
+    assert latest.status_code == 404
+    assert "['BTCUSDT', 'ETHUSDT']" in latest.json()["detail"]
     posted = client.post(
-        "/v1/forecast", json={"candles": window(served_project), "asset": "ETHUSDT"}
+        "/v1/forecast", json={"candles": window(served_project), "asset": "SOLUSDT"}
     )
     assert posted.status_code == 404 and posted.json()["errors"][0]["pointer"] == "/asset"
