@@ -112,7 +112,7 @@ def test_a_tracked_run_in_the_default_environment_needs_no_torch(inference_proje
     )
     assert result.returncode == 0, result.stderr[-6000:]
     assert "blocked by the test" not in result.stdout + result.stderr
-    assert len(pd.read_parquet(inference_project / FORECASTS)) == (500 - 12) * 6
+    assert len(pd.read_parquet(inference_project / FORECASTS)) == 2 * (500 - 12) * 6  # 2 assets
     with sqlite3.connect(inference_project / "mlruns/mlflow.db") as store:
         runs = store.execute("SELECT name, status FROM runs").fetchall()
     assert runs == [("inference", "FINISHED")]
