@@ -1,0 +1,1 @@
+"""How the project plugs into the tools around it: Kedro hooks, run lock, tracking, runners."""
