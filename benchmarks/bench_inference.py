@@ -152,7 +152,7 @@ def main() -> None:
     print()
     print(
         f"Inference, window {length} x {n_features} features, hidden "
-        f"{params['training']['model']['hidden_size']}; onnxruntime 'project' = "
+        f"{lstm['hidden_size']}; onnxruntime 'project' = "
         f"{project_runtime}. Speed-ups are against torch at the same thread count."
     )
     c.print_table(
