@@ -44,25 +44,26 @@ mlflow-ui: install ## the MLflow UI on http://127.0.0.1:5000 over mlruns/ (runs 
 # Mutation testing (mutmut 3, config in pyproject.toml [tool.mutmut]); not part of `make test`.
 # Each mutant runs only the fast unit tests that reach the mutated function. Surviving
 # mutants judged equivalent or accepted are listed with a reason in tools/mutation_reviewed.txt.
-MUTATED := "lstm_forecast.timeseries.*" "lstm_forecast.onnx_contract.*" \
+MUTATED := "lstm_forecast.timeseries.*" "lstm_forecast.onnx.contract.*" \
 	"lstm_forecast.lineage.*" "lstm_forecast.pipelines.features.*" \
 	"lstm_forecast.pipelines.reporting.*" "lstm_forecast.pipelines.backtest.*" \
-	"lstm_forecast.pipelines.ingestion.*"
+	"lstm_forecast.ohlcv_csv.*" "lstm_forecast.pipelines.ingestion.*"
 
 mutation: install ## mutation score of the torch-free core and the ingestion, features, reporting and backtest code (~18 min on 2 cores)
 	$(BIN)/mutmut run --max-children 2 $(MUTATED)
 	$(BIN)/python tools/mutation_score.py --fail-under 90
 
 mutation-ingestion: install ## the same for the ingestion modules alone
-	$(BIN)/mutmut run --max-children 2 "lstm_forecast.pipelines.ingestion.*"
-	$(BIN)/python tools/mutation_score.py lstm_forecast.pipelines.ingestion
+	$(BIN)/mutmut run --max-children 2 "lstm_forecast.ohlcv_csv.*" "lstm_forecast.pipelines.ingestion.*"
+	$(BIN)/python tools/mutation_score.py lstm_forecast.ohlcv_csv lstm_forecast.pipelines.ingestion
 
 bench: install ## the benchmarks in benchmarks/, printing side-by-side ratios
 	$(BIN)/python benchmarks/run_all.py
 
-lint: install ## ruff lint and format check
+lint: install ## ruff lint and format check, and the import layers (import-linter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff check --fix .

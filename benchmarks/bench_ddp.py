@@ -36,8 +36,8 @@ def load_data(project: Path) -> tuple[Any, Any]:
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
-    from lstm_forecast.models.params import TrainingParams
-    from lstm_forecast.pipelines.training.nodes import training_data
+    from lstm_forecast.models.training_data import training_data
+    from lstm_forecast.models.training_params import TrainingParams
 
     bootstrap_project(project)
     with KedroSession.create(project_path=project) as session:

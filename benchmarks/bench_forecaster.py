@@ -35,7 +35,7 @@ def main() -> None:
     import onnx
     import pandas as pd
 
-    from lstm_forecast.onnx_contract import (
+    from lstm_forecast.onnx.contract import (
         CLOSE_QUANTILES,
         INPUT_NAME,
         OUTPUT_NAME,

@@ -56,9 +56,9 @@ def main() -> None:
     args = c.parser(__doc__.splitlines()[0]).parse_args(sys.argv[1:])
     import torch
 
+    from lstm_forecast.models.lstm_export import export_module
     from lstm_forecast.models.lstm_network import LSTMForecaster
-    from lstm_forecast.models.torch_export import export_module
-    from lstm_forecast.onnx_contract import INPUT_NAME, OUTPUT_NAME, make_session
+    from lstm_forecast.onnx.contract import INPUT_NAME, OUTPUT_NAME, make_session
 
     # The exporter's progress lines and deprecation notes are not benchmark output.
     logging.disable(logging.WARNING)

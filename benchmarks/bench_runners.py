@@ -28,7 +28,10 @@ TIMED = ("run", "--env=smoke", "--pipelines=backtest")
 SETUP: tuple[str, ...] = ("run", "--env=smoke", "--pipelines=ingestion,features")
 RUNNERS = {
     "sequential": (),
-    "dask, 2 workers": ("--runner=lstm_forecast.runner.DaskRunner", "--runner-params=n_workers=2"),
+    "dask, 2 workers": (
+        "--runner=lstm_forecast.integrations.dask_runner.DaskRunner",
+        "--runner-params=n_workers=2",
+    ),
 }
 _PIPELINE_SECONDS = re.compile(r"Pipeline execution completed\s+successfully in ([\d.]+) sec")
 

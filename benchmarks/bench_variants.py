@@ -2,7 +2,8 @@
 
 Each model is the project's ``LSTMForecaster`` with seeded random weights (speed does not
 depend on the values), exported by ``export_checkpoint`` with the project's export settings;
-``opt`` and ``int8`` come from ``lstm_forecast.variants`` with the default ``params:variants``.
+``opt`` and ``int8`` come from ``lstm_forecast.onnx.optimisation`` with the default
+``params:variants``.
 Torch runs in eval mode under ``torch.inference_mode`` with as many threads as the sessions
 it is compared with. Latency: p50/p95 of single calls at batch 1; throughput: windows/s at
 batch 256 (median call). Runtimes are timed in blocks of calls, the blocks interleaved over
@@ -40,9 +41,9 @@ def build_models(hidden: int, layers: int, params: dict) -> tuple[object, dict[s
     """The torch model and its fp32 / opt / int8 ONNX files."""
     import torch
 
-    from lstm_forecast import variants
+    from lstm_forecast.models.lstm_export import export_checkpoint
     from lstm_forecast.models.lstm_network import LSTMForecaster
-    from lstm_forecast.models.torch_export import export_checkpoint
+    from lstm_forecast.onnx import optimisation as variants
 
     torch.manual_seed(0)
     model = LSTMForecaster(
@@ -201,7 +202,7 @@ def main() -> None:
     import onnxruntime
     import torch
 
-    from lstm_forecast.variants import cpu_flags
+    from lstm_forecast.onnx.optimisation import cpu_flags
 
     logging.disable(logging.WARNING)
     warnings.filterwarnings("ignore")

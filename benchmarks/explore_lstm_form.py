@@ -31,9 +31,9 @@ def main() -> None:
     import torch
     from torch import nn
 
-    from lstm_forecast import variants
+    from lstm_forecast.models.lstm_export import export_checkpoint
     from lstm_forecast.models.lstm_network import LSTMForecaster
-    from lstm_forecast.models.torch_export import export_checkpoint
+    from lstm_forecast.onnx import optimisation as variants
 
     logging.disable(logging.WARNING)
     warnings.filterwarnings("ignore")

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from lstm_forecast._warnings import _LIBRARY_WARNINGS
+from lstm_forecast.integrations.library_warnings import _LIBRARY_WARNINGS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 KEDRO = str(Path(sys.executable).parent / "kedro")
 RAW_CSV = PROJECT_ROOT / "data" / "01_raw" / "btcusdt_1h_binance_2021-03-06_2022-03-06.csv"
+# What "imports torch" means for the torch-free checks.
+TORCH_MODULES = ("torch", "pytorch_lightning", "lightning", "torchmetrics", "onnxscript")
 DATA_LAYERS = (
     "01_raw",
     "02_intermediate",
@@ -69,13 +74,14 @@ def kedro_env() -> dict[str, str]:
     }
 
 
-def run_kedro(
-    project: Path, *args: str, check: bool = True, timeout: float = 600
+def run_command(
+    argv: Sequence[str], cwd: Path | None = None, *, check: bool = True, timeout: float = 600
 ) -> subprocess.CompletedProcess[str]:
-    """Run the real `kedro` CLI in ``project``; on an unexpected exit, show its output."""
+    """Run a command as the tests' subprocesses all run (telemetry off, one thread per
+    library); on an unexpected exit, fail with the end of its output."""
     result = subprocess.run(
-        [KEDRO, *args],
-        cwd=project,
+        list(argv),
+        cwd=cwd,
         env=kedro_env(),
         capture_output=True,
         text=True,
@@ -84,10 +90,40 @@ def run_kedro(
     )
     if check and result.returncode != 0:
         pytest.fail(
-            f"`kedro {' '.join(args)}` exited {result.returncode}:\n"
+            f"`{' '.join(argv)[:300]}` exited {result.returncode}:\n"
             f"{result.stdout[-4000:]}\n{result.stderr[-6000:]}"
         )
     return result
+
+
+def run_kedro(
+    project: Path, *args: str, check: bool = True, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `kedro` CLI in ``project``; on an unexpected exit, show its output."""
+    return run_command([KEDRO, *args], project, check=check, timeout=timeout)
+
+
+def kedro_cli_code(*args: str, before: str = "") -> str:
+    """Python source that runs ``before``, then the real Kedro CLI with ``args``, in one
+    interpreter (so a test can register a kind first, or see what the run imported)."""
+    return (
+        f"import sys\n{before}\nfrom kedro.framework.cli import main\n"
+        f"sys.argv = ['kedro', *{list(args)!r}]\nmain()"
+    )
+
+
+def modules_loaded(code: str, roots: Iterable[str] = TORCH_MODULES, **kwargs: Any) -> list[str]:
+    """The modules under ``roots`` that running ``code`` in a fresh interpreter imported
+    (reported at exit, so it also covers code that ends in ``sys.exit``)."""
+    probe = (
+        "import atexit, json, sys\n"
+        "atexit.register(lambda: print('LOADED=' + json.dumps(sorted("
+        f"m for m in sys.modules if m.split('.')[0] in {sorted(set(roots))!r}))))\n"
+        f"{code}"
+    )
+    result = run_command([sys.executable, "-c", probe], **kwargs)
+    line = [x for x in result.stdout.splitlines() if x.startswith("LOADED=")][-1]
+    return json.loads(line.removeprefix("LOADED="))
 
 
 @pytest.fixture(scope="session")

@@ -4,9 +4,9 @@ import os
 
 from kedro.config import OmegaConfigLoader
 
-from lstm_forecast.datasets.hooks import DurabilityHooks
-from lstm_forecast.hooks import TrackingHooks
+from lstm_forecast.datasets.durability_hooks import DurabilityHooks
 from lstm_forecast.integrations.run_lock import RunLockHooks
+from lstm_forecast.integrations.tracking_hooks import TrackingHooks
 
 # MLflow's usage telemetry honours MLFLOW_DISABLE_TELEMETRY or DO_NOT_TRACK=true, not the
 # DO_NOT_TRACK=1 the Makefile exports. Set before any MLflow import: kedro-mlflow's CLI

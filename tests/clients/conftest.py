@@ -14,7 +14,7 @@ import onnxruntime as ort
 import pandas as pd
 import pytest
 
-from lstm_forecast.onnx_contract import (
+from lstm_forecast.onnx.contract import (
     CLOSE_QUANTILES,
     INPUT_NAME,
     OUTPUT_NAME,

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstm_forecast.onnx_contract import CANDLES, OPEN_TIME
+from lstm_forecast.onnx.contract import CANDLES, OPEN_TIME
 from lstm_forecast.timeseries.features import compute_features, forecast_to_price, scale_features
 from lstm_forecast.timeseries.reference import epoch_seconds, python_path_prices
 from tests.conftest import RAW_CSV

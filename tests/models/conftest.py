@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from lstm_forecast.models.lstm_export import export_checkpoint
 from lstm_forecast.models.lstm_network import LSTMForecaster
-from lstm_forecast.models.torch_export import export_checkpoint
 
 WINDOW = 12
 N_FEATURES = 6

@@ -14,7 +14,7 @@ import pandas as pd
 from onnx import TensorProto, helper, numpy_helper
 
 from lstm_forecast.models import ModelKind, TrainedModel, TrainingData
-from lstm_forecast.onnx_contract import INPUT_NAME, OUTPUT_NAME
+from lstm_forecast.onnx.contract import INPUT_NAME, OUTPUT_NAME
 from lstm_forecast.params import StrictParams
 
 

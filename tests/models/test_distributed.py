@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -15,8 +14,8 @@ import mlflow
 import pytest
 import torch
 
-from lstm_forecast.models.lstm import LstmParams, TrainerParams
-from tests.conftest import copy_project, kedro_env, run_kedro
+from lstm_forecast.models.lstm_params import LstmParams, TrainerParams
+from tests.conftest import copy_project, run_command, run_kedro
 
 ENTRY_POINT = "lstm_forecast.models.train_distributed"
 CONTINUE = "lstm.export_onnx,plot_loss_curves,ridge.train"  # README, Scaling up
@@ -84,16 +83,9 @@ def test_two_process_ddp_runs_kedro_once_repeats_and_matches_torchrun(tmp_path, 
     # The multi-machine launch, on one machine: torchrun starts the same fit in two ranks,
     # rank 0 saves through the catalog, and the weights are those of the two spawned workers.
     (project / "data/06_models/model.ckpt").unlink()
-    launched = subprocess.run(
-        [TORCHRUN, "--nproc_per_node=2", "-m", ENTRY_POINT, "--env=smoke"],
-        cwd=project,
-        env=kedro_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    launched = run_command(
+        [TORCHRUN, "--nproc_per_node=2", "-m", ENTRY_POINT, "--env=smoke"], project
     )
-    assert launched.returncode == 0, launched.stderr[-4000:]
     log = launched.stdout + launched.stderr
     assert Counter(re.findall(r"Saving data to (\S+) \(", log)) == {
         f"lstm.{name}": 1 for name in ("trained_model", "training_history", "training_summary")

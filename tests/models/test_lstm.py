@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from lstm_forecast import models
-from lstm_forecast.models.lstm import LstmParams
 from lstm_forecast.models.lstm_network import LSTMForecaster, WindowDataset
+from lstm_forecast.models.lstm_params import LstmParams
 from tests.models._data import training_data
 
 QUICK = {

@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 
 import pytest
 
 from lstm_forecast import models
-from tests.conftest import PROJECT_ROOT, copy_project, kedro_env
+from tests.conftest import (
+    PROJECT_ROOT,
+    copy_project,
+    kedro_cli_code,
+    modules_loaded,
+    run_command,
+)
 
-# Registers the test-only kind, then hands over to the real Kedro CLI.
-_LAUNCHER = (
-    "import sys; sys.path.insert(0, {root!r});"
-    "from lstm_forecast import models;"
-    "models.register('mean', 'tests.models.mean_kind:KIND');"
-    "from kedro.framework.cli import main;"
-    # Nothing in this kind can be quantised: its int8 variant is dropped, not fatal.
-    "sys.argv = ['kedro', 'run', '--env=smoke', '--params=variants.on_failure=drop'];"
-    "main()"
+# Registers the test-only kind, then hands over to the real Kedro CLI. Nothing in this kind
+# can be quantised: its int8 variant is dropped, not fatal.
+_RUN_WITH_MEAN_KIND = kedro_cli_code(
+    "run",
+    "--env=smoke",
+    "--params=variants.on_failure=drop",
+    before=f"sys.path.insert(0, {str(PROJECT_ROOT)!r})\n"
+    "from lstm_forecast import models\n"
+    "models.register('mean', 'tests.models.mean_kind:KIND')",
 )
 
 
@@ -29,29 +34,13 @@ def test_unknown_kind_names_the_registered_ones():
 
 
 def test_kinds_load_lazily_without_torch():
-    code = (
-        "import sys; from lstm_forecast import models; models.get('ridge');"
-        "print('torch' in sys.modules)"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == "False"
+    assert modules_loaded("from lstm_forecast import models; models.get('ridge')") == []
 
 
 @pytest.mark.e2e
 def test_a_third_kind_registered_in_a_test_trains_exports_validates_and_reports(tmp_path):
     project = copy_project(tmp_path / "project")
-    result = subprocess.run(
-        [sys.executable, "-c", _LAUNCHER.format(root=str(PROJECT_ROOT))],
-        cwd=project,
-        env=kedro_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
+    run_command([sys.executable, "-c", _RUN_WITH_MEAN_KIND], project)
     report = json.loads((project / "data/08_reporting/mean_validation_report.json").read_text())
     assert report["passed"] and report["weight_check"]["passed"]
     assert (project / "data/06_models/mean.onnx").is_file()

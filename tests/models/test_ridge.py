@@ -9,7 +9,7 @@ import onnxruntime as ort
 
 from lstm_forecast import models
 from lstm_forecast.models.ridge import RidgeParams
-from lstm_forecast.onnx_contract import INPUT_NAME, OUTPUT_NAME
+from lstm_forecast.onnx.contract import INPUT_NAME, OUTPUT_NAME
 from lstm_forecast.pipelines.export.params import ExportParams
 from tests.models._data import training_data
 

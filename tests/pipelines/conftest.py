@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lstm_forecast import models
-from lstm_forecast.models.params import TrainingParams
+from lstm_forecast.models.training_params import TrainingParams
 from lstm_forecast.pipelines.export.nodes import export_onnx
 from lstm_forecast.pipelines.export.params import ExportParams
 from lstm_forecast.pipelines.features.nodes import (

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import onnx
 
 from lstm_forecast.errors import ArtifactError
-from lstm_forecast.variants import DroppedVariant
 
 from .onnx_dataset import OnnxModelDataset
+
+
+@dataclasses.dataclass(frozen=True)
+class DroppedVariant:
+    """Stands for a variant that was not published, and why (``on_failure: drop``)."""
+
+    variant: str
+    reason: str
 
 
 class OnnxVariantDataset(OnnxModelDataset):

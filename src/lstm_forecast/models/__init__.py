@@ -12,7 +12,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from lstm_forecast.binding import bind
+from lstm_forecast.integrations.node_binding import bind
 
 from .base import ModelKind, TrainedModel, TrainingData
 

@@ -7,79 +7,17 @@ registry for this kind (e.g. to validate its parameters) costs no torch import.
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 import onnx
-from pydantic import Field, model_validator
 
 from lstm_forecast.params import StrictParams
 
 from .base import ModelKind, Predictor, TrainedModel, TrainingData
+from .lstm_params import LstmParams
 
 logger = logging.getLogger(__name__)
-
-
-class TrainerParams(StrictParams):
-    """Keyword arguments of ``lightning.Trainer`` that the project lets users set."""
-
-    max_epochs: int = Field(30, ge=1)
-    accelerator: Literal["cpu", "gpu", "cuda", "mps", "tpu", "auto"] = "cpu"
-    devices: int | Literal["auto"] = 1
-    num_nodes: int = Field(1, ge=1)
-    precision: str = "32-true"
-    strategy: str = "auto"
-    gradient_clip_val: float | None = Field(1.0, ge=0)
-    enable_progress_bar: bool = True
-    log_every_n_steps: int = Field(20, ge=1)
-
-    @model_validator(mode="after")
-    def _runs_once_under_kedro(self) -> TrainerParams:
-        # Refused before any node runs, rather than after Lightning re-ran `kedro run`.
-        from .lstm_distributed import relaunch_refusal  # noqa: PLC0415
-
-        refusal = relaunch_refusal(self)
-        if refusal:
-            raise ValueError(refusal)
-        return self
-
-
-class StopParams(StrictParams):
-    """Which logged metric early stopping and checkpointing follow."""
-
-    monitor: Literal["val_loss", "train_loss"] = "val_loss"
-    mode: Literal["min", "max"] = "min"
-
-
-class EarlyStoppingParams(StopParams):
-    """``lightning.pytorch.callbacks.EarlyStopping`` settings."""
-
-    patience: int = Field(5, ge=0)
-    min_delta: float = Field(0.0, ge=0)
-
-
-class LoggerParams(StrictParams):
-    """An offline Lightning logger."""
-
-    kind: Literal["csv", "tensorboard", "none"] = "csv"
-    save_dir: str = "logs"
-    name: str = "lstm"
-
-
-class LstmParams(StrictParams):
-    """``params:training.lstm``."""
-
-    torch_threads: int = Field(1, ge=1)  # a small LSTM gains nothing from more on shared cores
-    batch_size: int = Field(256, ge=1)
-    hidden_size: int = Field(32, ge=1)
-    num_layers: int = Field(1, ge=1)
-    dropout: float = Field(0.0, ge=0, lt=1)
-    learning_rate: float = Field(3e-3, gt=0)
-    weight_decay: float = Field(0.0, ge=0)
-    trainer: TrainerParams = TrainerParams()
-    early_stopping: EarlyStoppingParams = EarlyStoppingParams()
-    checkpoint: StopParams = StopParams()
-    logger: LoggerParams = LoggerParams()
 
 
 class LstmKind(ModelKind):
@@ -135,7 +73,7 @@ class LstmKind(ModelKind):
         return predict
 
     def to_onnx(self, artifact: dict[str, Any], export: Any) -> onnx.ModelProto:
-        from .torch_export import export_checkpoint  # noqa: PLC0415
+        from .lstm_export import export_checkpoint  # noqa: PLC0415
 
         return export_checkpoint(artifact, export.model_dump())
 

@@ -14,7 +14,7 @@ calling process only the best checkpoint's path, the last weights and the logged
 not the best score, the epoch count or a callback's state such as the epoch history
 (``_MultiProcessingLauncher._recover_results_in_main_process`` in Lightning 2.6).
 
-Torch-free at import: the parameter models call ``relaunch_refusal`` while validating.
+The launch checks (``relaunch_refusal``) live in ``lstm_params``, which every path imports.
 """
 
 from __future__ import annotations
@@ -29,57 +29,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lstm_forecast import tracking
+from lstm_forecast.integrations import mlflow_tracking as tracking
+
+from .lstm_params import SPAWN, launched_externally
 
 if TYPE_CHECKING:
     from .base import TrainedModel, TrainingData
-    from .lstm import LstmParams
-
-SPAWN = "ddp_spawn"
-# torchrun (and any launcher Lightning recognises) sets these in every process it starts.
-LAUNCH_VARIABLES = ("LOCAL_RANK", "WORLD_SIZE")
-
-
-def launched_externally() -> bool:
-    """Whether this process is one rank of a job that a launcher (torchrun, us) started."""
-    return all(name in os.environ for name in LAUNCH_VARIABLES)
-
-
-def relaunch_refusal(trainer: Any, world_size: int | None = None) -> str | None:
-    """Why these trainer settings cannot run inside ``kedro run``, or None when they can.
-
-    Args:
-        trainer: The ``TrainerParams``.
-        world_size: The number of processes once Lightning resolved ``devices``; None to
-            count them from the parameters (``devices: auto`` then counts as one).
-    """
-    spawn = trainer.strategy.startswith(SPAWN)
-    if spawn and trainer.num_nodes > 1:
-        return (
-            f"trainer.strategy={trainer.strategy!r} starts processes on this machine only, "
-            f"but trainer.num_nodes={trainer.num_nodes}: for several machines launch "
-            "`torchrun ... -m lstm_forecast.models.train_distributed` on each one "
-            "(README, Scaling up)."
-        )
-    if spawn and not isinstance(trainer.devices, int):
-        return (
-            f"trainer.devices={trainer.devices!r}: with strategy {trainer.strategy!r} give "
-            "the number of processes to spawn, e.g. trainer.devices=2."
-        )
-    if spawn or launched_externally():
-        return None
-    if world_size is None:
-        devices = trainer.devices if isinstance(trainer.devices, int) else 1
-        world_size = devices * trainer.num_nodes
-    if world_size <= 1:
-        return None
-    return (
-        f"trainer.strategy={trainer.strategy!r} with {world_size} processes would make "
-        "Lightning re-run `kedro run` from the start in every extra process (kedro issue "
-        "#2049). On one machine set trainer.strategy=ddp_spawn (the training node spawns "
-        "the workers); across machines launch `torchrun ... -m "
-        "lstm_forecast.models.train_distributed` (README, Scaling up)."
-    )
+    from .lstm_params import LstmParams
 
 
 def fit_distributed(data: TrainingData, params: LstmParams) -> TrainedModel | None:

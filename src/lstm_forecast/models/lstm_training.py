@@ -14,13 +14,14 @@ import torch
 from pytorch_lightning.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from pytorch_lightning.loggers import CSVLogger, Logger, TensorBoardLogger
 
-from lstm_forecast import tracking
+from lstm_forecast.integrations import mlflow_tracking as tracking
 
 from .base import TrainedModel, TrainingData
 from .lstm_network import LSTMForecaster, WindowDataModule
+from .lstm_params import relaunch_refusal
 
 if TYPE_CHECKING:
-    from .lstm import LstmParams
+    from .lstm_params import LstmParams
 
 
 def train_rank(data: TrainingData, params: LstmParams) -> TrainedModel | None:
@@ -34,8 +35,6 @@ def train_rank(data: TrainingData, params: LstmParams) -> TrainedModel | None:
         ValueError: When Lightning would start more processes by re-running the current
             command (kedro issue #2049) instead of the processes being launched already.
     """
-    from .lstm_distributed import relaunch_refusal  # noqa: PLC0415 - avoids an import cycle
-
     torch.set_num_threads(params.torch_threads)
     pl.seed_everything(data.seed, workers=True, verbose=False)
     datamodule = WindowDataModule(

@@ -19,7 +19,7 @@ from onnx import TensorProto, helper, numpy_helper
 from pydantic import Field
 from sklearn.linear_model import Ridge
 
-from lstm_forecast.onnx_contract import INPUT_NAME, OUTPUT_NAME
+from lstm_forecast.onnx.contract import INPUT_NAME, OUTPUT_NAME
 from lstm_forecast.params import StrictParams
 
 from .base import ModelKind, Predictor, TrainedModel, TrainingData

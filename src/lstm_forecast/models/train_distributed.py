@@ -24,7 +24,8 @@ import os
 import sys
 from pathlib import Path
 
-from lstm_forecast.models.lstm_distributed import launched_externally, worker_params
+from lstm_forecast.models.lstm_distributed import worker_params
+from lstm_forecast.models.lstm_params import launched_externally
 
 # Named, not __name__: run with `-m`, this module is __main__, which no logging config names.
 logger = logging.getLogger("lstm_forecast.models.train_distributed")
@@ -60,8 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
 
     from lstm_forecast import models  # noqa: PLC0415
-    from lstm_forecast.models.params import TrainingParams  # noqa: PLC0415
-    from lstm_forecast.pipelines.training.nodes import training_data  # noqa: PLC0415
+    from lstm_forecast.models.training_data import training_data  # noqa: PLC0415
+    from lstm_forecast.models.training_params import TrainingParams  # noqa: PLC0415
 
     project = Path(args.project_dir).resolve()
     bootstrap_project(project)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from lstm_forecast.errors import ArtifactError, LineageError
-from lstm_forecast.onnx_contract import OnnxContract
+from lstm_forecast.onnx.contract import OnnxContract
 from lstm_forecast.pipelines.export.nodes import export_onnx
 from lstm_forecast.pipelines.export.params import ExportParams
 from tests.pipelines.conftest import QUALITY

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
 from lstm_forecast.errors import ArtifactError, CandleDataError
-from lstm_forecast.onnx_contract import OnnxContract
+from lstm_forecast.onnx.contract import OnnxContract
 from lstm_forecast.pipelines.inference.nodes import (
     choose_forecaster,
     forecast_from_candles,
@@ -18,6 +14,7 @@ from lstm_forecast.pipelines.inference.nodes import (
     read_model_contract,
 )
 from lstm_forecast.pipelines.validation.forecaster import python_path
+from tests.conftest import modules_loaded
 
 from .conftest import RUNTIME
 
@@ -102,25 +99,10 @@ def test_the_human_table_has_iso_times_and_six_significant_digits(published, sta
     assert all(len(f"{value:.10g}".replace(".", "").lstrip("0")) <= 6 for value in table["q0.5"])
 
 
-_TORCH = {"torch", "pytorch_lightning", "lightning", "torchmetrics"}
-
-
-def _imports_torch(code: str) -> list[str]:
-    probe = (
-        f"import json, sys; {code}; "
-        f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {_TORCH})))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def test_the_inference_package_never_imports_torch():
-    loaded = _imports_torch("import lstm_forecast.pipelines.inference as p; p.create_pipeline()")
+    loaded = modules_loaded("import lstm_forecast.pipelines.inference as p; p.create_pipeline()")
     assert loaded == []
 
 
 def test_loading_the_onnx_dataset_never_imports_torch():
-    assert _imports_torch("from lstm_forecast.datasets import OnnxModelDataset") == []
+    assert modules_loaded("from lstm_forecast.datasets import OnnxModelDataset") == []

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from lstm_forecast.pipelines.ingestion.layout import IngestionParams
 from lstm_forecast.pipelines.ingestion.nodes import clean_candles
+from lstm_forecast.pipelines.ingestion.params import IngestionParams
 
 from ._helpers import HEADER, assert_candle_invariants, bar_rows, params, refusal, to_text
 
@@ -53,15 +53,6 @@ def test_data_line_taken_for_header_is_refused():
     assert "ingestion.source.header=false" in message
 
 
-def test_unparseable_number_names_line_and_value():
-    rows = bar_rows()
-    rows[2][2] = "abc"
-    message = refusal(to_text(rows))
-    assert "column 'high'" in message
-    assert "line 4: high='abc'" in message
-    assert "ingestion.source.decimal" in message
-
-
 def test_comma_decimal_without_decimal_param_suggests_it():
     rows = bar_rows()
     rows[1][4] = "102,5"
@@ -72,13 +63,84 @@ def test_comma_decimal_without_decimal_param_suggests_it():
     assert "ingestion.source.decimal=comma" in message
 
 
-def test_unparseable_timestamp_names_line_and_value():
+# One cell edited in an otherwise good file: (row, column index, value) -> what the refusal
+# must say. Row r is file line r + 2 (the header is line 1).
+_BAD_CELLS = {
+    "unparseable number": (
+        2,
+        2,
+        "abc",
+        ["column 'high'", "line 4: high='abc'", "ingestion.source.decimal"],
+    ),
+    "unparseable timestamp": (
+        4,
+        0,
+        "2021-02-30 10:00:00",
+        ["column 'timestamp'", "line 6: timestamp='2021-02-30 10:00:00'", "timestamp_format"],
+    ),
+    "off-grid timestamp": (
+        1,
+        0,
+        "2021-01-01 01:30:00",
+        [
+            "column 'timestamp'",
+            "not on the 1h grid",
+            "line 3: timestamp='2021-01-01 01:30:00' (read as 2021-01-01T01:30:00+00:00)",
+            "ingestion.interval",
+        ],
+    ),
+    **{
+        f"partial null {blank!r}": (
+            5,
+            4,
+            blank,
+            [
+                "column 'close'",
+                "missing cell in an otherwise filled row in 1 row(s)",
+                f"line 7: close={blank!r}",
+            ],
+        )
+        for blank in ("", "nan", "NaN")
+    },
+    "partial null timestamp": (5, 0, "", ["column 'timestamp'", "line 7"]),
+    "high below open or close": (
+        2,
+        2,
+        "50",
+        [
+            "column 'high'",
+            "high is below max(open, close)",
+            "line 4: open='102', high='50', close='103'",
+        ],
+    ),
+    "low above open or close": (
+        2,
+        3,
+        "102.5",
+        ["column 'low'", "line 4: open='102', low='102.5', close='103'"],
+    ),
+    **{
+        f"price {price}": (
+            3,
+            1,
+            price,
+            ["column 'open'", "price is not a positive finite number", f"line 5: open={price!r}"],
+        )
+        for price in ("0", "-3", "inf")
+    },
+    "negative volume": (3, 5, "-1", ["column 'volume'", "line 5: volume='-1'"]),
+}
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "value", "expected"), _BAD_CELLS.values(), ids=_BAD_CELLS
+)
+def test_one_bad_cell_is_refused_naming_column_line_and_fix(row, column, value, expected):
     rows = bar_rows()
-    rows[4][0] = "2021-02-30 10:00:00"
+    rows[row][column] = value
     message = refusal(to_text(rows))
-    assert "column 'timestamp'" in message
-    assert "line 6: timestamp='2021-02-30 10:00:00'" in message
-    assert "timestamp_format" in message
+    for fragment in expected:
+        assert fragment in message
 
 
 def test_epoch_timestamps_without_unit_suggest_it():
@@ -99,69 +161,6 @@ def test_epoch_timestamps_in_wrong_unit_are_refused():
     assert "column 'timestamp'" in message
     assert "line 2" in message
     assert "epoch_unit" in message
-
-
-def test_off_grid_timestamp_is_refused():
-    rows = bar_rows()
-    rows[1][0] = "2021-01-01 01:30:00"
-    message = refusal(to_text(rows))
-    assert "column 'timestamp'" in message
-    assert "not on the 1h grid" in message
-    assert "line 3: timestamp='2021-01-01 01:30:00' (read as 2021-01-01T01:30:00+00:00)" in message
-    assert "ingestion.interval" in message
-
-
-@pytest.mark.parametrize("blank", ["", "nan", "NaN"])
-def test_partial_null_is_refused(blank: str):
-    rows = bar_rows()
-    rows[5][4] = blank
-    message = refusal(to_text(rows))
-    assert "column 'close'" in message
-    assert "missing cell in an otherwise filled row in 1 row(s)" in message
-    assert f"line 7: close={blank!r}" in message
-
-
-def test_partial_null_timestamp_is_refused():
-    rows = bar_rows()
-    rows[5][0] = ""
-    message = refusal(to_text(rows))
-    assert "column 'timestamp'" in message
-    assert "line 7" in message
-
-
-def test_high_below_open_or_close_is_refused():
-    rows = bar_rows()
-    rows[2][2] = "50"
-    message = refusal(to_text(rows))
-    assert "column 'high'" in message
-    assert "high is below max(open, close)" in message
-    assert "line 4: open='102', high='50', close='103'" in message
-
-
-def test_low_above_open_or_close_is_refused():
-    rows = bar_rows()
-    rows[2][3] = "102.5"
-    message = refusal(to_text(rows))
-    assert "column 'low'" in message
-    assert "line 4: open='102', low='102.5', close='103'" in message
-
-
-@pytest.mark.parametrize("price", ["0", "-3", "inf"])
-def test_non_positive_or_infinite_price_is_refused(price: str):
-    rows = bar_rows()
-    rows[3][1] = price
-    message = refusal(to_text(rows))
-    assert "column 'open'" in message
-    assert "price is not a positive finite number" in message
-    assert f"line 5: open={price!r}" in message
-
-
-def test_negative_volume_is_refused():
-    rows = bar_rows()
-    rows[3][5] = "-1"
-    message = refusal(to_text(rows))
-    assert "column 'volume'" in message
-    assert "line 5: volume='-1'" in message
 
 
 def test_every_failed_rule_is_reported_at_once_with_at_most_five_rows():

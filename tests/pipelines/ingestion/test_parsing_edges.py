@@ -6,9 +6,10 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from lstm_forecast.pipelines.ingestion.layout import IngestionParams, interval_ns
+from lstm_forecast.ohlcv_csv.layout import interval_ns
+from lstm_forecast.ohlcv_csv.parsing import strictly_increasing
 from lstm_forecast.pipelines.ingestion.nodes import clean_candles
-from lstm_forecast.pipelines.ingestion.parsing import strictly_increasing
+from lstm_forecast.pipelines.ingestion.params import IngestionParams
 
 from ._helpers import bar_rows, params, refusal, to_text
 

@@ -8,8 +8,9 @@ from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 from kedro.validation.type_extractor import TypeExtractor
 
+from lstm_forecast.ohlcv_csv.layout import SourceParams
 from lstm_forecast.pipelines.ingestion import create_pipeline
-from lstm_forecast.pipelines.ingestion.layout import IngestionParams, SourceParams
+from lstm_forecast.pipelines.ingestion.params import IngestionParams
 
 from ._helpers import PROJECT, SHIPPED
 

@@ -39,14 +39,46 @@ def test_a_row_with_a_timestamp_and_only_null_values_is_a_missing_bar():
     ]
 
 
-def test_a_partly_null_row_is_refused_quoting_the_token():
+# Refused under the default policies, each message naming the token and the policy to change:
+# (row, column index, value) -> what the refusal must say.
+_REFUSED_BY_DEFAULT = {
+    "a partly null row": (
+        4,
+        2,
+        "null",
+        [
+            "column 'high': missing cell in an otherwise filled row in 1 row(s); "
+            "first: line 6: high='null'."
+        ],
+    ),
+    "missing volume": (
+        3,
+        5,
+        "-",
+        [
+            "column 'volume': missing cell in an otherwise filled row in 1 row(s)",
+            "line 5: volume='-'",
+            "ingestion.missing_volume=zero",
+        ],
+    ),
+    "inconsistent ohlc": (
+        2,
+        2,
+        "50",
+        ["line 4: open='102', high='50', close='103'", "ingestion.inconsistent_ohlc=drop"],
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "value", "expected"), _REFUSED_BY_DEFAULT.values(), ids=_REFUSED_BY_DEFAULT
+)
+def test_refused_by_default_quoting_the_token_and_naming_the_policy(row, column, value, expected):
     rows = bar_rows()
-    rows[4][2] = "null"
+    rows[row][column] = value
     message = refusal(to_text(rows))
-    assert (
-        "column 'high': missing cell in an otherwise filled row in 1 row(s); "
-        "first: line 6: high='null'." in message
-    )
+    for fragment in expected:
+        assert fragment in message
 
 
 def test_a_token_outside_na_values_is_refused_until_listed():
@@ -80,15 +112,6 @@ def test_volume_suffixes_switched_off_are_refused_naming_the_switch():
         in (message)
     )
     assert "set ingestion.source.volume_suffixes=true" in message
-
-
-def test_missing_volume_is_refused_by_default_naming_the_policy():
-    rows = bar_rows()
-    rows[3][5] = "-"
-    message = refusal(to_text(rows))
-    assert "column 'volume': missing cell in an otherwise filled row in 1 row(s)" in message
-    assert "line 5: volume='-'" in message
-    assert "ingestion.missing_volume=zero" in message
 
 
 def test_missing_volume_zero_fills_the_bar_and_counts_it():
@@ -128,14 +151,6 @@ def test_inconsistent_ohlc_rows_are_dropped_as_missing_bars_and_listed(caplog):
     assert (report["gaps"], report["missing_bars"]) == (2, 2)
     assert "dropped 2 row(s) whose high/low contradict open/close" in caplog.text
     assert "line 4: timestamp='2021-01-01 02:00:00', open='102', high='50'" in caplog.text
-
-
-def test_inconsistent_ohlc_is_refused_by_default_naming_the_policy():
-    rows = bar_rows()
-    rows[2][2] = "50"
-    message = refusal(to_text(rows))
-    assert "line 4: open='102', high='50', close='103'" in message
-    assert "ingestion.inconsistent_ohlc=drop" in message
 
 
 # ------------------------------------------------------------------------------ stale bars

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from lstm_forecast.errors import CandleDataError
+from lstm_forecast.ohlcv_csv.quality import GAP_POLICY
 from lstm_forecast.pipelines.ingestion.nodes import clean_candles
-from lstm_forecast.pipelines.ingestion.quality import GAP_POLICY
 
 from ._helpers import HEADER, params
 

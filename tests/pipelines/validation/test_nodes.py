@@ -10,7 +10,7 @@ from onnx import numpy_helper
 
 from lstm_forecast import models
 from lstm_forecast.errors import ValidationFailedError
-from lstm_forecast.onnx_contract import OnnxContract
+from lstm_forecast.onnx.contract import OnnxContract
 from lstm_forecast.params import OnnxRuntimeParams
 from lstm_forecast.pipelines.validation import checks
 from lstm_forecast.pipelines.validation.nodes import (

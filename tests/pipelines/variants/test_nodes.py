@@ -8,9 +8,10 @@ import onnx
 import pytest
 
 from lstm_forecast import models
-from lstm_forecast.datasets.onnx_variant_dataset import OnnxVariantDataset
+from lstm_forecast.datasets.onnx_variant_dataset import DroppedVariant, OnnxVariantDataset
 from lstm_forecast.errors import ValidationFailedError
-from lstm_forecast.onnx_contract import OnnxContract
+from lstm_forecast.onnx.contract import OnnxContract
+from lstm_forecast.onnx.optimisation import QuantisationError
 from lstm_forecast.params import OnnxRuntimeParams
 from lstm_forecast.pipelines.variants.nodes import (
     check_model_variants,
@@ -19,7 +20,6 @@ from lstm_forecast.pipelines.variants.nodes import (
     quantise_variant,
 )
 from lstm_forecast.pipelines.variants.params import VariantsParams
-from lstm_forecast.variants import DroppedVariant, QuantisationError
 
 RUNTIME = OnnxRuntimeParams()
 

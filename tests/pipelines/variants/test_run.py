@@ -8,7 +8,7 @@ import shutil
 import onnx
 import pytest
 
-from lstm_forecast.variants import quantised_ops
+from lstm_forecast.onnx.optimisation import quantised_ops
 from tests.conftest import run_kedro
 
 PUBLISHED = {

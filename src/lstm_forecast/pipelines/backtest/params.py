@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from lstm_forecast.models.params import TrainingParams
+from lstm_forecast.models.training_params import TrainingParams
 from lstm_forecast.params import StrictParams
 
 

@@ -1,13 +1,14 @@
 """Backtest pipeline: `kedro run --pipelines=backtest` (not part of ``__default__``).
 
 Each fold is the same small pipeline instantiated in its own namespace
-(``backtest.fold_0`` ...), so a parallel runner (e.g. ``lstm_forecast.runner.DaskRunner``)
-trains the folds at the same time; ``gather_backtest_folds`` then averages them.
+(``backtest.fold_0`` ...), so a parallel runner (e.g.
+``lstm_forecast.integrations.dask_runner.DaskRunner``) trains the folds at the same time;
+``gather_backtest_folds`` then averages them.
 """
 
 from kedro.pipeline import Node, Pipeline
 
-from lstm_forecast.binding import bind
+from lstm_forecast.integrations.node_binding import bind
 
 from .nodes import gather_folds, plan_folds, run_fold
 

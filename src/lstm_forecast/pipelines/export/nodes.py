@@ -14,7 +14,7 @@ import pandas as pd
 from lstm_forecast import models
 from lstm_forecast.errors import ArtifactError
 from lstm_forecast.lineage import fingerprint_arrays, fingerprint_json, require_same
-from lstm_forecast.onnx_contract import (
+from lstm_forecast.onnx.contract import (
     CANDLES,
     CLOSE_QUANTILES,
     OnnxContract,
@@ -130,7 +130,7 @@ def export_forecaster(
         ``forecaster.onnx`` (``candles``, ``open_time`` -> ``close_quantiles``,
         ``window_ok``) with the sidecar in its ``metadata_props``, and the sidecar itself.
     """
-    from lstm_forecast.models.forecaster import build_forecaster  # noqa: PLC0415 - torch
+    from lstm_forecast.onnx.forecaster_graph import build_forecaster  # noqa: PLC0415 - torch
 
     contract = OnnxContract.from_model(staged_onnx_model)
     forecaster = build_forecaster(staged_onnx_model, contract, export.opset)

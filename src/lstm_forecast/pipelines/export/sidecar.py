@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from lstm_forecast.onnx_contract import (
+from lstm_forecast.onnx.contract import (
     CANDLES,
     CLOSE_QUANTILES,
     OPEN_TIME,

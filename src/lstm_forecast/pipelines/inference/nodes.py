@@ -15,7 +15,7 @@ import onnx
 import pandas as pd
 
 from lstm_forecast.errors import ArtifactError, CandleDataError
-from lstm_forecast.onnx_contract import CLOSE_QUANTILES, WINDOW_OK, OnnxContract, make_session
+from lstm_forecast.onnx.contract import CLOSE_QUANTILES, WINDOW_OK, OnnxContract, make_session
 from lstm_forecast.params import OnnxRuntimeParams
 from lstm_forecast.timeseries import forecasts
 from lstm_forecast.timeseries.reference import raw_windows

@@ -1,8 +1,7 @@
-"""Inference pipeline: ingestion's own checks, then a published ONNX model, no torch anywhere."""
+"""Inference pipeline: a published ONNX forecaster on cleaned candles, no torch anywhere."""
 
 from kedro.pipeline import Node, Pipeline
 
-from ..ingestion import create_pipeline as ingestion_pipeline
 from .nodes import (
     choose_forecaster,
     forecast_from_candles,
@@ -12,17 +11,12 @@ from .nodes import (
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Create the inference pipeline: ``inference.raw_candles`` -> ``inference_forecasts``.
+    """Create the forecasting nodes: ``inference.candles`` -> ``inference_forecasts``.
 
-    Not part of ``__default__``: run it with ``kedro run --pipelines=inference``.
+    ``pipeline_registry`` puts the ingestion pipeline in front of these (under the
+    ``inference`` namespace), so ``kedro run --pipelines=inference`` reads a raw CSV. Not
+    part of ``__default__``.
     """
-    # The ingestion pipeline itself, renamed into the `inference` namespace, so a CSV for
-    # forecasting passes exactly the checks a training CSV does.
-    cleaning = Pipeline(
-        ingestion_pipeline(),
-        namespace="inference",
-        parameters={"params:ingestion": "params:inference_ingestion"},
-    )
     forecasting = Pipeline(
         [
             Node(
@@ -58,4 +52,4 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
         ]
     )
-    return Pipeline([cleaning, forecasting], tags=["inference"])
+    return Pipeline(forecasting, tags=["inference"])

@@ -14,13 +14,18 @@ from typing import Any
 import pandas as pd
 
 from lstm_forecast.errors import CandleDataError
+from lstm_forecast.ohlcv_csv.layout import FIELDS, PRICE_COLUMNS, VALUE_COLUMNS
+from lstm_forecast.ohlcv_csv.parsing import (
+    parse_columns,
+    refuse_collapsed_timestamps,
+    strictly_increasing,
+)
+from lstm_forecast.ohlcv_csv.quality import Counts, listed_rows, quality_report, stale_bars
+from lstm_forecast.ohlcv_csv.reading import read_table
+from lstm_forecast.ohlcv_csv.rules import inconsistent_rows, validate_values
+from lstm_forecast.ohlcv_csv.wording import FileView, describe, refuse_if
 
-from .layout import FIELDS, PRICE_COLUMNS, VALUE_COLUMNS, IngestionParams
-from .parsing import parse_columns, refuse_collapsed_timestamps, strictly_increasing
-from .quality import Counts, listed_rows, quality_report, stale_bars
-from .reading import read_table
-from .rules import inconsistent_rows, validate_values
-from .wording import FileView, describe, refuse_if
+from .params import IngestionParams
 
 logger = logging.getLogger(__name__)
 

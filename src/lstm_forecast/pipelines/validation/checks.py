@@ -10,7 +10,7 @@ import onnxruntime as ort
 from onnx import numpy_helper
 
 from lstm_forecast.errors import ArtifactError
-from lstm_forecast.onnx_contract import OnnxContract, run_batched, shape_of
+from lstm_forecast.onnx.contract import OnnxContract, run_batched, shape_of
 
 from .params import ToleranceParams
 

@@ -11,7 +11,7 @@ import onnxruntime as ort
 import pandas as pd
 
 from lstm_forecast import models
-from lstm_forecast.onnx_contract import CLOSE_QUANTILES, WINDOW_OK, OnnxContract, make_session
+from lstm_forecast.onnx.contract import CLOSE_QUANTILES, WINDOW_OK, OnnxContract, make_session
 from lstm_forecast.params import OnnxRuntimeParams
 from lstm_forecast.timeseries.features import compute_features, forecast_to_price, scale_features
 from lstm_forecast.timeseries.reference import raw_windows

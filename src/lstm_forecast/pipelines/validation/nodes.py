@@ -13,7 +13,7 @@ import pandas as pd
 from lstm_forecast import models
 from lstm_forecast.errors import ValidationFailedError
 from lstm_forecast.lineage import fingerprint_arrays, fingerprint_json
-from lstm_forecast.onnx_contract import OnnxContract, make_session, run_batched, stamp
+from lstm_forecast.onnx.contract import OnnxContract, make_session, run_batched, stamp
 from lstm_forecast.params import OnnxRuntimeParams
 from lstm_forecast.timeseries import forecasts
 from lstm_forecast.timeseries.features import forecast_to_price

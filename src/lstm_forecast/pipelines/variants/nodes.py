@@ -12,10 +12,11 @@ import onnx
 import onnxruntime as ort
 import pandas as pd
 
-from lstm_forecast import variants as tools
+from lstm_forecast.datasets.onnx_variant_dataset import DroppedVariant
 from lstm_forecast.errors import ValidationFailedError
 from lstm_forecast.lineage import fingerprint_bytes, fingerprint_json
-from lstm_forecast.onnx_contract import (
+from lstm_forecast.onnx import optimisation as tools
+from lstm_forecast.onnx.contract import (
     CLOSE_QUANTILES,
     OnnxContract,
     make_session,
@@ -30,7 +31,7 @@ from .params import VariantsParams
 
 logger = logging.getLogger(__name__)
 
-Candidate = onnx.ModelProto | tools.DroppedVariant
+Candidate = onnx.ModelProto | DroppedVariant
 _BATCH = 256
 
 
@@ -176,9 +177,9 @@ def publish_variant(
     entry = variants_report["variants"][variant]
     if entry["verdict"] == "dropped":
         logger.warning("The %s variant was dropped: %s", variant, entry["failures"])
-        if isinstance(candidate, tools.DroppedVariant):
+        if isinstance(candidate, DroppedVariant):
             return candidate
-        return tools.DroppedVariant(variant, "; ".join(entry["failures"]))
+        return DroppedVariant(variant, "; ".join(entry["failures"]))
     published = onnx.ModelProto()
     published.CopyFrom(candidate)
     record = {
@@ -203,7 +204,7 @@ def _build(
         if variants.on_failure == "fail":
             raise
         logger.warning("Could not build the %s variant, dropped: %s", variant, error)
-        return tools.DroppedVariant(variant, f"could not be built: {error}")
+        return DroppedVariant(variant, f"could not be built: {error}")
 
 
 def _actual(close: np.ndarray, ends: np.ndarray, horizon: int) -> np.ndarray:
@@ -230,7 +231,7 @@ def _report(
     entries: dict[str, dict[str, Any]] = {}
     for name, candidate in candidates.items():
         tolerance = getattr(variants.tolerance, name)
-        if isinstance(candidate, tools.DroppedVariant):
+        if isinstance(candidate, DroppedVariant):
             entries[name] = {"verdict": "dropped", "failures": [candidate.reason], "parity": None}
             continue
         parity = tools.price_parity(

@@ -4,7 +4,7 @@ against the float file in prices, published only when within tolerance."""
 from kedro.pipeline import Node, Pipeline
 
 from lstm_forecast import models
-from lstm_forecast.binding import bind
+from lstm_forecast.integrations.node_binding import bind
 
 from .nodes import (
     check_forecaster_variants,

@@ -19,7 +19,6 @@ Both keep the source's ``metadata_props`` (the contract) and check that they did
 from __future__ import annotations
 
 import collections
-import dataclasses
 import logging
 import os
 import tempfile
@@ -56,14 +55,6 @@ _CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "
 
 class QuantisationError(ArtifactError):
     """Quantisation left the ops it was asked to quantise in float32, or found none."""
-
-
-@dataclasses.dataclass(frozen=True)
-class DroppedVariant:
-    """Stands for a variant that was not published, and why (``on_failure: drop``)."""
-
-    variant: str
-    reason: str
 
 
 def optimise(model: onnx.ModelProto, level: str = "extended") -> onnx.ModelProto:

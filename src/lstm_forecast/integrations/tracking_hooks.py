@@ -28,8 +28,8 @@ from typing import Any
 from kedro.config import MissingConfigException
 from kedro.framework.hooks import hook_impl
 
-from lstm_forecast import tracking
 from lstm_forecast.errors import LstmForecastError
+from lstm_forecast.integrations import mlflow_tracking as tracking
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""``lstm_forecast.runner.DaskRunner``: the same outputs as the sequential runner.
+"""``lstm_forecast.integrations.dask_runner.DaskRunner``: the same outputs as the sequential runner.
 
 End to end: `kedro run` with each runner in its own copy of the project, then every
 dataset the pipeline persists is loaded through the catalog and compared. To compare
@@ -27,13 +27,13 @@ from kedro.io import DataCatalog, DatasetError, MemoryDataset
 from kedro.pipeline import Node, Pipeline
 from kedro_datasets.json import JSONDataset
 
+from lstm_forecast.integrations.dask_runner import ADDRESS_ENV, DaskRunner
 from lstm_forecast.pipeline_registry import register_pipelines
-from lstm_forecast.runner import ADDRESS_ENV, DaskRunner
 from tests.conftest import RAW_CSV, copy_project, run_kedro
-from tests.dask_project.nodes import failing_pipeline, fan_out_pipeline
-from tests.dask_project.settings import LOG_ENV
+from tests.integrations.dask_project.nodes import failing_pipeline, fan_out_pipeline
+from tests.integrations.dask_project.settings import LOG_ENV
 
-DASK = ("--runner=lstm_forecast.runner.DaskRunner", "--runner-params=n_workers=2")
+DASK = ("--runner=lstm_forecast.integrations.dask_runner.DaskRunner", "--runner-params=n_workers=2")
 
 
 # --------------------------------------------------------------------- end to end
@@ -221,7 +221,7 @@ def test_node_hooks_run_on_the_workers(tmp_path, monkeypatch):
 
     log = tmp_path / "hooks.log"
     monkeypatch.setenv(LOG_ENV, str(log))  # before the cluster starts: workers inherit it
-    monkeypatch.setattr(kedro_project, "PACKAGE_NAME", "tests.dask_project")
+    monkeypatch.setattr(kedro_project, "PACKAGE_NAME", "tests.integrations.dask_project")
     DaskRunner(n_workers=2).run(fan_out_pipeline(), _catalog(tmp_path))
     events = [line.split() for line in log.read_text().splitlines()]
     ran = sorted(name for event, name, _ in events if event == "before_node_run")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .layout import FIELDS, PRICE_COLUMNS, IngestionParams
+from .layout import FIELDS, PRICE_COLUMNS, CandlePolicy
 from .wording import FileView, describe, refuse_if
 
 if TYPE_CHECKING:
@@ -204,7 +204,7 @@ def broken_rules(frame: pd.DataFrame, step_ns: int, rules: tuple[Rule, ...] = RU
     return broken
 
 
-def validate_values(frame: pd.DataFrame, view: FileView, ingestion: IngestionParams) -> None:
+def validate_values(frame: pd.DataFrame, view: FileView, ingestion: CandlePolicy) -> None:
     """Run every rule and turn every failed one into one refusal.
 
     Raises:

@@ -1,6 +1,6 @@
 """Experiment tracking helpers: what a tracked run records, and Lightning's MLflow logger.
 
-Torch-free and MLflow-free at import: the Kedro hooks (``lstm_forecast.hooks``) bind the
+Torch-free and MLflow-free at import: the Kedro hooks (``tracking_hooks``) bind the
 MLflow run that kedro-mlflow started, and the training stage asks ``lightning_logger()`` for
 a logger writing into that run. The rules (which parameters, which metrics, which rows) are
 plain Python on plain data, unit-tested without MLflow; ``log_onnx_model`` imports MLflow

@@ -14,10 +14,10 @@ import pytest
 import torch
 
 from lstm_forecast.errors import ArtifactError
-from lstm_forecast.models import torch_export
+from lstm_forecast.models import lstm_export
+from lstm_forecast.models.lstm_export import export_checkpoint, export_module
 from lstm_forecast.models.lstm_network import LSTMForecaster, model_from_checkpoint
-from lstm_forecast.models.torch_export import export_checkpoint, export_module
-from lstm_forecast.onnx_contract import INPUT_NAME, OUTPUT_NAME, shape_of
+from lstm_forecast.onnx.contract import INPUT_NAME, OUTPUT_NAME, shape_of
 from tests.models.conftest import DYNAMO, HORIZON, N_FEATURES, QUANTILES, WINDOW, make_checkpoint
 
 
@@ -100,7 +100,7 @@ def test_e_an_export_carries_no_debugging_metadata_or_local_paths(
     assert not [n.name for n in model.graph.node if n.metadata_props or n.doc_string]
     assert not [v.name for v in values if v.metadata_props]
     assert not model.graph.metadata_props
-    source_root = str(Path(torch_export.__file__).resolve().parents[2]).encode()
+    source_root = str(Path(lstm_export.__file__).resolve().parents[2]).encode()
     assert source_root not in model.SerializeToString()
     assert b"stack_trace" not in model.SerializeToString()
 
@@ -113,8 +113,8 @@ def test_unknown_exporter_is_refused(checkpoint):
 _TWO_EXPORTS = """
 import json, sys
 sys.path.insert(0, {root!r})
-from lstm_forecast.models import torch_export as te
-from lstm_forecast.onnx_contract import shape_of
+from lstm_forecast.models import lstm_export as te
+from lstm_forecast.onnx.contract import shape_of
 from tests.models.conftest import DYNAMO, make_checkpoint
 spawned = []
 class Counting(te.ProcessPoolExecutor):

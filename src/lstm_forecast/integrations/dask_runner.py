@@ -1,9 +1,10 @@
 """``DaskRunner``: run a pipeline's nodes on a ``dask.distributed`` cluster.
 
-    kedro run --runner=lstm_forecast.runner.DaskRunner                        # LocalCluster
-    kedro run --runner=lstm_forecast.runner.DaskRunner --runner-params=n_workers=2
-    kedro run --runner=lstm_forecast.runner.DaskRunner --runner-params=address=tcp://host:8786
-    LSTM_FORECAST_DASK_ADDRESS=tcp://host:8786 kedro run --runner=lstm_forecast.runner.DaskRunner
+    R=lstm_forecast.integrations.dask_runner.DaskRunner
+    kedro run --runner=$R                                          # a LocalCluster
+    kedro run --runner=$R --runner-params=n_workers=2
+    kedro run --runner=$R --runner-params=address=tcp://host:8786
+    LSTM_FORECAST_DASK_ADDRESS=tcp://host:8786 kedro run --runner=$R
 
 Adapted from the ``DaskRunner`` in Kedro's deployment guide, page "Dask"
 (https://docs.kedro.org/en/stable/deploy/supported-platforms/dask/; source
@@ -34,10 +35,12 @@ are ``{}`` after a Dask run; its hooks are left out on workers).
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
@@ -53,7 +56,7 @@ from distributed import Client, LocalCluster, as_completed
 from kedro.io import MemoryDataset
 from kedro.runner import AbstractRunner
 
-from lstm_forecast._dask_worker import import_modules, portable_catalog, run_node
+from lstm_forecast.integrations.dask_worker import import_modules, portable_catalog, run_node
 
 if TYPE_CHECKING:
     from kedro.io import CatalogProtocol
@@ -151,82 +154,120 @@ class DaskRunner(AbstractRunner):
             hook_manager: Unused here: node hooks run on the workers (see the module).
             run_id: The id of the run.
         """
-        nodes = pipeline.nodes
-        order = {node: index for index, node in enumerate(nodes)}  # topological
-        parents = pipeline.node_dependencies
-        children: dict[Node, set[Node]] = {node: set() for node in nodes}
-        for node in nodes:
-            for parent in parents[node]:
-                children[parent].add(node)
         in_memory = _memory_outputs(pipeline, catalog)
-        free_outputs = in_memory & pipeline.outputs()
-        load_counts = Counter(chain.from_iterable(n.inputs for n in nodes))
-        portable = portable_catalog(catalog)
-        logging_config = dict(getattr(kedro_project.LOGGING, "data", {})) or None
-
+        load_counts = Counter(chain.from_iterable(n.inputs for n in pipeline.nodes))
         client, cluster = self._client(pipeline)
-        # Tasks whose in-memory outputs a later node or the caller still needs.
-        holding: dict[Node, Any] = {}
-        node_of: dict[str, Node] = {}
-        done_nodes: set[Node] = set()
-        submitted: set[Node] = set()
-        pending = as_completed()
-
-        def submit(node: Node) -> None:
-            carriers = [holding[p] for p in parents[node] if in_memory & set(p.outputs)]
-            future = client.submit(
+        schedule = _Schedule(
+            pipeline,
+            in_memory,
+            functools.partial(
+                client.submit,
                 run_node,
-                node,
-                portable,
-                sorted(in_memory & set(node.outputs)),
-                kedro_project.PACKAGE_NAME,
-                logging_config,
-                self._is_async,
-                run_id,
-                *carriers,
-                key=f"{node.name}-{uuid.uuid4().hex[:8]}",
-                pure=False,
-            )
-            node_of[future.key] = node
-            holding[node] = future
-            submitted.add(node)
-            pending.add(future)
-
+                catalog=portable_catalog(catalog),
+                package_name=kedro_project.PACKAGE_NAME,
+                logging_config=dict(getattr(kedro_project.LOGGING, "data", {})) or None,
+                is_async=self._is_async,
+                run_id=run_id,
+            ),
+        )
         try:
-            _warm_up(client, nodes)
-            for node in nodes:
-                if not parents[node]:
-                    submit(node)
-            for future in pending:
-                node = node_of[future.key]
+            _warm_up(client, pipeline.nodes)
+            schedule.start()
+            for future in schedule.pending:
+                node = schedule.node_of[future.key]
                 if future.status != "finished":
-                    self._suggest_resume_scenario(pipeline, done_nodes, catalog)
+                    self._suggest_resume_scenario(pipeline, schedule.done, catalog)
                     try:
                         future.result()  # raises the node's own exception, with its traceback
                     finally:
-                        client.cancel([f for f in holding.values() if f.key != future.key])
-                done_nodes.add(node)
+                        client.cancel(schedule.other_tasks(future))
+                schedule.finish(node)
                 self._logger.info("Completed node: %s", node.name)
-                self._logger.info("Completed %d out of %d tasks", len(done_nodes), len(nodes))
+                self._logger.info(
+                    "Completed %d out of %d tasks", len(schedule.done), len(pipeline.nodes)
+                )
                 self._release_datasets(node, catalog, load_counts, pipeline)
-                for child in sorted(children[node], key=order.__getitem__):
-                    if child not in submitted and parents[child] <= done_nodes:
-                        submit(child)
-                for finished in (node, *parents[node]):
-                    if children[finished] <= done_nodes and not free_outputs & set(
-                        finished.outputs
-                    ):
-                        holding.pop(finished, None)  # lets Dask free the data on the worker
-            for node, future in holding.items():
-                wanted = free_outputs & set(node.outputs)
-                if wanted:
-                    outputs = future.result()
-                    for name in wanted:
-                        catalog.save(name, outputs[name])
+            schedule.save_free_outputs(catalog)
         finally:
             client.close()
             if cluster is not None:
                 cluster.close()
+
+
+class _Schedule:
+    """Which node may start, which tasks still hold data, and what the caller gets back.
+
+    A node is submitted once all its parents are done, carrying only the parents' tasks
+    whose in-memory outputs it reads; a finished task is let go (so Dask frees its data on
+    the worker) once every child is done, unless the caller wants one of its outputs.
+    """
+
+    def __init__(
+        self, pipeline: Pipeline, in_memory: set[str], submit_task: Callable[..., Any]
+    ) -> None:
+        self._nodes = pipeline.nodes
+        self._order = {node: index for index, node in enumerate(self._nodes)}  # topological
+        self._parents = pipeline.node_dependencies
+        self._children: dict[Node, set[Node]] = {node: set() for node in self._nodes}
+        for node in self._nodes:
+            for parent in self._parents[node]:
+                self._children[parent].add(node)
+        self._in_memory = in_memory
+        self._free_outputs = in_memory & pipeline.outputs()
+        self._submit_task = submit_task
+        self.holding: dict[Node, Any] = {}  # tasks whose in-memory outputs are still needed
+        self.node_of: dict[str, Node] = {}
+        self.done: set[Node] = set()
+        self._submitted: set[Node] = set()
+        self.pending = as_completed()
+
+    def start(self) -> None:
+        """Submit the nodes that wait for no other."""
+        for node in self._nodes:
+            if not self._parents[node]:
+                self._submit(node)
+
+    def finish(self, node: Node) -> None:
+        """Mark ``node`` done, submit the children it completes, let go of spent tasks."""
+        self.done.add(node)
+        for child in sorted(self._children[node], key=self._order.__getitem__):
+            if child not in self._submitted and self._parents[child] <= self.done:
+                self._submit(child)
+        for finished in (node, *self._parents[node]):
+            spent = self._children[finished] <= self.done
+            if spent and not self._free_outputs & set(finished.outputs):
+                self.holding.pop(finished, None)
+
+    def other_tasks(self, failed: Any) -> list[Any]:
+        """Every held task but ``failed`` (cancelled when a node fails)."""
+        return [future for future in self.holding.values() if future.key != failed.key]
+
+    def save_free_outputs(self, catalog: CatalogProtocol) -> None:
+        """Save the pipeline's in-memory outputs, which only the workers hold, to ``catalog``."""
+        for node, future in self.holding.items():
+            wanted = self._free_outputs & set(node.outputs)
+            if wanted:
+                outputs = future.result()
+                for name in wanted:
+                    catalog.save(name, outputs[name])
+
+    def _submit(self, node: Node) -> None:
+        carriers = [
+            self.holding[parent]
+            for parent in self._parents[node]
+            if self._in_memory & set(parent.outputs)
+        ]
+        future = self._submit_task(
+            node=node,
+            memory_outputs=sorted(self._in_memory & set(node.outputs)),
+            carriers=carriers,
+            key=f"{node.name}-{uuid.uuid4().hex[:8]}",
+            pure=False,
+        )
+        self.node_of[future.key] = node
+        self.holding[node] = future
+        self._submitted.add(node)
+        self.pending.add(future)
 
 
 def _memory_outputs(pipeline: Pipeline, catalog: CatalogProtocol) -> set[str]:

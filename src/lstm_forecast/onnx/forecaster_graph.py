@@ -19,7 +19,7 @@ import torch
 from onnx import compose
 from torch import nn
 
-from lstm_forecast.onnx_contract import (
+from lstm_forecast.onnx.contract import (
     CANDLES,
     CLOSE_QUANTILES,
     INPUT_NAME,
@@ -29,7 +29,7 @@ from lstm_forecast.onnx_contract import (
     OnnxContract,
 )
 
-from .torch_export import without_exporter_metadata
+from .exporter_metadata import without_exporter_metadata
 
 _LAST_CLOSE = "last_close"
 

@@ -1,4 +1,4 @@
-"""A stand-in project package for tests/test_runner.py: light nodes and one recording hook.
+"""A stand-in project for tests/integrations/test_dask_runner.py: light nodes, one recording hook.
 
 Dask workers import the nodes' module and load the project's settings by package name;
 this package imports nothing heavy, so workers start quickly.

@@ -28,7 +28,8 @@ import onnx
 import torch
 
 from lstm_forecast.errors import ArtifactError
-from lstm_forecast.onnx_contract import INPUT_NAME, OUTPUT_NAME
+from lstm_forecast.onnx.contract import INPUT_NAME, OUTPUT_NAME
+from lstm_forecast.onnx.exporter_metadata import without_exporter_metadata
 
 from .lstm_network import LSTMForecaster, model_from_checkpoint
 
@@ -133,45 +134,3 @@ def export_module(model: LSTMForecaster, export: dict[str, Any]) -> bytes:
             )
     model = without_exporter_metadata(onnx.load_model_from_string(buffer.getvalue()))
     return model.SerializeToString()
-
-
-def without_exporter_metadata(model: onnx.ModelProto) -> onnx.ModelProto:
-    """Drop the exporter's per-graph, per-node and per-value metadata and doc strings, in place.
-
-    (e): the file then depends on the weights and the graph only, not on where or how the
-    export ran. The model's own ``metadata_props`` (the contract) are left alone.
-
-    Args:
-        model: An exported model.
-
-    Returns:
-        The same model.
-    """
-    graphs = [model.graph, *(g for f in model.functions for g in _subgraphs(f.node))]
-    while graphs:
-        graph = graphs.pop()
-        del graph.metadata_props[:]
-        graph.doc_string = ""
-        for value in (*graph.input, *graph.output, *graph.value_info, *graph.initializer):
-            del value.metadata_props[:]
-            value.doc_string = ""
-        for node in graph.node:
-            del node.metadata_props[:]
-            node.doc_string = ""
-        graphs.extend(_subgraphs(graph.node))
-    for function in model.functions:
-        del function.metadata_props[:]
-        for node in function.node:
-            del node.metadata_props[:]
-            node.doc_string = ""
-    return model
-
-
-def _subgraphs(nodes: Any) -> list[onnx.GraphProto]:
-    """The graphs held in node attributes (If, Loop, Scan bodies)."""
-    found = []
-    for node in nodes:
-        for attribute in node.attribute:
-            found.extend([attribute.g] if attribute.HasField("g") else [])
-            found.extend(attribute.graphs)
-    return found

@@ -13,7 +13,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from lstm_forecast.errors import ArtifactError
-from lstm_forecast.onnx_contract import (
+from lstm_forecast.onnx.contract import (
     OnnxContract,
     Scaler,
     make_session,

@@ -21,8 +21,8 @@ import onnxruntime as ort
 import pandas as pd
 import pytest
 
-from lstm_forecast import tracking
-from tests.conftest import KEDRO, RAW_CSV, copy_project, kedro_env
+from lstm_forecast.integrations import mlflow_tracking as tracking
+from tests.conftest import KEDRO, RAW_CSV, copy_project, run_command
 
 TRACKED = "tracking.enabled=true"
 RUNS = {  # label -> extra --params; the smoke env otherwise trains with hidden_size 8
@@ -154,14 +154,11 @@ def _offline_prefix() -> list[str]:
 
 
 def _kedro(project: Path, params: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    return run_command(
         [*_offline_prefix(), KEDRO, "run", "--env=smoke", f"--params={TRACKED},{params}", *args],
-        cwd=project,
-        env=kedro_env(),
-        capture_output=True,
-        text=True,
-        timeout=900,
+        project,
         check=False,
+        timeout=900,
     )
 
 

@@ -7,11 +7,10 @@ import pandas as pd
 import pytest
 
 from lstm_forecast.errors import CandleDataError
-from lstm_forecast.pipelines.ingestion.layout import IngestionParams
-from lstm_forecast.pipelines.ingestion.rules import broken_rules, inconsistent_rows, validate_values
-from lstm_forecast.pipelines.ingestion.wording import FileView
-
-from ._helpers import HOUR_NS, bar_rows, params, to_text
+from lstm_forecast.ohlcv_csv.rules import broken_rules, inconsistent_rows, validate_values
+from lstm_forecast.ohlcv_csv.wording import FileView
+from lstm_forecast.pipelines.ingestion.params import IngestionParams
+from tests.pipelines.ingestion._helpers import HOUR_NS, bar_rows, params, to_text
 
 NAN = float("nan")
 

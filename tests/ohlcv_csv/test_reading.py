@@ -10,12 +10,11 @@ import pytest
 from hypothesis import given
 
 from lstm_forecast.errors import CandleDataError
-from lstm_forecast.pipelines.ingestion import reading
-from lstm_forecast.pipelines.ingestion.layout import FIELDS, SourceParams
+from lstm_forecast.ohlcv_csv import reading
+from lstm_forecast.ohlcv_csv.layout import FIELDS, SourceParams
 from lstm_forecast.pipelines.ingestion.nodes import clean_candles
-
-from ._helpers import HEADER, PROJECT, SHIPPED, bar_rows, params, to_text
-from .test_properties import PROPERTY_SETTINGS, _params, any_mess
+from tests.pipelines.ingestion._helpers import HEADER, PROJECT, SHIPPED, bar_rows, params, to_text
+from tests.pipelines.ingestion.test_properties import PROPERTY_SETTINGS, _params, any_mess
 
 
 def _outcome(text: str, ingestion: dict) -> tuple:

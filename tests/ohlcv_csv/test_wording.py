@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from lstm_forecast.pipelines.ingestion.layout import SourceParams
-from lstm_forecast.pipelines.ingestion.wording import FileView, _file_lines
-
-from ._helpers import params
+from lstm_forecast.ohlcv_csv.layout import SourceParams
+from lstm_forecast.ohlcv_csv.wording import FileView, _file_lines
+from tests.pipelines.ingestion._helpers import params
 
 TEXT = "head\r\nfirst,1\r\n\nthird,3\rr\nlast,4"
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from lstm_forecast.errors import CandleDataError
 
-from .layout import FIELDS, VALUE_COLUMNS, IngestionParams
+from .layout import FIELDS, VALUE_COLUMNS, CandlePolicy
 from .wording import FileView, describe
 
 logger = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def listed_rows(view: FileView, rows: pd.Index) -> list[dict[str, Any]]:
     return [{"line": view.line(row), "cells": cells[row]} for row in shown]
 
 
-def stale_bars(frame: pd.DataFrame, view: FileView, ingestion: IngestionParams) -> pd.Index:
+def stale_bars(frame: pd.DataFrame, view: FileView, ingestion: CandlePolicy) -> pd.Index:
     """Rows identical to the bar just before them in all five values (forward-filled bars).
 
     ``frame`` holds at least ``min_segment_bars`` (>= 2) bars: shorter files were refused.
@@ -89,7 +89,7 @@ def stale_bars(frame: pd.DataFrame, view: FileView, ingestion: IngestionParams) 
 def quality_report(
     frame: pd.DataFrame,
     view: FileView,
-    ingestion: IngestionParams,
+    ingestion: CandlePolicy,
     counts: Counts,
     stale: pd.Index,
 ) -> dict[str, Any]:

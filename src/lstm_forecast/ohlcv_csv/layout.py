@@ -1,17 +1,17 @@
-"""The ``params:ingestion`` block as typed parameters: the file's layout and the policies.
+"""The layout of an OHLCV CSV as typed settings, and what the checks need besides it.
 
-Kedro 1.7 validates ``params:ingestion`` against ``IngestionParams`` (the type hint of
-``clean_candles``) before any node runs, so a misspelt key, an unknown epoch unit or a
-policy outside its choices stops the run at once, naming the key and the accepted values.
+``SourceParams`` is the ``ingestion.source`` block (pydantic, so a misspelt key or an
+unknown epoch unit is refused before any row is read); ``CandlePolicy`` is the shape of
+the interval and odd-bar policies that the ingestion stage's parameters provide.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Protocol
 
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
-from pydantic import BeforeValidator, ConfigDict, Field, NonNegativeInt, field_validator
+from pydantic import BeforeValidator, Field, NonNegativeInt, field_validator
 
 from lstm_forecast.params import StrictParams
 
@@ -111,30 +111,25 @@ class SourceParams(StrictParams):
         return sorted({"", *self.na_values})
 
 
-class IngestionParams(StrictParams):
-    """All of ``params:ingestion``: the layout of the file and what to do with odd bars."""
+class CandlePolicy(Protocol):
+    """What the checks need beyond the layout: the bar interval and the policies for odd bars.
 
-    # Long inputs (the whole block) would drown the one key at fault in the message.
-    model_config = ConfigDict(hide_input_in_errors=True)
+    The ingestion stage's ``IngestionParams`` is one; the library takes any object with
+    these attributes, so it never imports a stage.
+    """
 
-    source: SourceParams = SourceParams()
-    interval: str = "1h"
-    min_segment_bars: int = Field(10, ge=2)
-    missing_volume: Literal["refuse", "zero"] = "refuse"
-    inconsistent_ohlc: Literal["refuse", "drop"] = "refuse"
-    stale_warn_fraction: float = Field(0.05, ge=0.0, le=1.0)
-    stale_bars: Literal["keep", "refuse"] = "keep"
-
-    @field_validator("interval")
-    @classmethod
-    def _fixed_interval(cls, value: str) -> str:
-        interval_ns(value)
-        return value
+    source: SourceParams
+    interval: str
+    min_segment_bars: int
+    missing_volume: Literal["refuse", "zero"]
+    inconsistent_ohlc: Literal["refuse", "drop"]
+    stale_warn_fraction: float
+    stale_bars: Literal["keep", "refuse"]
 
     @property
     def step_ns(self) -> int:
         """The bar interval in nanoseconds."""
-        return interval_ns(self.interval)
+        ...
 
 
 def interval_ns(interval: str) -> int:

@@ -1,5 +1,5 @@
 """What the Dask runner's workers run: set a worker up once, run one node, hand on its
-in-memory outputs (``lstm_forecast.runner.DaskRunner`` submits these functions)."""
+in-memory outputs (``dask_runner.DaskRunner`` submits these functions)."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def run_node(
     logging_config: dict[str, Any] | None,
     is_async: bool,
     run_id: str | None,
-    *upstream: dict[str, Any],
+    carriers: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """Run one node on a Dask worker; returns its outputs that live only in memory.
 
@@ -73,8 +73,8 @@ def run_node(
         logging_config: The run's logging configuration.
         is_async: Load and save with threads.
         run_id: The id of the run, passed to hooks.
-        *upstream: The in-memory outputs of the nodes this one depends on (Dask waits for
-            those tasks and passes their results).
+        carriers: The in-memory outputs of the nodes this one depends on (submitted as
+            their tasks; Dask waits for them and passes their results).
 
     Returns:
         ``{dataset name: data}`` for ``memory_outputs``.
@@ -92,7 +92,7 @@ def run_node(
     disabled = {*kedro_project.settings.DISABLE_HOOKS_FOR_PLUGINS, *_DRIVER_ONLY_PLUGINS}
     _register_hooks_entry_points(hook_manager, disabled)
 
-    for produced in upstream:
+    for produced in carriers:
         for name, data in produced.items():
             if name in node.inputs:
                 catalog.get(name).save(data)

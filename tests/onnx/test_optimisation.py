@@ -13,9 +13,9 @@ import torch
 from onnx import TensorProto, helper
 from onnxruntime.quantization import quantize_dynamic
 
-from lstm_forecast import variants
+from lstm_forecast.models.lstm_export import export_checkpoint
 from lstm_forecast.models.lstm_network import LSTMForecaster
-from lstm_forecast.models.torch_export import export_checkpoint
+from lstm_forecast.onnx import optimisation as variants
 
 EXPORT = {"exporter": "dynamo", "opset": 18, "dynamic_window": True, "isolate_process": True}
 WINDOW, N_FEATURES = 12, 6
