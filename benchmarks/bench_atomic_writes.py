@@ -36,8 +36,8 @@ def _write_all(fs: LocalFileSystem, files: dict[str, bytes], folder: Path) -> No
 
 def main() -> None:
     args = c.parser(__doc__.splitlines()[0]).parse_args(sys.argv[1:])
-    extra = ["--env=smoke"] if args.quick else []
-    repeats = 3 if args.quick else 15
+    extra = ["--env=smoke", "--pipelines=ingestion"] if args.quick else []
+    repeats = 2 if args.quick else 15
     command = " ".join(["kedro run", *extra])
     with tempfile.TemporaryDirectory(prefix="bench-atomic-") as tmp:
         project = c.copy_project(Path(tmp) / "project")

@@ -5,8 +5,8 @@ local, the raw CSV, empty data folders) so the checkout's own data/ is never tou
 the real `kedro` CLI runs there with telemetry off, inside ``_kedro_timing.py``, which
 records when each node ran. Printed: the wall time, the time before the first node
 (interpreter start, imports, Kedro's session, catalog and parameter validation), each
-node's own time, and the rest (loads, saves, hooks). ``--quick`` runs the small ``smoke``
-environment instead, which says only that the command works.
+node's own time, and the rest (loads, saves, hooks). ``--quick`` runs ``--env=smoke
+--pipelines=ingestion`` instead, which says only that the command works.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def breakdown(run: dict) -> list[list[str]]:
 
 def main() -> None:
     args = c.parser(__doc__.splitlines()[0]).parse_args(sys.argv[1:])
-    extra = ["--env=smoke"] if args.quick else []
+    extra = ["--env=smoke", "--pipelines=ingestion"] if args.quick else []
     command = " ".join(["kedro run", *extra])
     with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
         project = c.copy_project(Path(tmp) / "project")

@@ -23,9 +23,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from lstm_forecast.onnx.optimisation import price_parity
 from lstm_forecast.pipelines.variants.nodes import _outside
 from lstm_forecast.pipelines.variants.params import VariantTolerance
-from lstm_forecast.onnx.optimisation import price_parity
 
 LEVELS = (0.05, 0.5, 0.95)
 REFERENCE = np.array([[[100.0, 110.0, 120.0]]] * 4 + [[[2000.0, 2100.0, 2200.0]]])
