@@ -219,9 +219,17 @@ def refusal(root: Path, lock: FileLock) -> RunLockedError:
     described = [h.describe() for h in holders if h is not None] or ["details not written yet"]
     who = "; ".join(described)
     return RunLockedError(
-        f"another kedro run ({who}) is writing to {root.as_posix()}/; wait for it, or run "
+        f"another kedro run ({who}) is writing to {_shown(root)}/; wait for it, or run "
         "this one with --env/--params pointing at another data folder"
     )
+
+
+def _shown(root: Path) -> str:
+    """``data`` when it is below the working folder (as the user typed paths), else in full."""
+    try:
+        return root.absolute().relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return root.as_posix()
 
 
 def _alive(holder: Holder) -> bool:
