@@ -42,7 +42,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-atomic-") as tmp:
         project = c.copy_project(Path(tmp) / "project")
         print(f"[atomic writes] `{command}` in {project} ...", flush=True)
-        run_seconds = kedro_run(project, extra)
+        run_seconds = kedro_run(project, extra)["wall"]
         outputs = sorted(
             p
             for layer in c.DATA_LAYERS[1:]
