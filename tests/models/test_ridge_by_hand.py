@@ -8,11 +8,18 @@ residuals (numpy's default, linear interpolation between order statistics).
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
+import onnx
+import onnxruntime as ort
 import pytest
+from onnx import numpy_helper
 
 from lstm_forecast.models import TrainingData
 from lstm_forecast.models.ridge import KIND, RidgeParams
+from lstm_forecast.onnx.contract import INPUT_NAME, OUTPUT_NAME
+from lstm_forecast.pipelines.export.params import ExportParams
 
 LENGTH, N_FEATURES, HORIZON = 3, 2, 3
 QUANTILES = (0.1, 0.5, 0.9)
@@ -90,3 +97,53 @@ def test_the_penalty_shrinks_the_weights() -> None:
     tight = np.asarray(KIND.fit(data, RidgeParams(alpha=1e3)).artifact["coef"])
     assert np.linalg.norm(tight) < 0.5 * np.linalg.norm(loose)
     assert np.linalg.norm(loose) == pytest.approx(np.linalg.norm(weights), rel=1e-4)
+
+
+def test_the_artifact_and_its_record(caplog: pytest.LogCaptureFixture) -> None:
+    data, _, _ = _series()
+    with caplog.at_level(logging.INFO, logger="lstm_forecast.models.ridge"):
+        trained = KIND.fit(data, RidgeParams(alpha=0.0))
+    assert caplog.messages == [
+        "Fitted the ridge baseline on 28 windows x 6 inputs; residual quantiles from 5 "
+        "validation windows."
+    ]
+    assert list(trained.history.columns) == ["epoch"]
+    assert trained.history.empty  # no epochs: one closed-form fit
+    meta = trained.artifact["meta"]
+    assert (meta["kind"], meta["window_length"], meta["horizon"]) == ("ridge", LENGTH, HORIZON)
+    assert meta["quantiles"] == list(QUANTILES)
+    # Stored as float32 values (what the ONNX initializers hold), not float64 ones.
+    for key in ("coef", "intercept", "offsets"):
+        stored = np.asarray(trained.artifact[key], dtype=np.float64)
+        np.testing.assert_array_equal(stored, stored.astype(np.float32))
+    window = np.ones((2, LENGTH, N_FEATURES), dtype=np.float32)
+    assert KIND.predictor(trained.artifact)(window).dtype == np.float32
+
+
+def test_the_onnx_graph_and_its_weights_by_hand() -> None:
+    data, weights, intercept = _series()
+    artifact = KIND.fit(data, RidgeParams(alpha=0.0)).artifact
+    model = KIND.to_onnx(artifact, ExportParams())
+    onnx.checker.check_model(model)
+    assert model.ir_version == 8
+    assert [(o.domain, o.version) for o in model.opset_import] == [("", ExportParams().opset)]
+    assert model.graph.name == "ridge_quantiles"
+
+    def dims(value: onnx.ValueInfoProto) -> list[str | int]:
+        return [d.dim_param or d.dim_value for d in value.type.tensor_type.shape.dim]
+
+    assert dims(model.graph.input[0]) == ["batch", LENGTH, N_FEATURES]
+    assert dims(model.graph.output[0]) == ["batch", HORIZON, len(QUANTILES)]
+    held = KIND.weights(artifact)
+    assert set(held) == {"coef", "intercept", "offsets"}
+    np.testing.assert_allclose(held["coef"], weights.T, atol=1e-4)
+    np.testing.assert_allclose(held["intercept"], intercept, atol=1e-4)
+    np.testing.assert_allclose(held["offsets"], OFFSETS, atol=1e-4)
+    initializers = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    for name, value in held.items():  # what the weight check compares, bit for bit
+        np.testing.assert_array_equal(initializers[name], value)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    window = np.arange(LENGTH * N_FEATURES, dtype=np.float32).reshape(1, LENGTH, N_FEATURES)
+    expected = (window.reshape(-1) @ weights.T + intercept)[:, None] + OFFSETS
+    got = session.run([OUTPUT_NAME], {INPUT_NAME: np.repeat(window, 2, axis=0)})[0]
+    np.testing.assert_allclose(got, np.stack([expected, expected]), atol=1e-3)
