@@ -11,7 +11,7 @@ export KEDRO_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 
-.PHONY: install run test viz mlflow-ui bench lint format clean mutation mutation-ingestion mutation-edges
+.PHONY: install run serve test viz mlflow-ui bench lint format clean mutation mutation-ingestion mutation-edges
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ install: $(STAMP) ## create .venv and install the project with its dev tools
 
 run: install ## the full pipeline with the real settings on the shipped data
 	$(BIN)/kedro run
+
+HOST ?= 127.0.0.1
+PORT ?= 8000
+serve: install ## the forecasting service on http://$(HOST):$(PORT) (page at /, API docs at /docs)
+	$(BIN)/kedro serve --host $(HOST) --port $(PORT)
 
 test: install ## the test suite (small `smoke` settings)
 	$(BIN)/python -m pytest

@@ -1,27 +1,27 @@
-"""Question 6: torch eager against onnxruntime fp32 / opt / int8, two model sizes, 1 and 2 threads.
+"""Question 6: torch, onnxruntime fp32 / opt / int8, OpenVINO; batch 1 / 64 / 256; 1 and 2 threads.
 
 Each model is the project's ``LSTMForecaster`` with seeded random weights (speed does not
 depend on the values), exported by ``export_checkpoint`` with the project's export settings;
 ``opt`` and ``int8`` come from ``lstm_forecast.onnx.optimisation`` with the default
 ``params:variants``.
-Torch runs in eval mode under ``torch.inference_mode`` with as many threads as the sessions
-it is compared with. Latency: p50/p95 of single calls at batch 1; throughput: windows/s at
-batch 256 (median call). Runtimes are timed in blocks of calls, the blocks interleaved over
-rounds, so machine drift hits all alike without one runtime's spinning thread pool landing
-inside another's timing. Also: session creation time, file size, and with ``--profile``
-the share of onnxruntime's kernel time per op at batch 256.
+OpenVINO (when installed) reads the same ONNX files through ``lstm_forecast.onnx.runtimes``:
+fp32 (dynamic shape, and a static shape compiled per batch size), the int8 file, and fp32
+computed in bf16. Torch runs in eval mode under ``torch.inference_mode`` with as many
+threads as the runtimes it is compared with. Every runtime's output on 256 windows is first
+compared with onnxruntime fp32 (``_runtimes.check``); one outside tolerance is not timed.
+Per batch size, the median call; runtimes are timed in blocks of calls, interleaved over
+rounds, so machine drift hits all alike. Also: onnxruntime's session settings at batch 256
+(threads, arena, spinning, graph level), and with ``--profile`` where the time goes at
+batch 256 (onnxruntime's profiler, OpenVINO's per-node counters). Prints the load average.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import statistics
+import os
 import sys
-import tempfile
 import time
 import warnings
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,8 +29,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c
+import _runtimes as R
 
 BIG_BATCH = 256
+BATCHES = (1, 64, BIG_BATCH)
 ROUNDS = 5
 # (label, hidden size, layers): the default model and a larger one.
 SIZES = (("default h32", 32, 1), ("large h128x2", 128, 2))
@@ -71,18 +73,6 @@ def build_models(hidden: int, layers: int, params: dict) -> tuple[object, dict[s
     }
 
 
-def session(payload: bytes, threads: int, profile: str | None = None):
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    if profile:
-        options.enable_profiling = True
-        options.profile_file_prefix = profile
-    return ort.InferenceSession(payload, options, providers=["CPUExecutionProvider"])
-
-
 def blocks(
     calls: dict[str, tuple[Callable[[], object], Callable[[], object]]], total: int
 ) -> dict[str, list[float]]:
@@ -103,171 +93,190 @@ def blocks(
     return samples
 
 
-def op_shares(payload: bytes, windows: np.ndarray, threads: int) -> dict[str, float]:
-    """Share of onnxruntime's kernel time per op type over 10 calls at this batch."""
-    with tempfile.TemporaryDirectory() as folder:
-        profiled = session(payload, threads, profile=str(Path(folder) / "profile"))
-        for _ in range(10):
-            profiled.run(None, {"window": windows})
-        events = json.loads(Path(profiled.end_profiling()).read_text())
-    spent: Counter[str] = Counter()
-    for event in events:
-        if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
-            spent[event["args"]["op_name"]] += event["dur"]
-    total = sum(spent.values()) or 1
-    return {op: spent[op] / total for op, _ in spent.most_common(4)}
+def validated(factories: dict, threads: int, windows: np.ndarray, reference: np.ndarray):
+    """The runtimes whose output is within tolerance of onnxruntime fp32, and every error."""
+    kept, errors = {}, {}
+    for name, factory in factories.items():
+        prepare, call = factory(threads)
+        prepare()
+        errors[name], ok = R.check(name, call(windows), reference)
+        if ok:
+            kept[name] = (prepare, call)
+        else:
+            print(f"  {name}, {threads} thread(s): REFUSED, error {errors[name]:.2e}; not timed")
+    return kept, errors
 
 
-def measure(
-    label: str, hidden: int, layers: int, params: dict, args
-) -> tuple[list[list[str]], dict[str, float]]:
-    """Table rows for one model size, and its goal figures (worst thread count of the best
-    variant at each batch size; int8 size ratio)."""
-    import torch
-
+def measure(label: str, hidden: int, layers: int, params: dict, args) -> tuple[list, dict]:
+    """Table rows for one model size, and per (threads, batch) each runtime's speed-up."""
     print(f"[variants] {label}: export, optimise, quantise ...", flush=True)
     model, files = build_models(hidden, layers, params)
     payloads = {name: proto.SerializeToString() for name, proto in files.items()}
     length = params["features"]["window_length"]
     windows = np.random.default_rng(0).standard_normal((BIG_BATCH, length, 6)).astype(np.float32)
-    created = {name: [] for name in payloads}
-    for _ in range(3 if args.quick else 7):
-        for name, payload in payloads.items():
-            created[name].append(c.timed(lambda p=payload: session(p, 1))[0])
-    with torch.inference_mode():
-        expected = model(torch.from_numpy(windows)).numpy()
-    rows = []
-    best: dict[str, list[float]] = {"b1": [], "b256": []}
+    reference = R.ort_session(payloads["fp32"], 1).run(None, {"window": windows})[0]
+    factories = R.runtimes(model, payloads, openvino=args.openvino)
+    calls = {1: 60, 64: 20, BIG_BATCH: 8} if args.quick else {1: 500, 64: 60, BIG_BATCH: 40}
+    rows, speedups = [], {}
     for threads in (1, 2):
-        sessions = {name: session(p, threads) for name, p in payloads.items()}
-        for name, ort_session in sessions.items():
-            error = np.abs(ort_session.run(None, {"window": windows})[0] - expected).max()
-            print(f"  {name}, {threads} thread(s): max |onnx - torch| {error:.2e}")
-        figures: dict[int, dict[str, list[float]]] = {}
-        for batch, total in ((1, 60 if args.quick else 500), (BIG_BATCH, 5 if args.quick else 20)):
-            numpy_batch = windows[:batch].copy()
-            torch_batch = torch.from_numpy(numpy_batch)
-
-            def torch_call(tensor=torch_batch):
-                with torch.inference_mode():
-                    return model(tensor)
-
-            calls = {"torch": (lambda t=threads: torch.set_num_threads(t), torch_call)}
-            for name, ort_session in sessions.items():
-                calls[name] = (
-                    lambda: None,
-                    lambda s=ort_session, b=numpy_batch: s.run(None, {"window": b}),
-                )
-            figures[batch] = blocks(calls, total)
-        p50 = {n: c.percentile(s, 50) for n, s in figures[1].items()}
-        p95 = {n: c.percentile(s, 95) for n, s in figures[1].items()}
-        rate = {n: BIG_BATCH / c.median(s) for n, s in figures[BIG_BATCH].items()}
-        best["b1"].append(max(p50["torch"] / p50[n] for n in payloads))
-        best["b256"].append(max(rate[n] / rate["torch"] for n in payloads))
-        for name in ("torch", *payloads):
-            is_onnx = name != "torch"
-            rows.append(
-                [
-                    label,
-                    str(threads),
-                    name,
-                    c.fmt_seconds(p50[name]),
-                    c.fmt_seconds(p95[name]),
-                    f"{p50['torch'] / p50[name]:.2f}x" if is_onnx else "",
-                    f"{rate[name]:.0f}",
-                    f"{rate[name] / rate['torch']:.2f}x" if is_onnx else "",
-                    c.fmt_seconds(statistics.median(created[name])) if is_onnx else "",
-                    c.fmt_bytes(len(payloads[name])) if is_onnx else "",
-                    f"{len(payloads[name]) / len(payloads['fp32']):.2f}" if is_onnx else "",
-                ]
-            )
+        kept, errors = validated(factories, threads, windows, reference)
+        medians = {}
+        for batch in BATCHES:
+            part = windows[:batch].copy()
+            timed = {n: (prep, lambda f=call, x=part: f(x)) for n, (prep, call) in kept.items()}
+            medians[batch] = {n: c.median(s) for n, s in blocks(timed, calls[batch]).items()}
+            speedups[threads, batch] = {
+                n: medians[batch]["torch"] / m for n, m in medians[batch].items() if n != "torch"
+            }
+        for name in factories:
+            cells = [label, str(threads), name, f"{errors[name]:.1e}"]
+            for batch in BATCHES:
+                if name not in kept:
+                    cells += ["refused", ""]
+                    continue
+                seconds = medians[batch][name]
+                shown = c.fmt_seconds(seconds) if batch == 1 else f"{batch / seconds:,.0f}/s"
+                ratio = speedups[threads, batch].get(name)
+                cells += [shown, f"{ratio:.2f}x" if ratio else ""]
+            size = len(payloads.get(name.split()[-1], b""))
+            cells.append(c.fmt_bytes(size) if name.startswith("ort") else "")
+            rows.append(cells)
     if args.profile:
-        for name in ("fp32", "int8"):
-            for threads in (1, 2):
-                shares = op_shares(payloads[name], windows, threads)
+        profile(payloads, windows, args)
+    speedups["int8_size"] = len(payloads["int8"]) / len(payloads["fp32"])
+    return rows, speedups
+
+
+def settings_sweep(params: dict, args) -> None:
+    """onnxruntime's session settings at batch 256, against the project's, torch alongside."""
+    model, files = build_models(32, 1, params)
+    length = params["features"]["window_length"]
+    batch = np.random.default_rng(1).standard_normal((BIG_BATCH, length, 6)).astype(np.float32)
+    torch_factory = R.runtimes(model, {}, openvino=False)["torch"]
+    rows = []
+    for name in ("fp32", "int8"):
+        payload = files[name].SerializeToString()
+        for threads in (1, 2):
+            calls = {"torch": torch_factory(threads)}
+            for label, settings in R.ORT_SETTINGS.items():
+                session = R.ort_session(payload, threads, **settings)
+                calls[label] = (lambda: None, lambda x, s=session: s.run(None, {"window": x}))
+            timed = {n: (prep, lambda f=call: f(batch)) for n, (prep, call) in calls.items()}
+            medians = {n: c.median(s) for n, s in blocks(timed, 8 if args.quick else 30).items()}
+            base = medians[next(iter(R.ORT_SETTINGS))]
+            for label in R.ORT_SETTINGS:
+                rows.append(
+                    [
+                        name,
+                        str(threads),
+                        label,
+                        c.fmt_seconds(medians[label]),
+                        f"{base / medians[label]:.2f}x",
+                        f"{medians['torch'] / medians[label]:.2f}x",
+                    ]
+                )
+    print(f"\nonnxruntime session settings at batch {BIG_BATCH} (default model):")
+    c.print_table(["file", "threads", "setting", "median call", "vs project", "vs torch"], rows)
+
+
+def profile(payloads: dict[str, bytes], windows: np.ndarray, args) -> None:
+    """Where the time goes at batch 256 (and 1): onnxruntime's profiler, OpenVINO's counters."""
+    for batch in (1, BIG_BATCH):
+        part = windows[:batch].copy()
+        for threads in (1, 2):
+            for name in ("fp32", "int8"):
+                shares = R.ort_op_shares(payloads[name], part, threads)
                 text = ", ".join(f"{op} {share:.0%}" for op, share in shares.items())
-                print(f"  profile {name}, batch {BIG_BATCH}, {threads} thread(s): {text}")
-    goals = {
-        "b1": min(best["b1"]),
-        "b256": min(best["b256"]),
-        "int8_size": len(payloads["int8"]) / len(payloads["fp32"]),
-    }
-    return rows, goals
+                print(f"  profile ort {name}, batch {batch}, {threads} thread(s): {text}")
+            if args.openvino:
+                shares = R.ov_op_shares(payloads["fp32"], part, threads)
+                text = ", ".join(f"{op} {share:.0%}" for op, share in shares.items())
+                print(f"  profile ov fp32, batch {batch}, {threads} thread(s): {text}")
 
 
 def main() -> None:
     parsed = c.parser(__doc__.splitlines()[0])
-    parsed.add_argument("--profile", action="store_true", help="op shares at batch 256")
+    parsed.add_argument("--profile", action="store_true", help="where the time goes")
+    parsed.add_argument("--no-settings", action="store_true", help="skip the onnxruntime settings")
     args = parsed.parse_args(sys.argv[1:])
     import onnxruntime
     import torch
 
     from lstm_forecast.onnx.optimisation import cpu_flags
+    from lstm_forecast.onnx.runtimes import openvino_missing
 
     logging.disable(logging.WARNING)
     warnings.filterwarnings("ignore")
+    missing = openvino_missing()
+    args.openvino = missing is None
+    versions = f"onnxruntime {onnxruntime.__version__}, torch {torch.__version__}, "
+    if missing is None:
+        import openvino
+
+        versions += f"openvino {openvino.__version__}"
+    else:
+        versions += f"no OpenVINO ({missing})"
     params = c.load_params()
     print(
         f"[variants] CPU flags that matter: {', '.join(cpu_flags()) or 'none found'}; "
-        f"onnxruntime {onnxruntime.__version__}, torch {torch.__version__}",
+        f"{versions}; load average at start {os.getloadavg()}",
         flush=True,
     )
     sizes = SIZES[:1] if args.quick else SIZES
-    rows, goals = [], {}
+    rows, speedups = [], {}
     for label, hidden, layers in sizes:
-        found, goals[label] = measure(label, hidden, layers, params, args)
+        found, speedups[label] = measure(label, hidden, layers, params, args)
         rows += found
     print()
     print(
         f"Window {params['features']['window_length']} x 6 features, horizon "
         f"{params['features']['horizon']}, {len(params['training']['quantiles'])} quantiles. "
-        "Speed-ups are against torch eager at the same thread count."
+        "Error: max |runtime - onnxruntime fp32| / std, on 256 windows. Speed-ups are against "
+        "torch eager at the same thread count, medians of the same run."
     )
-    c.print_table(
-        [
-            "model",
-            "threads",
-            "runtime",
-            "p50 b1",
-            "p95 b1",
-            "speed-up b1",
-            f"windows/s b{BIG_BATCH}",
-            f"speed-up b{BIG_BATCH}",
-            "session",
-            "file",
-            "size",
-        ],
-        rows,
-    )
+    headers = ["model", "threads", "runtime", "error", "b1 median", "x torch"]
+    for batch in BATCHES[1:]:
+        headers += [f"b{batch} windows", "x torch"]
+    c.print_table([*headers, "file"], rows)
+    if not args.no_settings:
+        settings_sweep(params, args)
+    c.write_summary(args.summary, summarise(speedups))
+    print(f"load average at the end {os.getloadavg()}")
+
+
+def summarise(speedups: dict) -> list[dict]:
+    """Goal rows: the best validated runtime per batch size, worse of 1 and 2 threads."""
     summary = []
-    for label, figures in goals.items():
-        summary += [
-            c.summary_row(
-                f"6. best variant vs torch, batch {batch}, worse of 1/2 threads ({label})",
-                ours="best of fp32/opt/int8",
-                reference="torch eager",
-                ratio=f"{figures[key]:.2f}x faster",
-                goal=f">= {goal}x",
-                met=figures[key] >= goal,
+    for label, figures in speedups.items():
+        for batch, goal in ((1, GOAL_BATCH1), (BIG_BATCH, GOAL_BATCH256)):
+            best = {t: max(figures[t, batch].items(), key=lambda item: item[1]) for t in (1, 2)}
+            worse = min(best.values(), key=lambda item: item[1])
+            text = ", ".join(f"{t} thread(s): {n} {r:.2f}x" for t, (n, r) in best.items())
+            print(f"{label}, batch {batch}: best validated runtime {text}")
+            summary.append(
+                c.summary_row(
+                    f"6. best validated runtime vs torch, batch {batch}, worse of 1/2 threads "
+                    f"({label})",
+                    ours=worse[0],
+                    reference="torch eager",
+                    ratio=f"{worse[1]:.2f}x faster",
+                    goal=f">= {goal}x",
+                    met=worse[1] >= goal,
+                )
             )
-            for key, batch, goal in (("b1", 1, GOAL_BATCH1), ("b256", BIG_BATCH, GOAL_BATCH256))
-        ]
+        ratio = figures["int8_size"]
+        print(f"{label}: int8 file {ratio:.2f} of fp32 (no contract metadata in this export)")
         summary.append(
             c.summary_row(
                 f"6. int8 file size / fp32 ({label})",
-                ours=f"{figures['int8_size']:.2f} of fp32",
+                ours=f"{ratio:.2f} of fp32",
                 reference="fp32",
-                ratio=f"{figures['int8_size']:.2f}",
+                ratio=f"{ratio:.2f}",
                 goal=f"<= {GOAL_SIZE:.2f}",
-                met=figures["int8_size"] <= GOAL_SIZE,
+                met=ratio <= GOAL_SIZE,
             )
         )
-        print(
-            f"{label}: best variant {figures['b1']:.2f}x torch at batch 1 and "
-            f"{figures['b256']:.2f}x at batch {BIG_BATCH} (worse of 1 and 2 threads); "
-            f"int8 file {figures['int8_size']:.2f} of fp32."
-        )
-    c.write_summary(args.summary, summary)
+    return summary
 
 
 if __name__ == "__main__":

@@ -30,9 +30,10 @@ import _common as c
 
 # Run at full size only when named with --only: minutes of `kedro run`s (repeated default
 # runs, with and without tracking, each starting a
-# Dask cluster, or of spawned DDP workers, each importing torch and Lightning afresh.
+# Dask cluster, of spawned DDP workers, each importing torch and Lightning afresh, or a
+# uvicorn server and a load client sharing the cores.
 # --quick runs them too (tiny), so they cannot rot either.
-OPTIONAL = ("atomic_writes", "ddp", "runners", "tracking")
+OPTIONAL = ("atomic_writes", "ddp", "runners", "serving", "tracking")
 
 
 def discover(folder: Path = c.BENCH_DIR) -> dict[str, Path]:

@@ -37,7 +37,7 @@ def test_full_run_publishes_validated_quantile_models(smoke_project):
         assert contract.validation["passed"] and contract.horizon == 6
         assert contract.quantiles == (0.05, 0.5, 0.95)
     metrics = json.loads((smoke_project / "data/08_reporting/forecast_metrics.json").read_text())
-    assert set(metrics["baselines"]) == {"random_walk", "ewma", "garch"}
+    assert set(metrics["baselines"]) == {"random_walk", "ewma", "garch", "har"}
     assert set(metrics["models"]["lstm"]["by_horizon"]) == {str(h) for h in range(1, 7)}
     assert "lstm_crps_skill_vs_garch_h6" in metrics["headline"]
 

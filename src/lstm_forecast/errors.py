@@ -19,3 +19,7 @@ class ValidationFailedError(LstmForecastError):
 
 class LineageError(LstmForecastError):
     """Stage outputs that were not made from each other: mixing them would be silently wrong."""
+
+
+class FetchError(LstmForecastError):
+    """Candles could not be fetched from an exchange archive; names the URL and what to do."""

@@ -45,5 +45,5 @@ class OnnxRuntimeParams(StrictParams):
     graph_optimization_level: Literal["disable", "basic", "extended", "all"] = "all"
 
     def as_dict(self) -> dict[str, Any]:
-        """The settings as the plain mapping ``onnx_contract.make_session`` takes."""
+        """The settings as the plain mapping ``onnx.contract.make_session`` takes."""
         return self.model_dump()

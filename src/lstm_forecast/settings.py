@@ -9,8 +9,8 @@ from lstm_forecast.integrations.run_lock import RunLockHooks
 from lstm_forecast.integrations.tracking_hooks import TrackingHooks
 
 # MLflow's usage telemetry honours MLFLOW_DISABLE_TELEMETRY or DO_NOT_TRACK=true, not the
-# DO_NOT_TRACK=1 the Makefile exports. Set before any MLflow import: kedro-mlflow's CLI
-# plugin imports mlflow when a `kedro` command starts, after this file is read.
+# DO_NOT_TRACK=1 the Makefile exports. Set before any MLflow import (MLflow is imported
+# only by tracked runs and `kedro mlflow` commands: integrations/lazy_kedro_mlflow.py).
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 # Its progress bars for local artefact copies would interleave with the run's log.
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -28,6 +28,7 @@ CONFIG_LOADER_ARGS = {
 # DurabilityHooks: atomic writes for every dataset, cleanup after killed runs, the
 # LSTM_FORECAST_FAULT testing aid. TrackingHooks: experiment tracking (conf/base/mlflow.yml,
 # params:tracking); kedro-mlflow's own hook would open the MLflow store in every Kedro
-# session (kedro-viz, notebooks, runs with tracking off), so it drives it for tracked runs.
+# session (kedro-viz, notebooks, runs with tracking off), so it drives it for tracked runs;
+# TrackingHooks takes that hook's entry-point name, so Kedro does not even import it.
 HOOKS = (RunLockHooks(), DurabilityHooks(), TrackingHooks())
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro_mlflow",)

@@ -288,6 +288,10 @@ def test_passing_runs_register_model_onnx_and_the_failed_run_registers_nothing(s
     passing = {_run(store, "4").info.run_id, _run(store, "8").info.run_id}
     assert {v.run_id for v in versions} == passing
     assert all(v.status == "READY" and v.tags["file"] == "model.onnx" for v in versions)
+    # The product is registered beside the network, its sidecar with it (for `kedro serve`).
+    forecasters = client.search_model_versions("name='lstm-forecast-forecaster'")
+    assert {v.run_id for v in forecasters} == passing
+    assert all(v.tags["file"] == "forecaster.onnx" for v in forecasters)
     failed = store["runs"][-1]
     assert failed.info.status == "FAILED"
     assert failed.data.params["validation.tolerance.atol"] == "0"

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from lstm_forecast.timeseries.evaluation import headline, score_all, verdict_line
+from lstm_forecast.timeseries.evaluation import best_baselines, headline, score_all, verdict_line
 
 LEVELS = np.array([0.05, 0.5, 0.95])
 # Four windows, two horizon steps. Every forecast is centred on the actual close with
@@ -109,9 +109,19 @@ def test_headline_picks_h1_and_the_last_horizon():
     assert set(numbers) == {
         f"good_{name}_h{h}"
         for h in (1, 2)
-        for name in ("relative_mae", "coverage90", "crps_skill_vs_wide", "dm_p_vs_wide")
+        for name in (
+            "relative_mae",
+            "coverage90",
+            "crps_skill_vs_wide",
+            "dm_p_vs_wide",
+            "crps_skill_vs_best",
+            "dm_p_vs_best",
+        )
     }
     assert numbers["good_crps_skill_vs_wide_h2"] == pytest.approx(0.85)
+    # The only baseline is the best one.
+    assert numbers["good_crps_skill_vs_best_h2"] == numbers["good_crps_skill_vs_wide_h2"]
+    assert numbers["good_dm_p_vs_best_h1"] == numbers["good_dm_p_vs_wide_h1"]
     assert numbers["good_coverage90_h1"] == 1.0
     assert numbers["good_relative_mae_h2"] == 0.0
     assert numbers["good_dm_p_vs_wide_h2"] == pytest.approx(
@@ -119,7 +129,40 @@ def test_headline_picks_h1_and_the_last_horizon():
     )
     assert numbers["good_dm_p_vs_wide_h1"] < 0.001
     # horizon 1: a single set of numbers.
-    assert len(headline(scores, ["good"], ("wide",), 1)) == 4
+    assert len(headline(scores, ["good"], ("wide",), 1)) == 6
+
+
+def test_best_baseline_is_the_lowest_crps_per_step_and_headline_and_verdict_use_it():
+    def entry(crps, skill, p):
+        return {
+            "crps": crps,
+            "relative_mae": 1.0,
+            "coverage": {"0.9": {"coverage": 0.9}},
+            "crps_skill": skill,
+            "diebold_mariano": {b: {"statistic": -1.0, "p_value": v} for b, v in p.items()},
+        }
+
+    # Step 1: b has the lower CRPS; step 2: a has.
+    scores = {
+        "a": {"by_horizon": {"1": entry(2.0, {}, {}), "2": entry(1.0, {}, {})}},
+        "b": {"by_horizon": {"1": entry(1.5, {}, {}), "2": entry(3.0, {}, {})}},
+        "m": {
+            "by_horizon": {
+                "1": entry(1.0, {"a": 0.5, "b": 0.3}, {"a": 0.01, "b": 0.02}),
+                "2": entry(0.9, {"a": 0.1, "b": 0.7}, {"a": 0.03, "b": 0.04}),
+            }
+        },
+    }
+    assert best_baselines(scores, ("a", "b")) == {"1": "b", "2": "a"}
+    numbers = headline(scores, ["m"], ("a", "b"), 2)
+    assert numbers["m_crps_skill_vs_best_h1"] == 0.3
+    assert numbers["m_dm_p_vs_best_h1"] == 0.02
+    assert numbers["m_crps_skill_vs_best_h2"] == 0.1
+    assert numbers["m_dm_p_vs_best_h2"] == 0.03
+    assert "best baseline h=1 b, h=2 a" in verdict_line("m", scores, ("a", "b"), 2, 0.05)
+    # Given explicitly (the run summary only has the models' scores), it is used as given.
+    line = verdict_line("m", {"m": scores["m"]}, ("a", "b"), 2, 0.05, best={"1": "a", "2": "a"})
+    assert "best baseline h=1 a, h=2 a" in line
 
 
 def test_headline_reports_the_90_percent_interval_not_another_one():

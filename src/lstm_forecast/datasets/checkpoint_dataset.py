@@ -9,8 +9,6 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from lstm_forecast.errors import ArtifactError
 
 from ._local_file import AtomicLocalFileDataset
@@ -67,6 +65,8 @@ class LightningCheckpointDataset(AtomicLocalFileDataset):
     def load(self) -> dict[str, Any]:
         path, payload = self._read_bytes()
         self._verify(path, payload)
+        import torch  # noqa: PLC0415 - only on use: building the catalog needs no torch
+
         try:
             checkpoint = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
         except Exception as error:
@@ -83,6 +83,8 @@ class LightningCheckpointDataset(AtomicLocalFileDataset):
         return checkpoint
 
     def save(self, data: dict[str, Any]) -> None:
+        import torch  # noqa: PLC0415
+
         buffer = io.BytesIO()
         torch.save(data, buffer)
         payload = buffer.getvalue()

@@ -5,7 +5,6 @@ listed still reaches the console. Installed on import of the package, so it also
 the spawned export process and notebooks (kedro.ipython imports the settings first).
 """
 
-import logging
 import warnings
 
 # (category, message regex): each is raised inside a library, and none asks the user to act.
@@ -37,27 +36,17 @@ def silence_library_warnings() -> None:
 
 
 def quiet_kedro_plugins() -> None:
-    """Import kedro-mlflow's CLI quietly, before Kedro loads plugin commands.
+    """Start the `kedro` command quietly, without importing MLflow.
 
     Registered as a ``kedro.init`` entry point (pyproject.toml), so it runs when the `kedro`
-    command starts. kedro-mlflow's model class has an untyped ``predict``, and MLflow warns
-    about it, over a dozen coloured lines, when the class is defined: at every `kedro` start,
-    tracked or not. The warning reaches the console through Kedro's logging of warnings
-    (``py.warnings``), past the warning filters, so that logger is muted for this import.
-    Kedro's own import of the plugin then finds the module loaded.
+    command starts, before Kedro loads its plugins' commands: the warning filters above are
+    in place, and kedro-mlflow's CLI is a stand-in that imports MLflow (quietly) only when
+    a ``kedro mlflow`` command runs (``integrations.lazy_kedro_mlflow``). The garbage
+    collector sweeps less often, and not over the whole heap at exit (``process_gc``).
     """
     silence_library_warnings()
-    captured = logging.getLogger("py.warnings")
-    muted, captured.disabled = captured.disabled, True
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import kedro_mlflow.framework.cli.cli  # noqa: F401, PLC0415
-    except ImportError:
-        pass
-    finally:
-        captured.disabled = muted
-    # Both set their own loggers to INFO when imported, which is after conf/logging.yml was
-    # applied: store creation, resolver registration and URI notes on every tracked start.
-    for name in ("kedro_mlflow", "mlflow"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    from lstm_forecast.integrations.lazy_kedro_mlflow import install_lazy_cli  # noqa: PLC0415
+    from lstm_forecast.integrations.process_gc import tune_for_one_command  # noqa: PLC0415
+
+    install_lazy_cli()
+    tune_for_one_command()

@@ -31,6 +31,15 @@ class RegistryParams(StrictParams):
 
     name: str | None = "lstm-forecast"  # None: never register
     file: str = "model.onnx"
+    # The product, registered beside the network (with its forecaster.json sidecar), so the
+    # service can serve `models:/<forecaster_name>/<version>`.
+    forecaster_name: str | None = "lstm-forecast-forecaster"
+    forecaster_file: str = "forecaster.onnx"
+
+    def name_for(self, file: str) -> str | None:
+        """The registry name of a published file, or None when that file is not registered."""
+        names = {self.file: self.name, self.forecaster_file: self.forecaster_name}
+        return names.get(file)
 
 
 class TrackingParams(StrictParams):
@@ -72,6 +81,11 @@ def handoff() -> tuple[str, str, int] | None:
         return None
     _bound.fits += 1
     return _bound.tracking_uri, _bound.run_id, _bound.fits - 1
+
+
+def bound_run() -> tuple[str, str, int] | None:
+    """The bound run's ``(tracking_uri, run_id, fits)``, or None when no run is tracked."""
+    return None if _bound is None else (_bound.tracking_uri, _bound.run_id, _bound.fits)
 
 
 def unbind_run() -> None:

@@ -14,6 +14,7 @@ its traceback: that is a bug, not a refusal.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import re
@@ -27,6 +28,7 @@ from kedro.framework.cli.project import run as kedro_run
 from kedro.framework.cli.utils import CONTEXT_SETTINGS
 from kedro.io import DatasetError
 from kedro.validation.exceptions import ParameterValidationError
+from omegaconf import OmegaConf
 
 from lstm_forecast.errors import LstmForecastError
 
@@ -61,9 +63,49 @@ def _run(**kwargs: Any) -> Any:
             raise Refusal(clear_message(exc)) from None
 
 
+def split_params(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Kedro's ``--params`` parsing, except that a comma inside ``[...]`` stays in its value.
+
+    Kedro splits ``--params`` at every comma, so ``fetch.symbols=[ETHUSDT,SOLUSDT]`` would
+    break into two items and be refused; a list is written in brackets here, as in YAML.
+    Anything Kedro accepted before parses as it did (no bracket held a comma then).
+    """
+    if isinstance(value, dict):  # from a --config file
+        return value
+    items, depth, current = [], 0, []
+    for char in value or "":
+        depth += (char == "[") - (char == "]")
+        if char == "," and depth <= 0:
+            items.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    items.append("".join(current))
+    dot_list = []
+    for item in filter(None, (item.strip() for item in items)):
+        key, equals, val = item.partition("=")
+        if not equals:
+            ctx.fail(
+                f"Invalid format of `{param.name}` option: Item `{item}` must contain a key "
+                "and a value separated by `=`."
+            )
+        if not key.strip():
+            ctx.fail(f"Invalid format of `{param.name}` option: Parameter key cannot be empty.")
+        dot_list.append(f"{key.strip()}={val}")
+    return OmegaConf.to_container(OmegaConf.from_dotlist(dot_list))
+
+
+def _with_list_params(option: click.Parameter) -> click.Parameter:
+    if option.name != "params":
+        return option
+    option = copy.copy(option)
+    option.callback = split_params
+    return option
+
+
 run = click.Command(
     name="run",
-    params=kedro_run.params,
+    params=[_with_list_params(option) for option in kedro_run.params],
     callback=_run,
     help=f"{kedro_run.help}\n\nRefusals print their message only; {TRACEBACK_ENV}=1 shows "
     "the traceback.",

@@ -29,6 +29,7 @@ from kedro.config import MissingConfigException
 from kedro.framework.hooks import hook_impl
 
 from lstm_forecast.errors import LstmForecastError
+from lstm_forecast.integrations import lazy_kedro_mlflow
 from lstm_forecast.integrations import mlflow_tracking as tracking
 
 logger = logging.getLogger(__name__)
@@ -50,6 +51,9 @@ class TrackingHooks:
     """Records tracked runs in MLflow; does nothing at all when ``tracking.enabled`` is false."""
 
     def __init__(self) -> None:
+        # Registered under kedro-mlflow's hook entry-point name, so that Kedro's sessions
+        # never import that hook (and MLflow) only to unregister it (lazy_kedro_mlflow).
+        self.__name__ = lazy_kedro_mlflow.KEDRO_MLFLOW_HOOK
         self._context: Any = None
         self._settings = tracking.TrackingParams()
         self._reset_run()
@@ -85,8 +89,16 @@ class TrackingHooks:
         save_version: str,
         load_versions: dict[str, str],
     ) -> None:
-        """Let kedro-mlflow name its metric datasets after their catalog entries."""
-        if self._settings.enabled and self._context is not None:
+        """Let kedro-mlflow name its metric datasets after their catalog entries, if any.
+
+        Only when the catalog declares one: kedro-mlflow finds them by building every
+        dataset, which would import torch for a run (inference) that needs none.
+        """
+        if (
+            self._settings.enabled
+            and self._context is not None
+            and lazy_kedro_mlflow.uses_metric_datasets(conf_catalog)
+        ):
             self._mlflow_hook().after_catalog_created(
                 catalog, conf_catalog, conf_creds, parameters, save_version, load_versions
             )
@@ -193,9 +205,8 @@ class TrackingHooks:
     # ------------------------------------------------------------------ helpers
     def _mlflow_hook(self) -> Any:
         if self._kedro_mlflow is None:
-            from kedro_mlflow.framework.hooks.mlflow_hook import MlflowHook  # noqa: PLC0415
-
-            self._kedro_mlflow = MlflowHook()
+            module = lazy_kedro_mlflow.quiet_import(lazy_kedro_mlflow.HOOK_MODULE)
+            self._kedro_mlflow = module.MlflowHook()
         return self._kedro_mlflow
 
     def _log_params(self, pipeline: Any) -> None:
@@ -257,7 +268,7 @@ class TrackingHooks:
         passed = bool(self._validation_passed) and all(self._validation_passed.values())
         written = self._written(self._settings.models_dir, self._settings.onnx_models)
         for path in written:
-            name = registry.name if passed and path.name == registry.file else None
+            name = registry.name_for(path.name) if passed else None
             tracking.log_onnx_model(path, registered_model_name=name, since=self._started)
         if registry.name and registry.file not in {path.name for path in written}:
             logger.info("Not registered: this run did not publish %s.", registry.file)

@@ -16,6 +16,7 @@ from pytorch_lightning.loggers import CSVLogger, Logger, TensorBoardLogger
 
 from lstm_forecast.integrations import mlflow_tracking as tracking
 
+from . import callbacks as extra
 from .base import TrainedModel, TrainingData
 from .lstm_network import LSTMForecaster, WindowDataModule
 from .lstm_params import relaunch_refusal
@@ -72,7 +73,12 @@ def train_rank(data: TrainingData, params: LstmParams) -> TrainedModel | None:
         )
         trainer = pl.Trainer(
             **trainer_args,
-            callbacks=[best, EarlyStopping(**params.early_stopping.model_dump()), history],
+            callbacks=[
+                best,
+                EarlyStopping(**params.early_stopping.model_dump()),
+                history,
+                *extra.current(),  # e.g. the tuning stage's pruning callback
+            ],
             logger=make_logger(params.logger),
             deterministic=True,
             default_root_dir=checkpoint_dir,

@@ -5,7 +5,9 @@ Every baseline is a random walk (median = last close) with a different spread:
 2. ``ewma``: RiskMetrics EWMA volatility (lambda 0.94) of each window's own returns,
    Gaussian quantiles scaled by sqrt(h);
 3. ``garch``: GARCH(1,1) (the ``arch`` package), parameters fit on the training returns
-   and held fixed, its h-step variance forecast at each origin, Gaussian quantiles.
+   and held fixed, its h-step variance forecast at each origin, Gaussian quantiles;
+4. ``har``: a seasonal HAR of log Parkinson range variance, direct per step, with
+   empirical quantiles of standardised training returns (``har.py``).
 All return ``[n, horizon, q]`` price quantiles for the given forecast origins.
 """
 
@@ -18,11 +20,12 @@ import pandas as pd
 from scipy import stats
 
 from .features import compute_targets
+from .har import har_quantiles
 from .windows import gather_windows
 
 logger = logging.getLogger(__name__)
 
-BASELINES = ("random_walk", "ewma", "garch")
+BASELINES = ("random_walk", "ewma", "garch", "har")
 # Returns are scaled to percent for the GARCH fit, as the arch documentation advises.
 _PERCENT = 100.0
 
@@ -141,7 +144,7 @@ def forecast_all(
         decay: EWMA lambda.
 
     Returns:
-        ``random_walk``, ``ewma`` and ``garch`` price quantiles.
+        ``random_walk``, ``ewma``, ``garch`` and ``har`` price quantiles.
     """
     close = table["close"].to_numpy(dtype=np.float64)
     stamps = table["timestamp"]
@@ -164,4 +167,5 @@ def forecast_all(
         "random_walk": random_walk_quantiles(last, h_step, levels),
         "ewma": gaussian_quantiles(last, sigma[:, None] ** 2 * np.arange(1, horizon + 1), levels),
         "garch": gaussian_quantiles(last, variance, levels),
+        "har": har_quantiles(table, ends, val_start, horizon=horizon, levels=levels),
     }

@@ -19,6 +19,8 @@ DEFINITIONS = {
     "crps_skill": "1 - CRPS_model / CRPS_baseline; above 0 beats the baseline",
     "diebold_mariano": "DM test on per-window CRPS vs each baseline, HLN correction, "
     "autocovariances up to lag h-1, Student t(n-1), two-sided; statistic < 0 = lower CRPS",
+    "best_baseline": "per step, the baseline with the lowest mean CRPS on the test windows; "
+    "headline's *_vs_best_h* numbers compare each model with it",
 }
 
 
@@ -66,14 +68,31 @@ def score_all(
     return scores
 
 
+def best_baselines(scores: dict[str, Any], baselines: tuple[str, ...]) -> dict[str, str]:
+    """The baseline with the lowest mean CRPS at each horizon step (``{"1": "har", ...}``);
+    empty when ``scores`` holds none of the baselines."""
+    present = [base for base in baselines if base in scores]
+    if not present:
+        return {}
+    steps = scores[present[0]]["by_horizon"]
+    return {h: min(present, key=lambda base: scores[base]["by_horizon"][h]["crps"]) for h in steps}
+
+
 def headline(
     scores: dict[str, Any], models: list[str], baselines: tuple[str, ...], horizon: int
 ) -> dict[str, float | None]:
-    """The few numbers a reader (and the experiment tracker) compares between runs."""
+    """The few numbers a reader (and the experiment tracker) compares between runs: per
+    model and baseline at h=1 and h=H, and against the best baseline at that step."""
     numbers: dict[str, float | None] = {}
+    best = best_baselines(scores, baselines)
     for name in models:
         for h in sorted({1, horizon}):
             entry = scores[name]["by_horizon"][str(h)]
+            if str(h) in best:
+                numbers[f"{name}_crps_skill_vs_best_h{h}"] = entry["crps_skill"][best[str(h)]]
+                numbers[f"{name}_dm_p_vs_best_h{h}"] = entry["diebold_mariano"][best[str(h)]][
+                    "p_value"
+                ]
             numbers[f"{name}_relative_mae_h{h}"] = entry["relative_mae"]
             coverage = entry["coverage"]["0.9"]
             numbers[f"{name}_coverage90_h{h}"] = coverage["coverage"] if coverage else None
@@ -84,11 +103,17 @@ def headline(
 
 
 def verdict_line(
-    name: str, scores: dict[str, Any], baselines: tuple[str, ...], horizon: int, alpha: float
+    name: str,
+    scores: dict[str, Any],
+    baselines: tuple[str, ...],
+    horizon: int,
+    alpha: float,
+    best: dict[str, str] | None = None,
 ) -> str:
     """One line: does the model beat each baseline significantly on CRPS at h=1 and h=H,
-    and does its 90% interval cover 88-92%?"""
+    which baseline is the best one there, and does its 90% interval cover 88-92%?"""
     parts = []
+    best = best_baselines(scores, baselines) if best is None else best
     for h in sorted({1, horizon}):
         entry = scores[name]["by_horizon"][str(h)]
         for base in baselines:
@@ -102,6 +127,9 @@ def verdict_line(
             else:
                 word = "ties"
             parts.append(f"h={h} {word} {base} (skill {skill:+.3f}, p={_fmt(dm['p_value'])})")
+    if best:
+        named = ", ".join(f"h={h} {best[str(h)]}" for h in sorted({1, horizon}))
+        parts.append(f"best baseline {named}")
     coverage = scores[name]["by_horizon"][str(horizon)]["coverage"]["0.9"]
     if coverage is None:
         calibration = "no 90% interval"

@@ -96,7 +96,7 @@ def test_backtest_scores_each_fold_on_its_own_test_block_only(smoke_project: Pat
         assert pd.Timestamp(fold["first_target"]) >= pd.Timestamp(plan["test_start"])
         if plan["test_end"] is not None:  # never scored on the next fold's bars
             assert pd.Timestamp(fold["last_target"]) < pd.Timestamp(plan["test_end"])
-        assert set(fold["by_horizon"]["1"]["crps_skill"]) == {"random_walk", "ewma", "garch"}
+        assert set(fold["by_horizon"]["1"]["crps_skill"]) == {"random_walk", "ewma", "garch", "har"}
     mean = sum(f["by_horizon"]["1"]["crps_skill"]["garch"] for f in report["folds"]) / FOLDS
     assert report["mean"]["1"]["crps_skill"]["garch"] == pytest.approx(mean)
     assert f"Backtest over {FOLDS} folds" in result.stdout + result.stderr

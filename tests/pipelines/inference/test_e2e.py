@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -92,6 +93,26 @@ def test_inference_runs_where_torch_cannot_be_imported(inference_project, torchl
     table = pd.read_csv(inference_project / "data/07_model_output/inference_forecasts.csv")
     assert list(table.columns) == list(forecasts.columns)
     assert len(table) == len(forecasts)
+
+
+def test_a_tracked_run_in_the_default_environment_needs_no_torch(inference_project, torchless_env):
+    # Tracking is on in conf/base: kedro-mlflow's hook starts an MLflow run, and building
+    # the catalog must not import torch for lstm.trained_model (a checkpoint dataset).
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "kedro"), "run", "--pipelines=inference"],
+        cwd=inference_project,
+        env=torchless_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-6000:]
+    assert "blocked by the test" not in result.stdout + result.stderr
+    assert len(pd.read_parquet(inference_project / FORECASTS)) == (500 - 12) * 6
+    with sqlite3.connect(inference_project / "mlruns/mlflow.db") as store:
+        runs = store.execute("SELECT name, status FROM runs").fetchall()
+    assert runs == [("inference", "FINISHED")]
 
 
 def test_batch_scoring_matches_the_validation_stage_forecasts(smoke_project, inference_project):

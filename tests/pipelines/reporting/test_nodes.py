@@ -64,10 +64,11 @@ def scored(feature_outputs):
 
 def test_baselines_share_the_models_windows_and_have_the_last_close_as_median(scored):
     predictions, baselines, _ = scored
-    assert set(baselines["model"]) == {"random_walk", "ewma", "garch"}
+    assert set(baselines["model"]) == {"random_walk", "ewma", "garch", "har"}
     for _, frame in baselines.groupby("model"):
         np.testing.assert_array_equal(frame["origin_time"], predictions["good"]["origin_time"])
         np.testing.assert_array_equal(frame["actual_close"], predictions["good"]["actual_close"])
+    # Every baseline but the random walk is centred on the last close by construction.
     gaussian = baselines[baselines["model"] != "random_walk"]
     np.testing.assert_allclose(gaussian["q0.5"], gaussian["last_close"])
 
@@ -150,8 +151,8 @@ def test_baseline_table_keeps_the_bar_interval_and_a_fresh_index(scored, feature
     _, baselines, _ = scored
     test = feature_outputs["test"]
     assert baselines.index.tolist() == list(range(len(baselines)))
-    # Three baselines x every test window x 3 steps; step h is h hours after its origin.
-    assert len(baselines) == 3 * len(test) * 3
+    # Four baselines x every test window x 3 steps; step h is h hours after its origin.
+    assert len(baselines) == 4 * len(test) * 3
     ahead = baselines["forecast_time"] - baselines["origin_time"]
     assert (ahead == pd.to_timedelta(baselines["h"], unit="h")).all()
 
@@ -177,6 +178,7 @@ def test_metrics_layout_names_the_period_levels_and_horizons(scored, feature_out
         "headline",
         "models",
         "baselines",
+        "best_baseline",
         "quantiles",
         "interval",
         "horizon",
@@ -185,7 +187,10 @@ def test_metrics_layout_names_the_period_levels_and_horizons(scored, feature_out
         "definitions",
     }
     assert set(metrics["models"]) == {"good", "bad"}
-    assert set(metrics["baselines"]) == {"random_walk", "ewma", "garch"}
+    assert set(metrics["baselines"]) == {"random_walk", "ewma", "garch", "har"}
+    for h, best in metrics["best_baseline"].items():
+        lowest = min(b["by_horizon"][h]["crps"] for b in metrics["baselines"].values())
+        assert metrics["baselines"][best]["by_horizon"][h]["crps"] == lowest
     assert metrics["quantiles"] == [0.05, 0.5, 0.95] and metrics["horizon"] == 3
     assert metrics["horizons_reported"] == [1]  # of the configured 1, 6, 12, 24
     origins = feature_outputs["table"]["timestamp"].iloc[feature_outputs["test"]["end_row"]]

@@ -29,7 +29,7 @@ def test_forecast_metrics_cover_every_model_baseline_and_horizon(reported):
     project, _ = reported
     report = json.loads((project / "data/08_reporting/forecast_metrics.json").read_text())
     assert set(report["models"]) == {"lstm", "ridge"}
-    assert set(report["baselines"]) == {"random_walk", "ewma", "garch"}
+    assert set(report["baselines"]) == {"random_walk", "ewma", "garch", "har"}
     assert report["horizon"] == 6 and report["quantiles"] == [0.05, 0.5, 0.95]
     for scores in (report["models"] | report["baselines"]).values():
         assert sorted(scores["by_horizon"], key=int) == [str(h) for h in range(1, 7)]

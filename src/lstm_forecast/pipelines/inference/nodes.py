@@ -15,13 +15,14 @@ import onnx
 import pandas as pd
 
 from lstm_forecast.errors import ArtifactError, CandleDataError
-from lstm_forecast.onnx.contract import CLOSE_QUANTILES, WINDOW_OK, OnnxContract, make_session
+from lstm_forecast.onnx.contract import CLOSE_QUANTILES, WINDOW_OK, OnnxContract
 from lstm_forecast.params import OnnxRuntimeParams
 from lstm_forecast.timeseries import forecasts
 from lstm_forecast.timeseries.reference import raw_windows
 from lstm_forecast.timeseries.windows import valid_window_ends
 
 from .params import InferenceParams
+from .runtime import open_checked_runtime
 
 logger = logging.getLogger(__name__)
 
@@ -115,11 +116,14 @@ def forecast_from_candles(
         np.ones(len(candles), dtype=bool),
         contract.window_length + 1,
     )
-    session = make_session(forecaster, onnxruntime.as_dict())
     size = inference.batch_size
+    chunks = np.array_split(ends, list(range(size, len(ends), size)))
+    session = open_checked_runtime(
+        forecaster, inference, onnxruntime, raw_windows(candles, chunks[0], contract.window_length)
+    )
     prices, ok = [], []
     # Windows are gathered one batch at a time, so memory does not grow with the CSV.
-    for chunk in np.array_split(ends, list(range(size, len(ends), size))):
+    for chunk in chunks:
         batch_prices, batch_ok = session.run(
             [CLOSE_QUANTILES, WINDOW_OK], raw_windows(candles, chunk, contract.window_length)
         )

@@ -17,6 +17,9 @@ class InferenceParams(StrictParams):
     variant: Literal["fp32", "opt", "int8"] = "fp32"  # which published form of it
     tail_rows: int | None = Field(500, ge=1)  # forecast from the last N clean bars; None = all
     batch_size: int = Field(256, ge=1)
+    runtime: Literal["onnxruntime", "openvino"] = "onnxruntime"  # openvino: the optional extra
+    # A runtime other than onnxruntime must match it on the first batch within this (USD).
+    runtime_max_price_diff: float = Field(0.01, ge=0)
 
     @field_validator("model")
     @classmethod

@@ -9,7 +9,13 @@ import numpy as np
 import pandas as pd
 
 from lstm_forecast.timeseries import baselines, forecasts
-from lstm_forecast.timeseries.evaluation import DEFINITIONS, headline, score_all, verdict_line
+from lstm_forecast.timeseries.evaluation import (
+    DEFINITIONS,
+    best_baselines,
+    headline,
+    score_all,
+    verdict_line,
+)
 from lstm_forecast.timeseries.preparation import window_length_of
 
 from .params import ReportingParams
@@ -87,7 +93,8 @@ def compute_forecast_metrics(
     """Score every model's and baseline's quantile forecasts in price units, per horizon.
 
     Returns:
-        ``models`` and ``baselines`` (scores per horizon step), ``headline`` numbers,
+        ``models`` and ``baselines`` (scores per horizon step), ``best_baseline`` (the lowest
+        CRPS per step), ``headline`` numbers,
         ``test_period``, ``quantiles``, ``horizons_reported`` and ``definitions``.
     """
     arrays = {name: forecasts.from_frame(frame) for name, frame in test_predictions.items()}
@@ -114,6 +121,7 @@ def compute_forecast_metrics(
         "headline": headline(scores, names, baselines.BASELINES, horizon),
         "models": {name: scores[name] for name in names},
         "baselines": {name: scores[name] for name in baselines.BASELINES},
+        "best_baseline": best_baselines(scores, baselines.BASELINES),
         "quantiles": reference["levels"].tolist(),
         "interval": forecasts.interval_of(next(iter(test_predictions.values()))),
         "horizon": horizon,
@@ -147,7 +155,12 @@ def summarise_run(
     summary: dict[str, Any] = {"models": {}, "headline": forecast_metrics["headline"]}
     for name, report in validation_reports.items():
         verdict = verdict_line(
-            name, forecast_metrics["models"], baselines.BASELINES, horizon, reporting.alpha
+            name,
+            forecast_metrics["models"],
+            baselines.BASELINES,
+            horizon,
+            reporting.alpha,
+            best=forecast_metrics.get("best_baseline", {}),
         )
         summary["models"][name] = {
             "onnx_parity_passed": bool(report["passed"]),

@@ -17,6 +17,7 @@ _COLOURS = {
     "random_walk": "tab:gray",
     "ewma": "tab:olive",
     "garch": "tab:purple",
+    "har": "tab:cyan",
     "lstm": "tab:blue",
     "ridge": "tab:orange",
 }
@@ -126,7 +127,7 @@ def plot_calibration(forecast_metrics: dict[str, Any]) -> Figure:
 def plot_skill_by_horizon(forecast_metrics: dict[str, Any], reporting: ReportingParams) -> Figure:
     """CRPS skill of each model against each baseline by horizon; filled = DM-significant."""
     baselines = list(forecast_metrics["baselines"])
-    figure = Figure(figsize=(12, 4.5), layout="constrained")
+    figure = Figure(figsize=(3.5 * len(baselines) + 1, 4.5), layout="constrained")
     axes = figure.subplots(1, len(baselines), sharey=True, squeeze=False)[0]
     for axis, base in zip(axes, baselines, strict=True):
         for index, (name, scores) in enumerate(forecast_metrics["models"].items()):

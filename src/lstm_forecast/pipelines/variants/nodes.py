@@ -28,6 +28,7 @@ from lstm_forecast.timeseries.preparation import require_windows_match
 from lstm_forecast.timeseries.reference import contract_windows, raw_windows
 
 from .params import VariantsParams
+from .runtimes import other_runtimes, outside, size_breakdowns
 
 logger = logging.getLogger(__name__)
 
@@ -237,7 +238,7 @@ def _report(
         parity = tools.price_parity(
             reference, prices(make_session(candidate, runtime)), actual, contract.quantiles
         )
-        failures = _outside(parity, tolerance.model_dump())
+        failures = outside(parity, tolerance.model_dump())
         verdict = (
             "passed" if not failures else ("dropped" if variants.on_failure == "drop" else "failed")
         )
@@ -268,26 +269,11 @@ def _report(
         "windows_compared": len(reference),
         "settings": variants.model_dump(exclude={"tolerance"}),
         "variants": entries,
+        "runtimes": other_runtimes(fp32, prices, reference, actual, variants, runtime),
+        "size_breakdown": size_breakdowns(fp32, candidates),
         "onnxruntime": {"version": ort.__version__, "session": runtime},
         "cpu_flags": tools.cpu_flags(),
     }
-
-
-def _outside(parity: dict[str, Any], tolerance: dict[str, float | None]) -> list[str]:
-    measured = {
-        "max_abs_price_diff": parity["max_abs_price_diff"],
-        "mean_abs_price_diff": parity["mean_abs_price_diff"],
-        "max_rel_price_diff": parity["max_rel_price_diff"],
-        "max_crps_change": abs(parity["crps_change"]),
-        "max_coverage_change": (
-            None if parity["coverage_90_change"] is None else abs(parity["coverage_90_change"])
-        ),
-    }
-    return [
-        f"{key} {value:.4g} > {tolerance[key]:g}"
-        for key, value in measured.items()
-        if tolerance[key] is not None and value is not None and not value <= tolerance[key]
-    ]
 
 
 def _summary(parity: dict[str, Any] | None) -> str:

@@ -34,6 +34,13 @@ class Tolerances(StrictParams):
         max_crps_change=0.001,
         max_coverage_change=0.001,
     )
+    # OpenVINO running the float file: float rounding only, as for opt.
+    openvino: VariantTolerance = VariantTolerance(
+        max_abs_price_diff=0.01,
+        mean_abs_price_diff=0.001,
+        max_crps_change=0.001,
+        max_coverage_change=0.001,
+    )
     int8: VariantTolerance = VariantTolerance(
         max_abs_price_diff=100.0,
         mean_abs_price_diff=10.0,
@@ -60,4 +67,5 @@ class VariantsParams(StrictParams):
     on_failure: Literal["fail", "drop"] = "fail"
     optimisation_level: Literal["basic", "extended", "all"] = "extended"
     int8: Int8Params = Int8Params()
+    openvino: bool = True  # check the float file under OpenVINO too, when it is installed
     tolerance: Tolerances = Tolerances()
