@@ -9,8 +9,8 @@ imports, the project's ``kedro.init`` plugin, the CLI, the session, the catalog,
 set-up before the first node, the nodes, the MLflow logging after the last, the exit),
 each node's own time, every hook implementation's total, the slowest dataset loads and
 saves, and the top-level imports that cost most. ``--quick`` runs ``--env=smoke
---pipelines=ingestion`` instead, which says only that the command works. ``uptime`` is printed before
-and after: the figures mean little on a loaded machine.
+--pipelines=ingestion`` instead, which says only that the command works. ``uptime`` is
+printed before and after: the figures mean little on a loaded machine.
 """
 
 from __future__ import annotations

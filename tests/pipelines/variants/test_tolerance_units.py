@@ -24,8 +24,8 @@ import numpy as np
 import pytest
 
 from lstm_forecast.onnx.optimisation import price_parity
-from lstm_forecast.pipelines.variants.nodes import _outside
 from lstm_forecast.pipelines.variants.params import VariantTolerance
+from lstm_forecast.pipelines.variants.runtimes import outside
 
 LEVELS = (0.05, 0.5, 0.95)
 REFERENCE = np.array([[[100.0, 110.0, 120.0]]] * 4 + [[[2000.0, 2100.0, 2200.0]]])
@@ -51,7 +51,7 @@ def test_without_a_90_percent_interval_coverage_is_not_compared() -> None:
     levels = (0.1, 0.5, 0.9)
     parity = price_parity(REFERENCE, CANDIDATE, ACTUAL, levels)
     assert parity["coverage_90_change"] is None
-    assert _outside(parity, _tolerance(max_coverage_change=0.0)) == []
+    assert outside(parity, _tolerance(max_coverage_change=0.0)) == []
 
 
 def _tolerance(**bounds: float) -> dict[str, float | None]:
@@ -72,8 +72,8 @@ def test_each_bound_holds_at_its_value_and_fails_just_below(
     key: str, at: float, below: float, shown: str
 ) -> None:
     parity = price_parity(REFERENCE, CANDIDATE, ACTUAL, LEVELS)
-    assert _outside(parity, _tolerance(**{key: at + 1e-12})) == []
-    assert _outside(parity, _tolerance(**{key: below})) == [f"{key} {shown} > {below:g}"]
+    assert outside(parity, _tolerance(**{key: at + 1e-12})) == []
+    assert outside(parity, _tolerance(**{key: below})) == [f"{key} {shown} > {below:g}"]
 
 
 def test_a_better_crps_or_coverage_is_a_change_too() -> None:
@@ -81,21 +81,19 @@ def test_a_better_crps_or_coverage_is_a_change_too() -> None:
     parity = price_parity(CANDIDATE, REFERENCE, ACTUAL, LEVELS)
     assert parity["crps_change"] == pytest.approx(-0.5)
     assert parity["coverage_90_change"] == pytest.approx(0.25)
-    failures = _outside(parity, _tolerance(max_crps_change=0.49, max_coverage_change=0.24))
+    failures = outside(parity, _tolerance(max_crps_change=0.49, max_coverage_change=0.24))
     assert failures == ["max_crps_change 0.5 > 0.49", "max_coverage_change 0.25 > 0.24"]
 
 
 def test_coverage_tolerance_is_a_share_not_points() -> None:
     # One point of coverage is 0.01: a 25-point change passes a 0.3 bound, fails a 0.2 one.
     parity = price_parity(REFERENCE, CANDIDATE, ACTUAL, LEVELS)
-    assert _outside(parity, _tolerance(max_coverage_change=0.3)) == []
-    assert _outside(parity, _tolerance(max_coverage_change=0.2)) != []
+    assert outside(parity, _tolerance(max_coverage_change=0.3)) == []
+    assert outside(parity, _tolerance(max_coverage_change=0.2)) != []
 
 
 def test_unchecked_bounds_and_a_nan_difference() -> None:
     parity = price_parity(REFERENCE, CANDIDATE, ACTUAL, LEVELS)
-    assert _outside(parity, _tolerance()) == []  # null everywhere: nothing checked
+    assert outside(parity, _tolerance()) == []  # null everywhere: nothing checked
     broken = price_parity(REFERENCE, CANDIDATE * np.nan, ACTUAL, LEVELS)
-    assert _outside(broken, _tolerance(max_abs_price_diff=1e9)) == [
-        "max_abs_price_diff nan > 1e+09"
-    ]
+    assert outside(broken, _tolerance(max_abs_price_diff=1e9)) == ["max_abs_price_diff nan > 1e+09"]
