@@ -16,7 +16,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,openvino]"
 	touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install the project with its dev tools
