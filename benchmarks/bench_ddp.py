@@ -17,6 +17,7 @@ training node passes: one copy, mapped by every rank). From /proc/self/smaps_rol
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 import tempfile
@@ -123,6 +124,10 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench-ddp-") as folder:
         data, params = load_data(c.copy_project(Path(folder) / "project"))
+    if args.quick:  # does the spawn path run at all? a few batches, not a measurement
+        data = dataclasses.replace(
+            data, train_ends=data.train_ends[:256], val_ends=data.val_ends[:64]
+        )
     print(
         f"{len(data.train_ends)} training windows of {data.window_length} bars x "
         f"{len(data.feature_names)} features, batch {params.batch_size}, hidden "

@@ -121,7 +121,7 @@ def main() -> None:
         found |= {f"onnxruntime {name}": ort_call(name, batch_np) for name in sessions}
         return found
 
-    calls_single, calls_big = (100, 10) if args.quick else (2000, 100)
+    calls_single, calls_big = (20, 2) if args.quick else (2000, 100)
     print(f"[inference] batch 1: {calls_single} calls per variant ...", flush=True)
     one = latencies(variants(single, torch_single), calls_single)
     print(f"[inference] batch {BIG_BATCH}: {calls_big} calls per variant ...", flush=True)
@@ -152,7 +152,7 @@ def main() -> None:
     print()
     print(
         f"Inference, window {length} x {n_features} features, hidden "
-        f"{params['training']['model']['hidden_size']}; onnxruntime 'project' = "
+        f"{lstm['hidden_size']}; onnxruntime 'project' = "
         f"{project_runtime}. Speed-ups are against torch at the same thread count."
     )
     c.print_table(

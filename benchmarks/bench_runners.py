@@ -26,6 +26,8 @@ KEDRO = str(Path(sys.executable).parent / "kedro")
 # The backtest: three folds in their own namespaces, the work a cluster can spread.
 TIMED = ("run", "--env=smoke", "--pipelines=backtest")
 SETUP: tuple[str, ...] = ("run", "--env=smoke", "--pipelines=ingestion,features")
+# --quick: does each runner run at all? The shortest real run, no set-up.
+QUICK_TIMED = ("run", "--env=smoke", "--pipelines=ingestion")
 RUNNERS = {
     "sequential": (),
     "dask, 2 workers": (
@@ -62,18 +64,19 @@ def main() -> None:
     parsed.add_argument("--repeats", type=int, default=3, help="timed runs per runner")
     args = parsed.parse_args(sys.argv[1:])
     repeats = 1 if args.quick else args.repeats
+    timed, setup = (QUICK_TIMED, ()) if args.quick else (TIMED, SETUP)
     wall: dict[str, list[float]] = {name: [] for name in RUNNERS}
     inner: dict[str, list[float]] = {name: [] for name in RUNNERS}
     with tempfile.TemporaryDirectory(prefix="bench-runners-") as tmp:
         template = c.copy_project(Path(tmp) / "template")
-        if SETUP:
-            kedro(template, SETUP)
+        if setup:
+            kedro(template, setup)
         for index in range(repeats):
             for name, extra in RUNNERS.items():
                 project = Path(tmp) / f"{index}-{len(wall[name])}-{name.split(',')[0]}"
                 shutil.copytree(template, project)
                 print(f"[runners] {name}, run {index + 1}/{repeats} ...", flush=True)
-                seconds, pipeline_seconds = kedro(project, (*TIMED, *extra))
+                seconds, pipeline_seconds = kedro(project, (*timed, *extra))
                 wall[name].append(seconds)
                 if pipeline_seconds is not None:
                     inner[name].append(pipeline_seconds)

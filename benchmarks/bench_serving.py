@@ -18,15 +18,18 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c
+from bench_end_to_end import kedro_run
 
 CLIENTS = (1, 8, 64)
 BATCH = 64
@@ -43,10 +46,21 @@ def main() -> None:
     )
     args = parsed.parse_args()
     project = args.project.resolve()
-    if not (project / "data/06_models/forecaster.onnx").exists():
-        sys.exit(
-            f"{project}/data/06_models/forecaster.onnx is missing: run `kedro run` there first"
-        )
+    with tempfile.TemporaryDirectory(prefix="bench-serving-") as tmp:
+        if args.quick and not (project / "data/06_models/forecaster.onnx").exists():
+            # A fresh clone has published nothing: --quick serves a smoke run's files, so
+            # the script runs (and cannot rot) without a `make run` first.
+            project = c.copy_project(Path(tmp) / "project")
+            print(f"[serving] no published model: `kedro run --env=smoke` in {project} ...")
+            kedro_run(project, ["--env=smoke"])
+        if not (project / "data/06_models/forecaster.onnx").exists():
+            sys.exit(
+                f"{project}/data/06_models/forecaster.onnx is missing: run `kedro run` there first"
+            )
+        _bench(project, args)
+
+
+def _bench(project: Path, args: Any) -> None:
     max_requests, max_seconds = (300, 3.0) if args.quick else (4000, 10.0)
     single, batch, columns, feed = _payloads(project)
     direct = _direct(project, feed, max_seconds)

@@ -1,12 +1,16 @@
 """Run the benchmarks, each in its own process, and print one summary table.
 
     .venv/bin/python benchmarks/run_all.py            # full sizes (about 5-10 minutes)
-    .venv/bin/python benchmarks/run_all.py --quick    # tiny sizes, to check that all run
+    .venv/bin/python benchmarks/run_all.py --quick    # tiny sizes, every script: do all run?
     .venv/bin/python benchmarks/run_all.py --only training,inference
     .venv/bin/python benchmarks/run_all.py --only runners,ddp   # not in the default set (slow)
 
-Benchmarks print figures, they do not judge the build: this exits 0 even when a goal is
-missed or a script fails (the table says which).
+Every ``bench_*.py`` in this folder is a benchmark (``bench_<name>.py`` -> ``<name>``); a
+new script joins by being there. It must accept ``--quick`` (tiny sizes: seconds) and
+``--summary FILE``. A missed goal is a figure (``NO`` in the table), not a failure; a
+script that fails (non-zero exit, no summary, or past ``--timeout``) makes this exit 1,
+so ``make bench`` and the test that runs ``--quick`` fail instead of printing FAILED in a
+table nobody reads.
 """
 
 from __future__ import annotations
@@ -24,23 +28,35 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c
 
-SCRIPTS = {
-    "preprocessing": "bench_preprocessing.py",
-    "windows_memory": "bench_windows_memory.py",
-    "training": "bench_training.py",
-    "inference": "bench_inference.py",
-    "forecaster": "bench_forecaster.py",
-    "variants": "bench_variants.py",
-    "end_to_end": "bench_end_to_end.py",
-    "scale": "bench_scale.py",
-}
-# Run only when named with --only: minutes of `kedro run`s, each starting a Dask cluster,
-# or of spawned DDP workers, each importing torch and Lightning afresh.
-OPTIONAL = {
-    "runners": "bench_runners.py",
-    "ddp": "bench_ddp.py",
-    "serving": "bench_serving.py",  # a uvicorn server and a load client share the cores
-}
+# Run at full size only when named with --only: minutes of `kedro run`s (repeated default
+# runs, with and without tracking, each starting a
+# Dask cluster, of spawned DDP workers, each importing torch and Lightning afresh, or a
+# uvicorn server and a load client sharing the cores.
+# --quick runs them too (tiny), so they cannot rot either.
+OPTIONAL = ("assets", "atomic_writes", "ddp", "runners", "serving", "tracking")
+
+
+def discover(folder: Path = c.BENCH_DIR) -> dict[str, Path]:
+    """Every ``bench_<name>.py`` in ``folder``, by ``<name>``, in name order."""
+    return {path.stem.removeprefix("bench_"): path for path in sorted(folder.glob("bench_*.py"))}
+
+
+def run_one(script: Path, quick: bool, timeout: float) -> tuple[list[dict[str, object]], str]:
+    """The script's summary rows, and why it failed ("" when it did not)."""
+    with tempfile.TemporaryDirectory(prefix="bench-summary-") as tmp:
+        summary = Path(tmp) / "summary.json"
+        command = [sys.executable, str(script), "--summary", str(summary)]
+        if quick:
+            command.append("--quick")
+        try:
+            result = subprocess.run(command, env=c.bench_env(), check=False, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return [], f"FAILED (over {timeout:.0f} s)"
+        if result.returncode != 0:
+            return [], f"FAILED (exit {result.returncode}), see its output above"
+        if not summary.exists():
+            return [], "FAILED (wrote no --summary file)"
+        return json.loads(summary.read_text()), ""
 
 
 def versions() -> str:
@@ -50,37 +66,40 @@ def versions() -> str:
     return ", ".join(f"{name} {version(name)}" for name in names)
 
 
-def main() -> None:
+def main() -> int:
+    scripts = discover()
     parsed = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parsed.add_argument("--quick", action="store_true", help="tiny sizes and few repeats")
+    parsed.add_argument("--quick", action="store_true", help="tiny sizes, every script")
+    parsed.add_argument("--only", help=f"comma-separated subset of {', '.join(scripts)}")
     parsed.add_argument(
-        "--only", help=f"comma-separated subset of {', '.join([*SCRIPTS, *OPTIONAL])}"
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds per script (default: 300 with --quick, none otherwise)",
     )
     args = parsed.parse_args()
-    scripts = {**SCRIPTS, **OPTIONAL}
-    chosen = args.only.split(",") if args.only else list(SCRIPTS)
+    if args.only:
+        chosen = args.only.split(",")
+    else:
+        chosen = [n for n in scripts if args.quick or n not in OPTIONAL]
     unknown = set(chosen) - set(scripts)
     if unknown:
         parsed.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    timeout = args.timeout or (300 if args.quick else None)
 
     load = os.getloadavg()[0]
     started = time.perf_counter()
     rows: list[dict[str, object]] = []
-    with tempfile.TemporaryDirectory(prefix="bench-summary-") as tmp:
-        for name in chosen:
-            summary = Path(tmp) / f"{name}.json"
-            command = [sys.executable, str(c.BENCH_DIR / scripts[name]), "--summary", str(summary)]
-            if args.quick:
-                command.append("--quick")
-            print(f"\n===== {scripts[name]}{' --quick' if args.quick else ''}", flush=True)
-            result = subprocess.run(command, env=c.bench_env(), check=False)
-            if result.returncode == 0 and summary.exists():
-                rows.extend(json.loads(summary.read_text()))
-            else:
-                failed = f"FAILED (exit {result.returncode}), see its output above"
-                rows.append(
-                    c.summary_row(name, ours=failed, reference="", ratio="", goal="", met=None)
-                )
+    failed: list[str] = []
+    for name in chosen:
+        print(f"\n===== {scripts[name].name}{' --quick' if args.quick else ''}", flush=True)
+        began = time.perf_counter()
+        found, failure = run_one(scripts[name], args.quick, timeout)
+        print(f"===== {scripts[name].name}: {time.perf_counter() - began:.1f} s", flush=True)
+        if failure:
+            failed.append(name)
+            found = [c.summary_row(name, ours=failure, reference="", ratio="", goal="", met=None)]
+        rows.extend(found)
     minutes = (time.perf_counter() - started) / 60
 
     print()
@@ -107,6 +126,10 @@ def main() -> None:
         ],
     )
 
+    if failed:
+        print(f"\n{len(failed)} benchmark(s) FAILED: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

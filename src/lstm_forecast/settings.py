@@ -5,6 +5,7 @@ import os
 from kedro.config import OmegaConfigLoader
 
 from lstm_forecast.datasets.durability_hooks import DurabilityHooks
+from lstm_forecast.integrations.run_lock import RunLockHooks
 from lstm_forecast.integrations.tracking_hooks import TrackingHooks
 
 # MLflow's usage telemetry honours MLFLOW_DISABLE_TELEMETRY or DO_NOT_TRACK=true, not the
@@ -22,10 +23,12 @@ CONFIG_LOADER_ARGS = {
     "merge_strategy": {"parameters": "soft", "catalog": "soft"},
 }
 
+# RunLockHooks: one writing run per data folder; it wraps before_pipeline_run, so it takes
+# the lock before DurabilityHooks removes a killed run's leftovers (integrations/run_lock.py).
 # DurabilityHooks: atomic writes for every dataset, cleanup after killed runs, the
 # LSTM_FORECAST_FAULT testing aid. TrackingHooks: experiment tracking (conf/base/mlflow.yml,
 # params:tracking); kedro-mlflow's own hook would open the MLflow store in every Kedro
 # session (kedro-viz, notebooks, runs with tracking off), so it drives it for tracked runs;
 # TrackingHooks takes that hook's entry-point name, so Kedro does not even import it.
-HOOKS = (DurabilityHooks(), TrackingHooks())
+HOOKS = (RunLockHooks(), DurabilityHooks(), TrackingHooks())
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro_mlflow",)

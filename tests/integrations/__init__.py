@@ -1,0 +1,1 @@
+"""Tests of lstm_forecast.integrations."""

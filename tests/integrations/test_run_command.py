@@ -76,7 +76,10 @@ def test_a_misspelt_parameter_is_refused_before_any_node_runs(project: Path):
     assert "errors.pydantic.dev" not in text
 
 
-def test_a_missing_input_file_is_refused_in_a_few_lines(project: Path):
+def test_a_missing_input_file_is_refused_in_a_few_lines(project: Path, monkeypatch):
+    # Rich wraps the log to the terminal's width (80 without one), and how many lines a
+    # record takes then depends on the length of the logging module's path column.
+    monkeypatch.setenv("COLUMNS", "120")
     result = run_kedro(
         project,
         "run",

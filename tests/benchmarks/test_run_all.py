@@ -1,0 +1,59 @@
+"""Benchmarks cannot rot: every ``bench_*.py`` runs at tiny sizes, and a failure fails.
+
+``run_all.py --quick`` runs each script in its own process; it exits 1 when one fails
+(a missed goal is only a printed NO). A script that raises is what makes it fail, checked
+here with a throw-away script in a copy of the folder.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ..conftest import PROJECT_ROOT, kedro_env
+
+pytestmark = pytest.mark.e2e
+
+BENCHMARKS = PROJECT_ROOT / "benchmarks"
+
+
+def _run_all(folder: Path, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(folder / "run_all.py"), "--quick", *args],
+        env=kedro_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_every_benchmark_runs_at_tiny_sizes() -> None:
+    result = _run_all(BENCHMARKS, timeout=1500)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-4000:]
+    for script in sorted(BENCHMARKS.glob("bench_*.py")):
+        assert f"===== {script.name} --quick" in result.stdout  # discovered, none left out
+    assert "FAILED" not in result.stdout
+
+
+def test_a_failing_script_fails_the_run(tmp_path: Path) -> None:
+    folder = tmp_path / "benchmarks"
+    folder.mkdir()
+    for name in ("run_all.py", "_common.py"):
+        shutil.copy2(BENCHMARKS / name, folder / name)
+    (folder / "bench_broken.py").write_text("raise AttributeError('stale parameter layout')\n")
+    (folder / "bench_fine.py").write_text(
+        "import json, sys\n"
+        "out = sys.argv[sys.argv.index('--summary') + 1]\n"
+        "row = dict(question='q', ours='1', reference='2', ratio='2x', goal='>= 3x', met=False)\n"
+        "json.dump([row], open(out, 'w'))\n"
+    )
+    result = _run_all(folder, timeout=120)
+    assert result.returncode == 1
+    assert "1 benchmark(s) FAILED: broken" in result.stderr
+    assert "FAILED (exit 1)" in result.stdout
+    assert " NO" in result.stdout  # a missed goal is reported, and is not a failure
