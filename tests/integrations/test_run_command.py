@@ -13,6 +13,13 @@ pytestmark = pytest.mark.e2e
 MAX_LINES = 15
 
 
+@pytest.fixture(autouse=True)
+def _fixed_console_width(monkeypatch):
+    # Rich wraps the log to the terminal's width (80 without one), and how many lines a
+    # record takes then depends on the length of the logging module's path column.
+    monkeypatch.setenv("COLUMNS", "120")
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the project with two small bad CSVs in data/01_raw (no run yet)."""
@@ -76,10 +83,7 @@ def test_a_misspelt_parameter_is_refused_before_any_node_runs(project: Path):
     assert "errors.pydantic.dev" not in text
 
 
-def test_a_missing_input_file_is_refused_in_a_few_lines(project: Path, monkeypatch):
-    # Rich wraps the log to the terminal's width (80 without one), and how many lines a
-    # record takes then depends on the length of the logging module's path column.
-    monkeypatch.setenv("COLUMNS", "120")
+def test_a_missing_input_file_is_refused_in_a_few_lines(project: Path):
     result = run_kedro(
         project,
         "run",

@@ -14,8 +14,9 @@ Scopes. ``<data>/.kedro-run.lock`` (``<data>`` is the top folder of the files th
 writes, ``data`` here) is taken *exclusively* by every run that writes anything outside a
 side scope. A run whose written datasets are all named ``inference…``, ``backtest…`` or
 ``tuning…`` writes only its own outputs: it takes ``<data>/.kedro-run-<scope>.lock``
-exclusively (one such run per scope) and ``.kedro-run.lock`` *shared*, so inference, a
-backtest and a tuning study run side by side, while a run that rewrites their inputs
+exclusively (one such run per scope; tuning workers share theirs, since several may tune
+one study) and ``.kedro-run.lock`` *shared*, so inference, a backtest and a tuning study
+run side by side, while a run that rewrites their inputs
 (candles, features, published models) waits for all of them, and they for it.
 
 ``fcntl.lockf`` (POSIX record locks), not ``filelock``: the kernel drops the lock when its
@@ -50,6 +51,9 @@ logger = logging.getLogger(__name__)
 
 LOCK_NAME = ".kedro-run.lock"
 SIDE_SCOPES = ("inference", "backtest", "tuning")
+# Several workers tune one study together on purpose (Optuna's storage hands out the
+# trials), so tuning runs share their scope's lock too.
+SHARED_SCOPES = ("tuning",)
 
 
 class RunLockedError(LstmForecastError):
@@ -165,7 +169,10 @@ class LockPlan:
         main = FileLock(self.root / LOCK_NAME, shared=self.scope is not None)
         if self.scope is None:
             return [main]
-        return [FileLock(self.root / f".kedro-run-{self.scope}.lock"), main]
+        side = FileLock(
+            self.root / f".kedro-run-{self.scope}.lock", shared=self.scope in SHARED_SCOPES
+        )
+        return [side, main]
 
 
 def plan(pipeline: Any, catalog: Any, project: Path) -> LockPlan | None:
