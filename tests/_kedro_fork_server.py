@@ -25,6 +25,10 @@ import tempfile
 import traceback
 from pathlib import Path
 
+# Run as a script, Python puts tests/ first on the path, where the test packages that
+# mirror src/ (tests/onnx/ ...) would shadow the libraries of the same name.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
+
 # Answers go to the original stdout; everything else printed (Kedro logs to stdout, from
 # its first import on) goes to stderr.
 _ANSWERS = os.fdopen(os.dup(1), "w")

@@ -53,7 +53,7 @@ def test_a_bad_file_is_refused_in_a_few_lines_without_a_traceback(project: Path)
     assert sum("value is not a number" in line for line in lines) == 1
     assert not any("No nodes ran" in line for line in lines)
     assert (
-        "Error: CandleDataError: data/01_raw/bad.csv: cannot use this file as candles "
+        "Error: CandleDataError: asset bad: data/01_raw/bad.csv: cannot use this file as candles "
         "(1 problem(s)):" in lines
     )
     assert any(
