@@ -29,8 +29,12 @@ PORT ?= 8000
 serve: install ## the forecasting service on http://$(HOST):$(PORT) (page at /, API docs at /docs)
 	$(BIN)/kedro serve --host $(HOST) --port $(PORT)
 
-test: install ## the test suite (small `smoke` settings)
-	$(BIN)/python -m pytest
+# Two workers: most tests wait on a `kedro run` subprocess, so two keep both cores busy.
+test: install ## the whole test suite (small `smoke` settings), on two workers
+	$(BIN)/python -m pytest -n 2
+
+test-fast: install ## the edit loop: only tests that start no `kedro run`, server or browser
+	$(BIN)/python -m pytest -n 2 -m "not e2e and not browser"
 
 # kedro-viz asks PyPI for a newer version at start (30 s timeout when offline) and has no
 # switch to skip it; an HTTPS proxy on a closed local port makes that check fail at once.

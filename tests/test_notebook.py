@@ -62,8 +62,10 @@ def test_notebook_runs_top_to_bottom(
     report = json.loads(
         (project / "data" / "08_reporting" / "data_quality_report.json").read_text()
     )
-    assert report["gaps"] == 4
-    assert f"4 gaps, {report['missing_bars']} missing bars" in text
+    for asset in ("BTCUSDT", "ETHUSDT"):  # the exchange's four outages, in both coins
+        section = report["by_asset"][asset]
+        assert section["gaps"] == 4
+        assert f"{asset}: 4 gaps, {section['missing_bars']} missing bars" in text
     assert "window: ['batch', 'window', 6]" in text  # the ONNX input with its symbolic axes
     assert "forecast: ['batch', 6, 3]" in text  # horizon 6, quantiles 0.05/0.5/0.95
     assert "feature_names" in text and "target_scale" in text  # the contract table

@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 
 from lstm_forecast.integrations import mlflow_tracking as tracking
+from lstm_forecast.integrations import run_record
 from tests.conftest import KEDRO, RAW_CSV, copy_project, run_command
 
 TRACKED = "tracking.enabled=true"
@@ -43,7 +44,7 @@ def test_parameter_blocks_are_flattened_and_long_values_left_out():
         "features": {"window_length": 12, "names": list(range(200))},
         "inference": {"ignored": True},
     }
-    flat, skipped = tracking.flatten_params(params, ("training", "features", "absent"), 100)
+    flat, skipped = run_record.flatten_params(params, ("training", "features", "absent"), 100)
     assert flat == {
         "training.lstm.hidden_size": "8",
         "training.lstm.dropout": "0.0",
@@ -63,7 +64,7 @@ def test_numeric_leaves_keep_numbers_only():
         "nan": float("nan"),
         "series": list(range(100)),
     }
-    assert tracking.numeric_leaves(report) == {
+    assert run_record.numeric_leaves(report) == {
         "lstm_relative_mae": 0.98,
         "coverage.q10": 0.11,
         "coverage.q90": 0.9,
@@ -78,7 +79,7 @@ def test_data_file_params_count_rows_without_the_header(tmp_path, header):
     text = "\n".join((["open_time,open,close"] if header else []) + lines)  # no final newline
     path = tmp_path / "candles.csv"
     path.write_text(text)
-    params = tracking.data_file_params(path)
+    params = run_record.data_file_params(path)
     assert params == {
         "data.file": "candles.csv",
         "data.sha256": hashlib.sha256(text.encode()).hexdigest(),
@@ -87,7 +88,7 @@ def test_data_file_params_count_rows_without_the_header(tmp_path, header):
 
 
 def test_git_params_say_unknown_outside_a_repository(tmp_path):
-    assert tracking.git_params(tmp_path) == {"git.commit": "unknown", "git.dirty": "unknown"}
+    assert run_record.git_params(tmp_path) == {"git.commit": "unknown", "git.dirty": "unknown"}
 
 
 def test_tracking_params_refuse_unknown_keys():

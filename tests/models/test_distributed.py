@@ -25,7 +25,7 @@ STAGES = "ingestion,features,training,export,validation"
 DDP = "training.lstm.trainer.devices=2,training.lstm.trainer.strategy=ddp_spawn"
 # (node name without namespace, function) of each node up to the published LSTM.
 UPSTREAM = (
-    ("clean_candles", "clean_candles"),
+    ("clean_candles", "clean_assets"),
     ("build_features", "build_features"),
     ("split_chronologically", "split_chronologically"),
     ("fit_scaler_on_train", "fit_feature_scaler"),

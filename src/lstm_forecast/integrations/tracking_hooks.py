@@ -29,7 +29,7 @@ from kedro.config import MissingConfigException
 from kedro.framework.hooks import hook_impl
 
 from lstm_forecast.errors import LstmForecastError
-from lstm_forecast.integrations import lazy_kedro_mlflow
+from lstm_forecast.integrations import lazy_kedro_mlflow, run_record
 from lstm_forecast.integrations import mlflow_tracking as tracking
 
 logger = logging.getLogger(__name__)
@@ -147,14 +147,14 @@ class TrackingHooks:
             return
         metrics: dict[str, float] = {}
         if dataset_name == _METRICS_DATASET:
-            metrics = tracking.numeric_leaves(data.get(_HEADLINE_KEY) or {})
+            metrics = run_record.numeric_leaves(data.get(_HEADLINE_KEY) or {})
         elif dataset_name.endswith(_VALIDATION_SUFFIX):
             self._validation_passed[dataset_name] = data.get("passed") is True
             namespace = dataset_name.removesuffix(_VALIDATION_SUFFIX)
             metrics = {
                 f"{namespace}{key}": value
                 for key in _PARITY_KEYS
-                for value in tracking.numeric_leaves({key: data.get(key)}).values()
+                for value in run_record.numeric_leaves({key: data.get(key)}).values()
             }
         if metrics:
             self._log_metrics(metrics)
@@ -213,7 +213,7 @@ class TrackingHooks:
         from mlflow.entities import Param  # noqa: PLC0415
 
         settings = self._settings
-        params, skipped = tracking.flatten_params(
+        params, skipped = run_record.flatten_params(
             self._context.config_loader["parameters"],
             settings.param_blocks,
             settings.max_param_length,
@@ -226,8 +226,8 @@ class TrackingHooks:
             )
         data_path = self._data_path()
         if settings.data_dataset in pipeline.datasets() and data_path and data_path.is_file():
-            params.update(tracking.data_file_params(data_path))
-        params.update(tracking.git_params(Path(self._context.project_path)))
+            params.update(run_record.data_file_params(data_path))
+        params.update(run_record.git_params(Path(self._context.project_path)))
         entries = [Param(key, value) for key, value in sorted(params.items())]
         for start in range(0, len(entries), _MLFLOW_BATCH):
             self._client.log_batch(self._run_id, params=entries[start : start + _MLFLOW_BATCH])

@@ -63,6 +63,8 @@ def test_fetch_cli_writes_csvs_that_ingestion_reads_with_its_default_layout(tmp_
 
 def test_fetch_cli_without_network_says_so_once_and_writes_nothing(tmp_path):
     project = copy_project(tmp_path / "project")
+    candles = project / "data" / "01_raw" / "candles"
+    shipped = {path.name: path.read_bytes() for path in candles.iterdir()}
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{probe.getsockname()[1]}"
@@ -75,4 +77,4 @@ def test_fetch_cli_without_network_says_so_once_and_writes_nothing(tmp_path):
     assert f"Cannot reach {url}/data/spot/monthly/klines/BTCUSDT/1h/" in output
     assert "raw_csv=" in output and "Traceback" not in output and "Retrying" not in output
     assert not any((project / "data" / "01_raw").rglob("*.csv.*"))
-    assert not (project / "data" / "01_raw" / "candles").exists()
+    assert {path.name: path.read_bytes() for path in candles.iterdir()} == shipped
