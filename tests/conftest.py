@@ -21,6 +21,22 @@ CANDLES_DIR = PROJECT_ROOT / "data" / "01_raw" / "candles"
 RAW_CSV = CANDLES_DIR / "BTCUSDT.csv"
 # What "imports torch" means for the torch-free checks.
 TORCH_MODULES = ("torch", "pytorch_lightning", "lightning", "torchmetrics", "onnxscript")
+# A sitecustomize.py that, put first on sys.path, makes every import of the torch family
+# fail, as on a machine where only onnxruntime, numpy and pandas are installed.
+BLOCK_TORCH = """
+import sys
+
+class _RefuseTorch:
+    blocked = {"torch", "pytorch_lightning", "lightning", "torchmetrics"}
+
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in self.blocked:
+            raise ImportError(f"{name} is not installed here (blocked by the test)")
+        return None
+
+sys.meta_path.insert(0, _RefuseTorch())
+"""
+
 DATA_LAYERS = (
     "01_raw",
     "02_intermediate",

@@ -21,27 +21,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lstm_forecast.serving import ServingSettings, create_app
-from tests.conftest import KEDRO, kedro_env
+from tests.conftest import BLOCK_TORCH, KEDRO, kedro_env
 
 # What the service reads, and nothing it does not: models, reports, ingested candles.
 SERVED = ("data/06_models", "data/08_reporting", "data/02_intermediate")
 READY_TIMEOUT_S = 60
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-# Put first on sys.path, it makes every import of the torch family fail (as in
-# tests/pipelines/inference/test_e2e.py), like a machine with only onnxruntime installed.
-BLOCK_TORCH = """
-import sys
-
-class _RefuseTorch:
-    blocked = {"torch", "pytorch_lightning", "lightning", "torchmetrics"}
-
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in self.blocked:
-            raise ImportError(f"{name} is not installed here (blocked by the test)")
-        return None
-
-sys.meta_path.insert(0, _RefuseTorch())
-"""
 
 
 def served_copy(smoke_project: Path, destination: Path) -> Path:

@@ -13,26 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import RAW_CSV, copy_project, kedro_env, run_kedro
+from tests.conftest import BLOCK_TORCH, RAW_CSV, copy_project, kedro_env, run_kedro
 
 pytestmark = pytest.mark.e2e
 
 FORECASTS = Path("data/07_model_output/inference_forecasts.parquet")
-# Put first on sys.path, it makes every import of the torch family fail, as on a machine
-# where only onnxruntime, numpy and pandas are installed.
-_BLOCK_TORCH = """
-import sys
-
-class _RefuseTorch:
-    blocked = {"torch", "pytorch_lightning", "lightning", "torchmetrics"}
-
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in self.blocked:
-            raise ImportError(f"{name} is not installed here (blocked by the test)")
-        return None
-
-sys.meta_path.insert(0, _RefuseTorch())
-"""
 
 
 @pytest.fixture
@@ -48,7 +33,7 @@ def inference_project(smoke_project: Path, tmp_path: Path) -> Path:
 def torchless_env(tmp_path: Path) -> dict[str, str]:
     blocker = tmp_path / "torchless"
     blocker.mkdir()
-    (blocker / "sitecustomize.py").write_text(_BLOCK_TORCH)
+    (blocker / "sitecustomize.py").write_text(BLOCK_TORCH)
     env = kedro_env()
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(blocker), env.get("PYTHONPATH")]))
     return env
