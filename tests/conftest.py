@@ -49,6 +49,14 @@ DATA_LAYERS = (
 )
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # A test that reads the session's smoke run starts a `kedro run`: it is end-to-end, and
+    # `make test-fast` (-m "not e2e") leaves it out.
+    for item in items:
+        if "smoke_project" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.e2e)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # pytest resets warning filters for each test; reinstate the package's list of library
     # warnings nobody can act on, so the summary shows only warnings worth reading.

@@ -204,6 +204,7 @@ def _catalog(tmp_path: Path) -> DataCatalog:
     )
 
 
+@pytest.mark.e2e  # starts a Dask cluster's worker processes
 def test_memory_data_reaches_other_workers_and_independent_nodes_run_in_parallel(tmp_path):
     outputs = DaskRunner(n_workers=2).run(fan_out_pipeline(), _catalog(tmp_path))
     combined = outputs["combined"].load()
@@ -214,6 +215,7 @@ def test_memory_data_reaches_other_workers_and_independent_nodes_run_in_parallel
     assert pid_b != pid_c  # the two independent nodes ran in the two workers
 
 
+@pytest.mark.e2e  # starts a Dask cluster's worker processes
 def test_node_hooks_run_on_the_workers(tmp_path, monkeypatch):
     # Workers load the settings of the package the run belongs to: here, one that
     # registers a recording hook.
@@ -234,6 +236,7 @@ def test_node_hooks_run_on_the_workers(tmp_path, monkeypatch):
     assert str(os.getpid()) not in {pid for *_, pid in events}
 
 
+@pytest.mark.e2e  # starts a Dask cluster's worker processes
 def test_a_failing_node_raises_its_own_error_here(tmp_path):
     with pytest.raises(ValueError, match=r"cannot use \[2, 4, 6\]: set numbers"):
         DaskRunner(n_workers=1).run(failing_pipeline(), _catalog(tmp_path))
@@ -251,6 +254,7 @@ def running_cluster():
         yield cluster, client
 
 
+@pytest.mark.e2e  # starts a Dask cluster's worker processes
 def test_an_address_from_the_environment_uses_that_cluster_and_leaves_it_running(
     tmp_path, monkeypatch, running_cluster
 ):
@@ -262,6 +266,7 @@ def test_an_address_from_the_environment_uses_that_cluster_and_leaves_it_running
     assert client.run(os.getpid)  # the cluster still answers after the run
 
 
+@pytest.mark.e2e  # starts a Dask cluster's worker processes
 def test_workers_that_cannot_import_the_nodes_are_named_before_any_node_runs(
     tmp_path, monkeypatch, running_cluster
 ):

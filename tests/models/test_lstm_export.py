@@ -49,6 +49,7 @@ def test_a_batch_axis_is_not_fixed_by_the_example(dynamo_export, checkpoint, bat
     )
 
 
+@pytest.mark.e2e  # exports in a freshly spawned process
 def test_b_a_second_export_in_this_process_keeps_the_window_axis_symbolic(dynamo_export):
     # (b): a second in-process dynamo export of an nn.LSTM pins the sequence length.
     second = export_checkpoint(make_checkpoint(window_length=24, seed=1), DYNAMO)
@@ -130,6 +131,7 @@ print(json.dumps([after_first, len(spawned), symbolic]))
 """
 
 
+@pytest.mark.e2e  # exports in a freshly spawned process
 def test_b_a_process_exports_its_first_lstm_itself_and_later_ones_in_a_fresh_process():
     # A default run exports one LSTM: no process to spawn, torch imported once. The second
     # export of a process must not run in it (b), so it goes to a spawned one.
