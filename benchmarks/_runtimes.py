@@ -124,13 +124,18 @@ def ort_op_shares(payload: bytes, windows: np.ndarray, threads: int) -> dict[str
         profiled = ort_session(payload, threads, profile=str(Path(folder) / "profile"))
         for _ in range(10):
             profiled.run(None, {"window": windows})
-        events = json.loads(Path(profiled.end_profiling()).read_text())
-    spent: Counter[str] = Counter()
-    for event in events:
-        if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
-            spent[event["args"]["op_name"]] += event["dur"]
+        spent = kernel_time_by_op(profiled.end_profiling())
     total = sum(spent.values()) or 1
     return {op: spent[op] / total for op, _ in spent.most_common(4)}
+
+
+def kernel_time_by_op(profile_file: str) -> Counter[str]:
+    """Microseconds of kernel time per op type in an onnxruntime profile (JSON trace)."""
+    spent: Counter[str] = Counter()
+    for event in json.loads(Path(profile_file).read_text()):
+        if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
+            spent[event["args"]["op_name"]] += event["dur"]
+    return spent
 
 
 def ov_op_shares(payload: bytes, windows: np.ndarray, threads: int) -> dict[str, float]:

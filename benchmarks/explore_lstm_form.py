@@ -9,18 +9,17 @@ window length, so not a drop-in replacement), and prints the op shares of each g
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import tempfile
 import warnings
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c
+import _runtimes as R
 
 HIDDEN, WINDOW, FEATURES, HORIZON, QUANTILES = 32, 48, 6, 24, 7
 
@@ -158,11 +157,7 @@ def main() -> None:
             profiled = session(proto, level, str(Path(folder) / "p"))
             for _ in range(5):
                 profiled.run(None, {"window": windows})
-            events = json.loads(Path(profiled.end_profiling()).read_text())
-        spent: Counter[str] = Counter()
-        for event in events:
-            if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
-                spent[event["args"]["op_name"]] += event["dur"]
+            spent = R.kernel_time_by_op(profiled.end_profiling())
         total = sum(spent.values())
         shares = ", ".join(f"{op} {t / total:.0%}" for op, t in spent.most_common(5))
         print(
