@@ -77,7 +77,7 @@ def day_of_week(stamps: pd.Series) -> np.ndarray:
     tz = getattr(stamps.dtype, "tz", None)
     if tz is not None and str(tz) != "UTC":
         stamps = stamps.dt.tz_convert("UTC")
-    return stamps.dt.dayofweek.to_numpy(dtype=np.float64)
+    return stamps.dt.day_of_week.to_numpy(dtype=np.float64)
 
 
 def relative_volume(volume: np.ndarray, position: np.ndarray) -> np.ndarray:
