@@ -39,6 +39,7 @@ class FeaturesParams(StrictParams):
     window_length: int = Field(48, ge=2)
     horizon: int = Field(24, ge=1)
     target: Literal["log_return", "simple_return", "close"] = "log_return"
+    # A conf without the key reads the six features of every run before feature sets.
     feature_set: str = "basic"
     split: SplitParams = SplitParams()
 
