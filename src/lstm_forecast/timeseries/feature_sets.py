@@ -57,8 +57,9 @@ FEATURE_SETS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-_FLOOR = f"max(., {VARIANCE_FLOOR:g})"
-_PARKINSON = "ln(high_t / low_t)^2 / (4 ln 2)"
+_FLOOR = f"{VARIANCE_FLOOR:g}"
+_P = "P_t = ln(high_t / low_t)^2 / (4 ln 2) (Parkinson)"
+_R = "r_t = ln(close_t / close_{t-1})"
 # Each feature in words, for consumers that only have the ONNX file and its sidecar.
 FEATURE_FORMULAS: dict[str, str] = {
     "log_return": "ln(close_t / close_{t-1})",
@@ -67,18 +68,14 @@ FEATURE_FORMULAS: dict[str, str] = {
     "log_volume_change": "clip(ln(base_volume_t / base_volume_{t-1}), -10, 10); 0 when both are 0",
     "hour_sin": "sin(2 pi hour_utc(open_time_t) / 24)",
     "hour_cos": "cos(2 pi hour_utc(open_time_t) / 24)",
-    "log_range_var": f"ln({_FLOOR}) of the Parkinson variance P_t = {_PARKINSON}",
-    "log_gk_var": f"ln({_FLOOR}) of the Garman-Klass variance "
-    "0.5 ln(high_t / low_t)^2 - (2 ln 2 - 1) ln(close_t / open_t)^2",
+    "log_range_var": f"ln(max(P_t, {_FLOOR})), {_P}",
+    "log_gk_var": f"ln(max(G_t, {_FLOOR})), G_t = 0.5 ln(high_t / low_t)^2 - (2 ln 2 - 1) "
+    "ln(close_t / open_t)^2 (Garman-Klass)",
     **{
-        f"log_range_rv_{n}": f"ln({_FLOOR}) of mean(P_{{t-{n - 1}}} .. P_t), P = {_PARKINSON}"
+        f"log_range_rv_{n}": f"ln(max(mean(P_{{t-{n - 1}}} .. P_t), {_FLOOR})), {_P}"
         for n in _SPANS
     },
-    **{
-        f"log_rv_{n}": f"ln({_FLOOR}) of mean(r_{{t-{n - 1}}}^2 .. r_t^2), "
-        "r = ln(close_t / close_{t-1})"
-        for n in _SPANS
-    },
+    **{f"log_rv_{n}": f"ln(max(mean(r_{{t-{n - 1}}}^2 .. r_t^2), {_FLOOR})), {_R}" for n in _SPANS},
     "dow_sin": "sin(2 pi weekday_utc(open_time_t) / 7), weekday = (floor(open_time_t / 86400) "
     "+ 3) mod 7, Monday = 0",
     "dow_cos": "cos(2 pi weekday_utc(open_time_t) / 7)",
