@@ -29,6 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c
 
 GOAL_SECONDS = 20.0
+# The single-asset default run: the shipped BTC CSV alone (README, Performance).
+SINGLE_ASSET = "--params=raw_csv=data/01_raw/candles/BTCUSDT.csv"
 TIMING = Path(__file__).resolve().parent / "_kedro_timing.py"
 _IMPORT_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \| (\s*)(\S+)")
 
@@ -178,8 +180,13 @@ def uptime() -> str:
 def main() -> None:
     parser = c.parser(__doc__.splitlines()[0])
     parser.add_argument("--record", type=Path, help="also write the raw timing record (JSON)")
+    parser.add_argument(
+        "--single", action="store_true", help=f"one asset: {SINGLE_ASSET} (default: every asset)"
+    )
     args = parser.parse_args(sys.argv[1:])
     extra = ["--env=smoke", "--pipelines=ingestion"] if args.quick else []
+    if args.single:
+        extra.append(SINGLE_ASSET)
     command = " ".join(["kedro run", *extra])
     with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
         project = c.copy_project(Path(tmp) / "project")
