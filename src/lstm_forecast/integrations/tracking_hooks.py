@@ -29,7 +29,7 @@ from kedro.config import MissingConfigException
 from kedro.framework.hooks import hook_impl
 
 from lstm_forecast.errors import LstmForecastError
-from lstm_forecast.integrations import lazy_kedro_mlflow, run_record
+from lstm_forecast.integrations import lazy_kedro_mlflow, mlflow_store, run_record
 from lstm_forecast.integrations import mlflow_tracking as tracking
 
 logger = logging.getLogger(__name__)
@@ -113,6 +113,7 @@ class TrackingHooks:
         setup_started = time.perf_counter()
         hook = self._mlflow_hook()
         try:
+            self._seed_store()
             hook.after_context_created(self._context)  # reads mlflow.yml, opens the store
             hook.before_pipeline_run(run_params, pipeline, catalog)  # starts the run
         except Exception as error:
@@ -203,6 +204,12 @@ class TrackingHooks:
         self._reset_run()
 
     # ------------------------------------------------------------------ helpers
+    def _seed_store(self) -> None:
+        """A new SQLite store: a copy of an empty one, not MLflow's 69 migrations again."""
+        for uri in mlflow_store.configured_uris(self._context.config_loader):
+            if mlflow_store.seed_sqlite_store(uri, Path.cwd()):
+                logger.info("New MLflow store %s, copied from the empty-store cache.", uri)
+
     def _mlflow_hook(self) -> Any:
         if self._kedro_mlflow is None:
             module = lazy_kedro_mlflow.quiet_import(lazy_kedro_mlflow.HOOK_MODULE)
