@@ -140,6 +140,8 @@ def phase_seconds(run: dict) -> list[tuple[str, float]]:
     if "gc" in run:
         rows.append(("of the wall time, garbage collection", sum(run["gc"])))
     rows.append(("wall time", run["wall"]))
+    if "cpu" in run:
+        rows.append(("CPU time (user + system)", run["cpu"]))
     return rows
 
 
