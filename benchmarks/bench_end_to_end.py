@@ -12,18 +12,15 @@ saves, and the top-level imports that cost most. ``--quick`` runs ``--env=smoke
 --pipelines=ingestion`` instead, which says only that the command works. ``uptime`` is
 printed before and after: the figures mean little on a loaded machine.
 
-``--single`` runs BTC alone (the single-asset default run); ``--repeats N`` prints each
-phase's median over N runs instead (with the process's CPU time), ``--before CHECKOUT``
-interleaves the runs of another checkout (``git archive main | tar -x -C DIR``),
-``--warm`` adds a second run in each copy (MLflow store and outputs there) and
-``--cold-cache`` hides the cached empty MLflow store (a project's first run ever).
+``--single``: BTC alone (the single-asset default run); ``--repeats N``: each phase's
+median of N runs (and CPU time); ``--before CHECKOUT``: another checkout's runs interleaved
+(``git archive main | tar -x -C DIR``); ``--warm``: a second run in each copy (store and
+outputs there); ``--cold-cache``: no cached empty MLflow store (a first run ever).
 
-Issue 30, second pass (``--single --repeats 2 --warm --before <main>``, load 6.5-7.7 on
-the 2 shared cores, seconds): a new store's MLflow set-up 11.41 -> 3.16 (a copy of the
-cached empty store instead of 69 migrations), the CLI 3.15 -> 0.21 (`kedro serve` listed
-without importing the service); a second run's set-up 3.06 -> 3.65 (noise: unchanged); the
-nodes 37-48 in every column, CPU time 22.9-24.1. Two assets (``--repeats 2``): set-up
-11.56 -> 6.25 (new store), 4.17 -> 3.75 (second run). Table: README, Performance.
+Issue 30, second pass (``--single --repeats 2 --warm --before <main>``, load 6.5-7.7,
+seconds): a new store's MLflow set-up 11.41 -> 3.16 (copied, not migrated), the CLI 3.15
+-> 0.21 (`kedro serve` listed without importing the service); a second run's set-up 3.06
+-> 3.65 (unchanged: noise); nodes 37-48 in every column. Table: README, Performance.
 """
 
 from __future__ import annotations
