@@ -7,6 +7,7 @@ test runs in milliseconds, so mutation testing reaches every helper directly.
 from __future__ import annotations
 
 import logging
+import os
 
 import numpy as np
 import onnx
@@ -137,7 +138,7 @@ def test_carry_metadata_gives_exactly_the_sources_props_producer_and_doc(caplog)
         "1.2",
         "why",
     )
-    assert "Re-stamped metadata_props ['contract'] lost by onnxruntime's tool." in caplog.text
+    assert caplog.messages == ["Re-stamped metadata_props ['contract'] lost by onnxruntime's tool."]
     caplog.clear()
     with caplog.at_level(logging.INFO, logger=optimisation.__name__):
         optimisation.carry_metadata(source, _matmul())  # nothing lost: nothing to say
@@ -162,7 +163,70 @@ def test_require_quantised_names_what_is_missing():
         match=r"^Nothing was quantised: \['MatMul'\] did not become "
         r"\['DynamicQuantizeMatMul', 'MatMulInteger', 'MatMulIntegerToFloat'\]\.$",
     ):
-        optimisation.require_quantised(source, nothing, ("MatMul",))
+        # Conv has no quantised form listed: it adds nothing to the names, and no error.
+        optimisation.require_quantised(source, nothing, ("MatMul", "Conv"))
+
+
+def test_every_op_left_in_float_is_named_with_the_fix():
+    two = _both()
+    with pytest.raises(optimisation.QuantisationError) as raised:
+        optimisation.require_quantised(two, two, ("MatMul", "LSTM"))
+    assert str(raised.value) == (
+        "int8 quantisation left MatMul node 'head', LSTM node 'lstm' in float32 (found "
+        "quantised: none). An LSTM is only quantised when its W and R are graph constants; "
+        "check that quant_pre_process folded them, or drop the op from variants.int8.op_types."
+    )
+
+
+def _both() -> onnx.ModelProto:
+    """The MatMul and the LSTM side by side in one graph."""
+    matmul, lstm = _matmul(), _lstm()
+    graph = matmul.graph
+    graph.node.extend(lstm.graph.node)
+    graph.input.extend(lstm.graph.input)
+    graph.output.extend(lstm.graph.output)
+    graph.initializer.extend(t for t in lstm.graph.initializer if t.name != "W")
+    renamed = numpy_helper.to_array(next(t for t in lstm.graph.initializer if t.name == "W"))
+    graph.initializer.append(numpy_helper.from_array(renamed, "W_lstm"))
+    graph.node[-1].input[1] = "W_lstm"
+    return matmul
+
+
+def test_only_the_op_types_asked_for_are_quantised():
+    int8 = optimisation.quantise_int8(_both(), op_types=("MatMul",))
+    assert optimisation.quantised_ops(int8) == {"MatMulInteger": 1}
+    assert [n.op_type for n in int8.graph.node if n.op_type == "LSTM"] == ["LSTM"]
+    with pytest.raises(
+        optimisation.QuantisationError, match=r"^op_types is empty: nothing would be quantised\.$"
+    ):
+        optimisation.quantise_int8(_both(), op_types=())
+
+
+def test_scratch_files_live_in_a_folder_the_cleanup_recognises(tmp_path, monkeypatch):
+    """A killed run's scratch folder is removed by name (``datasets._stale``); nothing is
+    written to the working folder."""
+    from lstm_forecast.datasets import _stale
+
+    prefixes = []  # ours: onnxruntime's quantiser makes its own (pre.quant., ort.quant.)
+    real = optimisation.tempfile.TemporaryDirectory
+
+    def recording(*args, **kwargs):
+        if (kwargs.get("prefix") or "").startswith(_stale.SCRATCH_PREFIX) or not kwargs:
+            prefixes.append(kwargs.get("prefix") or "unnamed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(optimisation.tempfile, "TemporaryDirectory", recording)
+    monkeypatch.chdir(tmp_path)
+    optimisation.optimise(_matmul())
+    optimisation.quantise_int8(_matmul())
+    assert [prefix.rsplit("-", 2)[0] for prefix in prefixes] == [
+        "lstm-forecast-opt",
+        "lstm-forecast-int8",
+    ]
+    for prefix in prefixes:  # the cleanup's own pattern, with this process's pid
+        match = _stale._SCRATCH.match(prefix + "abcd1234")
+        assert match and int(match["pid"]) == os.getpid()
+    assert list(tmp_path.iterdir()) == []
 
 
 def _int8_weights(model: onnx.ModelProto) -> np.ndarray:
@@ -210,6 +274,10 @@ def test_optimise_defaults_to_the_portable_level_and_keeps_the_contract():
     assert [node.op_type for node in optimised.graph.node] == ["MatMul"]
     for level in ("basic", "all"):
         assert optimisation.optimise(fp32, level).graph.node[0].op_type == "MatMul"
+    with pytest.raises(
+        ValueError, match=r"^level must be one of \['all', 'basic', 'extended'\], not 'fastest'\.$"
+    ):
+        optimisation.optimise(fp32, "fastest")
 
 
 def test_price_parity_in_prices_crps_and_coverage_points():
@@ -247,12 +315,15 @@ def test_price_parity_in_prices_crps_and_coverage_points():
 
 def test_price_parity_without_a_90_interval_has_no_coverage():
     prices = np.full((1, 2, 2), 100.0)
-    parity = optimisation.price_parity(prices, prices + 2.0, np.full((1, 2), 100.0), (0.25, 0.75))
+    parity = optimisation.price_parity(prices, prices + 3.0, np.full((1, 2), 101.0), (0.25, 0.75))
     assert parity["coverage_90_fp32"] is None
     assert parity["coverage_90"] is None
     assert parity["coverage_90_change"] is None
-    # 2/2 * (0.25 + 0.75) * 2 = 2 for a variant 2 above every quantile on the actual.
+    # Actual 101. fp32 (100) is 1 below: 2/2 * (0.25 + 0.75) * 1 = 1. The variant (103) is
+    # 2 above: 2/2 * (0.75 + 0.25) * 2 = 2. A change of +1.
+    assert parity["crps_fp32"] == pytest.approx(1.0)
     assert parity["crps"] == pytest.approx(2.0)
+    assert parity["crps_change"] == pytest.approx(1.0)
 
 
 class _FakeCpuInfo:
@@ -274,6 +345,9 @@ def test_cpu_flags_reads_the_first_flags_line(monkeypatch):
         "bogomips\t: 4000\nflags\t\t: avx_vnni\n"
     )
     assert optimisation.cpu_flags() == ["avx2", "avx512f", "amx_int8"]  # in _CPU_FLAGS' order
+    # The flags are everything after the line's first colon, however it is spaced.
+    _FakeCpuInfo.text = "flags:avx2 x:y fma\n"
+    assert optimisation.cpu_flags() == ["avx2", "fma"]
     _FakeCpuInfo.text = "processor\t: 0\n"
     assert optimisation.cpu_flags() == []
     _FakeCpuInfo.text = None
