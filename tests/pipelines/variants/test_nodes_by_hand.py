@@ -9,6 +9,7 @@ price differences are ``delta * close`` exactly. Closes are 100, 101, … one pe
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 
@@ -289,3 +290,66 @@ def test_the_optimisation_level_reaches_onnxruntime():
         fp32, VariantsParams.model_construct(optimisation_level="fast", on_failure="drop")
     )
     assert dropped.variant == "opt" and "level must be one of" in dropped.reason
+
+
+def _forecaster(factor: float = 1.0) -> onnx.ModelProto:
+    """Raw candles in, ``close_quantiles`` out: the window's last close times
+    ``factor * (0.9, 1, 1.1)`` at each step (``open_time`` is taken and not used)."""
+    levels = np.array([[[0.9, 1.0, 1.1]] * HORIZON]) * factor
+    graph = helper.make_graph(
+        [
+            helper.make_node("Gather", ["candles", "last"], ["bar"], axis=1),
+            helper.make_node("Gather", ["bar", "close_column"], ["close"], axis=1),
+            helper.make_node("Unsqueeze", ["close", "axes"], ["close_3d"]),
+            helper.make_node("Mul", ["close_3d", "levels"], ["close_quantiles"]),
+        ],
+        "forecaster_by_hand",
+        [
+            helper.make_tensor_value_info("candles", TensorProto.DOUBLE, ["b", WINDOW + 1, 5]),
+            helper.make_tensor_value_info("open_time", TensorProto.INT64, ["b", WINDOW + 1]),
+        ],
+        [helper.make_tensor_value_info("close_quantiles", TensorProto.DOUBLE, ["b", HORIZON, 3])],
+        [
+            numpy_helper.from_array(np.array(WINDOW, dtype=np.int64), "last"),
+            numpy_helper.from_array(np.array(3, dtype=np.int64), "close_column"),
+            numpy_helper.from_array(np.array([1, 2], dtype=np.int64), "axes"),
+            numpy_helper.from_array(levels.astype(np.float64), "levels"),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    contract = OnnxContract.from_model(_model())
+    forecaster = dataclasses.replace(
+        contract, artifact="forecaster", input_name="candles", output_name="close_quantiles"
+    )
+    return stamp(model, forecaster, "hand-built forecaster")
+
+
+def test_the_forecasters_variants_are_compared_on_raw_candles():
+    table, windows = _table()
+    candles = table[["timestamp", "close"]].assign(
+        open=table["close"], high=table["close"], low=table["close"], volume=1.0
+    )
+    # 1.001 times the float's prices: 0.001 * 0.9 * close … 0.001 * 1.1 * close apart.
+    report = nodes.check_forecaster_variants(
+        _forecaster(),
+        _forecaster(),
+        _forecaster(factor=1.001),
+        candles,
+        windows,
+        VariantsParams(openvino=False),
+        RUNTIME,
+        kind="tiny",
+    )
+    assert report["artifact"] == "forecaster" and report["windows_compared"] == 3
+    assert report["variants"]["opt"]["parity"]["max_abs_price_diff"] == 0.0
+    expected = optimisation.price_parity(
+        _hand_prices(0.0), _hand_prices(0.0) * 1.001, ACTUAL, LEVELS
+    )
+    assert report["variants"]["int8"]["parity"] == pytest.approx(expected, rel=1e-9)
+    assert report["passed"]
+
+
+def test_the_forecasters_windows_go_by_in_batches(monkeypatch):
+    monkeypatch.setattr(nodes, "_BATCH", 2)  # 3 windows: a batch of 2, then 1
+    test_the_forecasters_variants_are_compared_on_raw_candles()
