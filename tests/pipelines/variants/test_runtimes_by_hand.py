@@ -42,7 +42,9 @@ def test_turned_off_it_is_skipped_with_the_reason(caplog):
         "failures": ["variants.openvino is false"],
         "parity": None,
     }
-    assert "OpenVINO check of the tiny model skipped: variants.openvino is false." in caplog.text
+    assert caplog.messages == [
+        "OpenVINO check of the tiny model skipped: variants.openvino is false."
+    ]
 
 
 def test_not_installed_or_unreadable_it_is_skipped(monkeypatch):
@@ -62,6 +64,7 @@ def test_not_installed_or_unreadable_it_is_skipped(monkeypatch):
 def test_openvino_runs_the_float_file_within_its_tolerance():
     entry = _check(_model(), _model(), openvino=True)["runtimes"]["openvino"]
     assert entry["verdict"] == "passed" and entry["failures"] == []
+    assert entry["file"] == "fp32" and entry["tolerance"] == OPENVINO_TOLERANCE
     assert entry["threads"] == SETTINGS["intra_op_num_threads"]
     assert entry["version"]
     assert entry["parity"]["windows"] == 3
@@ -80,7 +83,11 @@ def test_prices_past_the_tolerance_fail_and_name_wide_inputs(monkeypatch, caplog
     with caplog.at_level(logging.INFO, logger=runtimes.__name__):
         close = _run(prices=lambda session: nudged)
     assert close["verdict"] == "passed" and close["version"] == "2099.0"
-    assert "OpenVINO PASSED on the tiny model: max |price diff| 0.005." in caplog.text
+    assert close["file"] == "fp32" and close["tolerance"] == OPENVINO_TOLERANCE
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("INFO", "OpenVINO PASSED on the tiny model: max |price diff| 0.005.")
+    ]
+    caplog.clear()
     expected = optimisation.price_parity(REFERENCE, REFERENCE + 0.02, ACTUAL, LEVELS)
     failed = _run(prices=lambda session: REFERENCE + 0.02)
     assert failed["parity"] == expected
@@ -106,7 +113,10 @@ def test_prices_past_the_tolerance_fail_and_name_wide_inputs(monkeypatch, caplog
         "OpenVINO's CPU plugin computes float64 as float32 and int64 as int32, and this "
         "file's inputs are double/int64 (the forecaster's epoch-time and price arithmetic)"
     )
-    assert "OpenVINO FAILED on the tiny model: max_abs_price_diff 0.02 > 0.01;" in caplog.text
+    assert caplog.records[-1].levelname == "WARNING"
+    assert caplog.messages[-1].startswith(
+        "OpenVINO FAILED on the tiny model: max_abs_price_diff 0.02 > 0.01; mean_abs_price_diff"
+    )
     # Wide inputs alone, within tolerance: no note.
     assert _run(wide)["failures"] == []
 
