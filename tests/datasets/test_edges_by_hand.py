@@ -271,3 +271,14 @@ def test_any_other_torch_error_is_named_by_its_type_and_first_sentence():
     )
     assert _torch_reason(EOFError()) == "EOFError"
     assert _torch_reason(io.UnsupportedOperation("")) == "UnsupportedOperation"
+
+
+def test_asking_whether_a_process_lives_sends_it_nothing():
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert _stale.process_alive(child.pid)
+        time.sleep(0.3)
+        assert child.poll() is None  # still running: signal 0 only asks
+    finally:
+        child.kill()
+        child.wait(timeout=30)
