@@ -127,7 +127,7 @@ def test_the_filesystem_leaves_transactions_and_reads_to_fsspec(tmp_path):
     fs = AtomicLocalFileSystem()
     path = str(tmp_path / "t.bin")
     plain = fs._open(path, "wb", autocommit=False)  # an fsspec transaction's write
-    assert type(plain) is LocalFileOpener
+    assert type(plain) is LocalFileOpener and plain.autocommit is False
     plain.discard()
     atomic = fs._open(path, "wb")  # no autocommit given: a plain write, made atomic
     assert isinstance(atomic, AtomicFile)
@@ -187,4 +187,39 @@ def test_a_checkpoint_that_is_no_zip_says_so(tmp_path):
         f"\n{path} is not a readable Lightning checkpoint: it is not a complete zip archive, "
         "which torch.save writes, although it matches model.ckpt.sha256. Rerun `kedro run "
         "--pipelines=training` to write a new one."
+    )
+
+
+def test_a_checkpoint_whose_zip_stream_breaks_names_the_error(tmp_path):
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("data/0", bytes(range(256)) * 64)
+    raw = bytearray(buffer.getvalue())
+    start = raw.index(b"data/0") + 26  # inside the deflated stream
+    raw[start : start + 40] = bytes(b ^ 0xFF for b in raw[start : start + 40])
+    path = tmp_path / "model.ckpt"
+    path.write_bytes(bytes(raw))
+    sidecar_path(path).write_text(f"{hashlib.sha256(bytes(raw)).hexdigest()}  model.ckpt\n")
+    with pytest.raises(DatasetError, match=r"its zip archive cannot be read: error, although"):
+        LightningCheckpointDataset(filepath=str(path)).load()
+
+
+def test_a_dropped_variant_removes_the_old_file_and_loading_says_why(tmp_path):
+    from lstm_forecast.datasets.onnx_variant_dataset import DroppedVariant, OnnxVariantDataset
+
+    path = tmp_path / "model.int8.onnx"
+    path.write_bytes(b"an earlier run's variant")
+    dataset = OnnxVariantDataset(filepath=str(path))
+    dataset.save(DroppedVariant("int8", "outside tolerance"))
+    assert not path.exists()
+    dataset.save(DroppedVariant("int8", "again"))  # nothing there: still fine
+    with pytest.raises(DatasetError) as raised:
+        dataset.load()
+    assert str(raised.value).endswith(
+        f"\nNo ONNX variant at {path}: the variants stage dropped it or has not run (see its "
+        "variants report under data/08_reporting/). Run `kedro run --pipelines=variants`, or "
+        "serve another variant (inference.variant: fp32)."
     )
