@@ -151,7 +151,12 @@ def test_a_variant_past_its_tolerance_fails_or_is_dropped(caplog):
     dropped = _check(_model(), _model(delta=0.01), on_failure="drop")
     assert dropped["passed"] and dropped["variants"]["int8"]["verdict"] == "dropped"
     # The opt tolerance is the one the opt variant meets: 0.01 USD at most.
-    opt_off = _check(_model(delta=0.001), _model())
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger=nodes.__name__):
+        opt_off = _check(_model(delta=0.001), _model())
+    assert caplog.messages[0].startswith(
+        "model opt variant of tiny: FAILED (max_abs_price_diff 0.11 > 0.01; mean_abs_price_diff"
+    )
     assert opt_off["variants"]["opt"]["failures"][0] == "max_abs_price_diff 0.11 > 0.01"
     assert not opt_off["passed"]
 
@@ -319,7 +324,11 @@ def _forecaster(factor: float = 1.0) -> onnx.ModelProto:
             helper.make_tensor_value_info("candles", TensorProto.DOUBLE, ["b", WINDOW + 1, 5]),
             helper.make_tensor_value_info("open_time", TensorProto.INT64, ["b", WINDOW + 1]),
         ],
-        [helper.make_tensor_value_info("close_quantiles", TensorProto.DOUBLE, ["b", HORIZON, 3])],
+        [
+            # Another output first, as the real forecaster has: only close_quantiles is read.
+            helper.make_tensor_value_info("bar", TensorProto.DOUBLE, ["b", 5]),
+            helper.make_tensor_value_info("close_quantiles", TensorProto.DOUBLE, ["b", HORIZON, 3]),
+        ],
         [
             numpy_helper.from_array(np.array(WINDOW, dtype=np.int64), "last"),
             numpy_helper.from_array(np.array(3, dtype=np.int64), "close_column"),
@@ -353,6 +362,7 @@ def test_the_forecasters_variants_are_compared_on_raw_candles():
         kind="tiny",
     )
     assert report["artifact"] == "forecaster" and report["windows_compared"] == 3
+    assert report["model_kind"] == "tiny"
     assert report["variants"]["opt"]["parity"]["max_abs_price_diff"] == 0.0
     expected = optimisation.price_parity(
         _hand_prices(0.0), _hand_prices(0.0) * 1.001, ACTUAL, LEVELS
