@@ -126,20 +126,22 @@ def test_a_refused_run_writes_nothing_and_readers_go_on(
     data = project / "data"
     before = _snapshot(data)
     with holder((data / ".kedro-run.lock", "exclusive")) as child:
-        # All at once, while another process holds the lock as a run does: a run that
-        # rewrites data/ and a side run (inference) are refused; the readers go on.
-        started = {
-            "run": _start(project, "run", "--env=smoke"),
-            "inference": _start(project, "run", "--env=smoke", "--pipelines=inference"),
-            "registry": _start(project, "registry", "list"),
-            "viz": _start(project, "viz", "build"),
-        }
+        # While another process holds the lock as a run does: the service starts and
+        # forecasts, a run that rewrites data/ and a side run (inference) are refused, and
+        # the other readers go on. The kedro commands are forks of the pre-imported process.
         server = Server(project, kedro_env(), {})
         try:
+            said = {
+                "run": run_kedro(project, "run", "--env=smoke", check=False),
+                "inference": run_kedro(
+                    project, "run", "--env=smoke", "--pipelines=inference", check=False
+                ),
+                "registry": run_kedro(project, "registry", "list", check=False),
+                "viz": run_kedro(project, "viz", "build", check=False, timeout=300),
+            }
             status, answer = post_json(server.url + "/v1/forecast", {"candles": window(project)})
         finally:
             server.stop()
-        said = {name: process.communicate(timeout=300)[0] for name, process in started.items()}
         probe = FileLock(data / ".kedro-run.lock")
         still_held = not probe.acquire()
         probe.release()
@@ -147,12 +149,14 @@ def test_a_refused_run_writes_nothing_and_readers_go_on(
     assert answer["model"]["kind"] == "lstm" and len(answer["forecast"]) > 0
     assert still_held  # serving neither took nor dropped the holder's lock
     for name in ("run", "inference"):
-        assert started[name].returncode == 1, said[name][-4000:]
-        assert f"another kedro run (pid {child.pid}, " in _flat(said[name])
-        assert "Traceback" not in said[name]
+        refused = said[name]
+        assert refused.returncode == 1, refused.stderr[-4000:]
+        assert f"another kedro run (pid {child.pid}, " in _flat(refused.stderr)
+        assert "Traceback" not in refused.stderr
     assert _snapshot(data) == before  # not one dataset file touched
-    assert started["registry"].returncode == 0 and "__default__" in said["registry"]
-    assert started["viz"].returncode == 0 and "Success!" in said["viz"], said["viz"][-4000:]
+    assert said["registry"].returncode == 0 and "__default__" in said["registry"].stdout
+    viz = said["viz"]
+    assert viz.returncode == 0 and "Success!" in viz.stdout, viz.stdout[-4000:] + viz.stderr[-2000:]
 
 
 def test_a_killed_runs_lock_is_taken_over(tmp_path: Path) -> None:
