@@ -274,7 +274,15 @@ def test_any_other_torch_error_is_named_by_its_type_and_first_sentence():
 
 
 def test_asking_whether_a_process_lives_sends_it_nothing():
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    # The child takes every signal's default action (under nohup SIGHUP would be ignored).
+    code = (
+        "import signal, time\n"
+        "for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):\n"
+        "    signal.signal(sig, signal.SIG_DFL)\n"
+        "time.sleep(60)"
+    )
+    child = subprocess.Popen([sys.executable, "-c", code])
+    time.sleep(0.5)  # its handlers are set
     try:
         assert _stale.process_alive(child.pid)
         time.sleep(0.3)

@@ -15,6 +15,7 @@ import signal
 from pathlib import Path
 
 import fsspec
+import onnx
 import pytest
 import torch
 from fsspec.implementations.local import LocalFileOpener, LocalFileSystem
@@ -211,8 +212,17 @@ def test_a_dropped_variant_removes_the_old_file_and_loading_says_why(tmp_path):
     from lstm_forecast.datasets.onnx_variant_dataset import DroppedVariant, OnnxVariantDataset
 
     path = tmp_path / "model.int8.onnx"
-    path.write_bytes(b"an earlier run's variant")
     dataset = OnnxVariantDataset(filepath=str(path))
+    model = onnx.helper.make_model(
+        onnx.helper.make_graph(
+            [onnx.helper.make_node("Relu", ["x"], ["y"])],
+            "earlier",
+            [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1])],
+            [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1])],
+        )
+    )
+    dataset.save(model)  # an earlier run's variant
+    assert dataset.load() == model
     dataset.save(DroppedVariant("int8", "outside tolerance"))
     assert not path.exists()
     dataset.save(DroppedVariant("int8", "again"))  # nothing there: still fine
