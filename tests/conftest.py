@@ -61,6 +61,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "smoke_project" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.e2e)
+    # The long tests first: two workers then finish together instead of one waiting on the
+    # last long module (the order within each group, and so within each module, is kept).
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
 
 
 def pytest_configure(config: pytest.Config) -> None:
