@@ -11,7 +11,7 @@ export KEDRO_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 
-.PHONY: install run serve test viz mlflow-ui bench lint format clean mutation mutation-ingestion mutation-edges
+.PHONY: install run serve test viz mlflow-ui bench lint format clean mutation mutation-ingestion mutation-edges mutation-serving
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,13 +59,23 @@ mlflow-ui: install ## the MLflow UI on http://127.0.0.1:5000 over mlruns/ (runs 
 # the durable datasets; also alone with `make mutation-edges`.
 MUTATED_EDGES := "lstm_forecast.models.ridge.*" "lstm_forecast.onnx.optimisation.*" \
 	"lstm_forecast.pipelines.variants.*" "lstm_forecast.datasets.*"
+# The service and the forecaster's feature and price graphs; also alone with
+# `make mutation-serving`. The service's tests read a smoke run: made once per `make`
+# in .mutation-smoke/ and shared by every mutant's pytest (LSTM_FORECAST_SMOKE_SHARED).
+MUTATED_SERVING := "lstm_forecast.serving.*" "lstm_forecast.onnx.forecaster_graph.*" \
+	"lstm_forecast.onnx.feature_graph.*"
+MUTATION_SMOKE := $(CURDIR)/.mutation-smoke
+SMOKE_FOR_MUTATION = rm -rf $(MUTATION_SMOKE) && LSTM_FORECAST_SMOKE_SHARED=$(MUTATION_SMOKE) \
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/serving/test_api.py::test_health_and_readiness
 MUTATED := "lstm_forecast.timeseries.*" "lstm_forecast.onnx.contract.*" \
 	"lstm_forecast.lineage.*" "lstm_forecast.pipelines.features.*" \
 	"lstm_forecast.pipelines.reporting.*" "lstm_forecast.pipelines.backtest.*" \
-	"lstm_forecast.ohlcv_csv.*" "lstm_forecast.pipelines.ingestion.*" $(MUTATED_EDGES)
+	"lstm_forecast.ohlcv_csv.*" "lstm_forecast.pipelines.ingestion.*" $(MUTATED_EDGES) \
+	$(MUTATED_SERVING)
 
-mutation: install ## mutation score of the torch-free core and the ingestion, features, reporting, backtest and variants code, the ridge kind and datasets/ (~18 min on 2 cores before the last four were added)
-	$(BIN)/mutmut run --max-children 2 $(MUTATED)
+mutation: install ## mutation score of the torch-free core and the ingestion, features, reporting, backtest and variants code, the ridge kind, datasets/, the service and the forecaster graphs (~18 min on 2 cores before the last seven were added)
+	$(SMOKE_FOR_MUTATION)
+	LSTM_FORECAST_SMOKE_SHARED=$(MUTATION_SMOKE) $(BIN)/mutmut run --max-children 2 $(MUTATED)
 	$(BIN)/python tools/mutation_score.py --fail-under 90
 
 mutation-ingestion: install ## the same for the ingestion modules alone
@@ -76,6 +86,12 @@ mutation-edges: install ## the same for the ridge kind, the variants modules and
 	$(BIN)/mutmut run --max-children 2 $(MUTATED_EDGES)
 	$(BIN)/python tools/mutation_score.py lstm_forecast.models.ridge lstm_forecast.onnx.optimisation \
 		lstm_forecast.pipelines.variants lstm_forecast.datasets
+
+mutation-serving: install ## the same for serving/ and the forecaster's feature and price graphs
+	$(SMOKE_FOR_MUTATION)
+	LSTM_FORECAST_SMOKE_SHARED=$(MUTATION_SMOKE) $(BIN)/mutmut run --max-children 2 $(MUTATED_SERVING)
+	$(BIN)/python tools/mutation_score.py lstm_forecast.serving lstm_forecast.onnx.forecaster_graph \
+		lstm_forecast.onnx.feature_graph
 
 # Exits non-zero when a script fails (a missed goal is a printed NO, not a failure).
 bench: install ## the benchmarks in benchmarks/, printing side-by-side ratios
