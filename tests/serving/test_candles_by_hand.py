@@ -225,3 +225,12 @@ def test_refuse_names_the_first_problem_and_counts_the_rest():
     assert problem.detail == "candles[2].close: is NaN or infinite (and 1 more)"
     assert problem.errors == errors
     assert refuse(errors[:1]).detail == "candles[2].close: is NaN or infinite"
+
+
+def test_a_bar_without_a_time_is_named_with_time_none():
+    """A NaN open time is off the grid and no whole step after 01:00; it has no ISO time."""
+    values, times = bars()
+    times[2] = np.nan
+    errors = check(values, times)
+    assert [(e["pointer"], e["time"]) for e in errors] == [("/candles/2/time", None)] * 2
+    assert errors[1]["problem"] == "nan s after the bar before it; the model's interval is 3600 s"

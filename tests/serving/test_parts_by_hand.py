@@ -210,7 +210,17 @@ def test_ingested_candles_missing_file_is_a_404(tmp_path):
     with pytest.raises(Problem) as caught:
         IngestedCandles(tmp_path / "candles.parquet").frame()
     assert (caught.value.status, caught.value.title) == (404, "No ingested candles")
-    assert caught.value.detail.startswith("candles.parquet does not exist yet: run `kedro run`")
+    assert caught.value.detail == (
+        "candles.parquet does not exist yet: run `kedro run` (or its ingestion stage) so the "
+        "service has candles to forecast from"
+    )
+
+
+def test_ingested_candles_are_read_again_when_the_file_changes(tmp_path):
+    latest = candles_file(tmp_path)
+    assert latest.frame()["close"].tolist() == [1.0, 2.0, 3.0, 4.0]
+    candles_file(tmp_path, close=[5.0, 6.0, 7.0, 8.0], volume=[1.0, 2.0, 3.0, 4.0])
+    assert latest.tail(None, 1)["close"].tolist() == [8.0]
 
 
 def test_ingested_candles_tail_of_the_newest_segment_of_one_asset(tmp_path):
@@ -225,8 +235,25 @@ def test_ingested_candles_tail_of_the_newest_segment_of_one_asset(tmp_path):
 def test_ingested_candles_of_several_assets_need_a_known_name(tmp_path):
     latest = candles_file(tmp_path, asset=["BTC", "BTC", "ETH", "ETH"])
     assert latest.tail("BTC", 5)["close"].tolist() == [1.0, 2.0]
-    for asset, status, title in ((None, 422, "Asset needed"), ("XRP", 404, "Unknown asset")):
+    cases = (
+        (
+            None,
+            422,
+            "Asset needed",
+            "the ingested candles hold ['BTC', 'ETH']: name one",
+            "missing",
+        ),
+        (
+            "XRP",
+            404,
+            "Unknown asset",
+            "asset 'XRP' is not among the ingested ['BTC', 'ETH']",
+            "not ingested",
+        ),
+    )
+    for asset, status, title, detail, problem in cases:
         with pytest.raises(Problem) as caught:
             latest.tail(asset, 5)
         assert (caught.value.status, caught.value.title) == (status, title)
-        assert "['BTC', 'ETH']" in caught.value.detail
+        assert caught.value.detail == detail
+        assert caught.value.errors == [{"pointer": "/asset", "field": "asset", "problem": problem}]
