@@ -234,3 +234,39 @@ def test_a_bar_without_a_time_is_named_with_time_none():
     errors = check(values, times)
     assert [(e["pointer"], e["time"]) for e in errors] == [("/candles/2/time", None)] * 2
     assert errors[1]["problem"] == "nan s after the bar before it; the model's interval is 3600 s"
+
+
+def test_a_nan_in_one_bar_does_not_hide_another_bars_problem():
+    """NaN close in bar 0 and volume -1 in bar 2: both named, each once."""
+    values, times = bars()
+    values[0, 3], values[2, 4] = np.nan, -1.0
+    assert [(e["pointer"], e["problem"]) for e in check(values, times)] == [
+        ("/candles/0/close", "is NaN or infinite"),
+        ("/candles/2/volume", "volume is negative or infinite"),
+    ]
+
+
+def test_a_bar_with_high_equal_to_low_is_fine():
+    """Bar 0 at 10 throughout (high = low) passes; only bar 2's volume is refused."""
+    values, times = bars()
+    values[0, :4] = 10.0
+    values[2, 4] = -1.0
+    assert [e["pointer"] for e in check(values, times)] == ["/candles/2/volume"]
+
+
+def test_every_bar_at_one_time_is_out_of_order_not_newest_first():
+    """Steps of 0 are not a reversed list: each later bar is named."""
+    values, times = bars()
+    errors = check(values, np.zeros(3))
+    assert [e["pointer"] for e in errors] == ["/candles/1/time", "/candles/2/time"]
+    assert errors[0]["problem"] == (
+        "not after the bar before it (1970-01-01T00:00:00Z): candles go oldest first"
+    )
+
+
+def test_a_step_of_one_second_is_named_in_seconds():
+    """02:00:01 after 01:00 is 3601 s: off the grid, then not a whole bar."""
+    values, times = bars()
+    times[2] = 3601.0
+    errors = check(values, times)
+    assert errors[-1]["problem"] == "1 s after the bar before it; the model's interval is 3600 s"

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from lstm_forecast.serving.app import _contract_summary
-from lstm_forecast.serving.forecasting import batch_answer, checked_batch
+from lstm_forecast.serving.forecasting import batch_answer, checked_batch, single_answer
 from lstm_forecast.serving.problems import Problem
 from lstm_forecast.serving.registry import Registry
 from lstm_forecast.serving.schemas import Window
@@ -87,7 +87,7 @@ class _SecondWindowRefused:
     def run(self, names, feeds):
         prices, ok = self.session.run(names, feeds)
         ok = ok.copy()
-        ok[1] = False
+        ok[-1] = False  # the last (second of two, or the only one)
         return prices, ok
 
 
@@ -104,3 +104,22 @@ def test_batch_answer_shapes_and_a_window_the_graph_refuses(model, served_projec
     assert set(first) == {"last_time", "window_ok", "forecast"}
     assert first["window_ok"] is True and len(first["forecast"]) == model.contract.horizon
     assert second == {"last_time": first["last_time"], "window_ok": False, "forecast": []}
+    assert (
+        answer["forecasts"][0]["forecast"]
+        == batch_answer(model, values, times)["forecasts"][0]["forecast"]
+    )
+
+
+def test_a_single_window_the_graph_refuses_is_a_422(model, served_project):
+    needed = model.bars_needed
+    values, times = checked_batch(model, [columns(window(served_project, needed))] * 2, needed)
+    refusing = dataclasses.replace(model, session=_SecondWindowRefused(model.session))
+    with pytest.raises(Problem) as caught:
+        single_answer(refusing, values[:1], times[:1])
+    assert (caught.value.status, caught.value.title) == (422, "Window refused")
+    assert caught.value.detail == "the forecaster's window_ok check failed"
+    assert caught.value.errors == [
+        {"pointer": "/candles", "field": "candles", "problem": "window_ok false"}
+    ]
+    answer = single_answer(model, values[:1], times[:1])
+    assert answer["window_ok"] is True and answer["model"] == model.identity

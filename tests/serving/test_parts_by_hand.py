@@ -89,8 +89,9 @@ def test_invalid_request_names_the_first_field_and_the_bar():
         },
         {"pointer": "/model", "field": "model", "problem": "too long"},
     ]
-    empty = answer(asyncio.run(on_invalid_request(request(), RequestValidationError([{}]))))
-    assert empty["detail"] == "body: invalid"
+    for errors in ([], [{}]):  # nothing said, or an error without location and message
+        empty = answer(asyncio.run(on_invalid_request(request(), RequestValidationError(errors))))
+        assert empty["detail"] == "body: invalid"
 
 
 def test_routing_errors_get_titles():

@@ -1,0 +1,124 @@
+"""The registry's change check, its watcher, the body limit and load errors, directly."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from lstm_forecast.serving.loading import _short
+from lstm_forecast.serving.middleware import BodyLimit
+from lstm_forecast.serving.registry import Registry, Watcher
+
+
+@pytest.fixture
+def models(served_project: Path, tmp_path: Path) -> Path:
+    shutil.copytree(served_project / "data/06_models", tmp_path / "06_models")
+    shutil.copytree(served_project / "data/08_reporting", tmp_path / "08_reporting")
+    return tmp_path
+
+
+def loaded(data: Path) -> Registry:
+    registry = Registry(data / "06_models", data / "08_reporting", threads=1)
+    registry.reload()
+    return registry
+
+
+def test_changed_counts_refused_files_and_ignores_other_names(models):
+    folder = models / "06_models"
+    (folder / "ridge.forecaster.int8.onnx").write_bytes(b"not a model")  # refused, not served
+    registry = loaded(models)
+    assert "ridge.forecaster.int8.onnx" in registry.catalogue.refused
+    assert registry.changed() is False  # the refused file was looked at too
+    (folder / "notes.onnx").write_bytes(b"x")  # not a forecaster's name
+    assert registry.changed() is False
+    (folder / "ridge.forecaster.int8.onnx").write_bytes(b"not a model, longer")
+    assert registry.changed() is True
+    registry.reload()
+    (folder / "ridge.forecaster.int8.onnx").unlink()
+    assert registry.changed() is True
+
+
+def test_the_watcher_reloads_on_change_and_survives_a_failed_reload(models, caplog):
+    registry = loaded(models)
+    calls: list[str] = []
+    reload = registry.reload
+
+    def failing_once() -> None:
+        calls.append("reload")
+        if len(calls) == 1:
+            raise OSError("disk gone")
+        reload()
+
+    registry.reload = failing_once
+    watcher = Watcher(registry, 0.01)
+    with caplog.at_level(logging.ERROR, logger="lstm_forecast.serving.registry"):
+        watcher.start()
+        (models / "06_models/ridge.forecaster.int8.onnx").write_bytes(b"broken")
+        deadline = time.monotonic() + 10
+        while len(calls) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        watcher.stop()
+    assert len(calls) >= 2  # tried again after the failure
+    assert "ridge.forecaster.int8.onnx" in registry.catalogue.refused
+    assert f"Reloading {models / '06_models'} failed; still serving the previous models." in (
+        caplog.text
+    )
+    idle = Watcher(registry, 0)
+    idle.start()  # every_s 0: never polls
+    assert not idle._thread.is_alive()
+
+
+def run_limited(limit: int, chunks: list[bytes], declared: int | None = None) -> list[dict]:
+    sent: list[dict] = []
+    messages = [{"type": "http.request", "body": c, "more_body": True} for c in chunks]
+
+    async def app(scope, receive, send):
+        while (await receive()).get("more_body"):
+            pass
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+
+    async def receive():
+        return messages.pop(0) if messages else {"type": "http.request", "body": b""}
+
+    async def send(message):
+        sent.append(message)
+
+    headers = [] if declared is None else [(b"content-length", str(declared).encode())]
+    scope = {"type": "http", "path": "/v1/forecast", "headers": headers}
+    asyncio.run(BodyLimit(app, limit)(scope, receive, send))
+    return sent
+
+
+def test_body_limit_refuses_declared_and_streamed_bodies_with_a_problem():
+    for sent in (run_limited(10, [], declared=11), run_limited(10, [b"123456", b"78901"])):
+        start, body = sent
+        payload = body["body"]
+        assert start == {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+        assert json.loads(payload) == {
+            "type": "about:blank",
+            "title": "Request too large",
+            "status": 413,
+            "detail": "the body is over 10 bytes (LSTM_FORECAST_SERVE_MAX_BODY_BYTES)",
+            "instance": "/v1/forecast",
+        }
+    assert run_limited(10, [b"12345", b"67890"], declared=10)[0]["status"] == 200  # at the limit
+
+
+def test_load_errors_are_one_short_line():
+    """Whitespace folded; an empty message names the type; at most 300 characters."""
+    assert _short(ValueError("bad\n   file")) == "ValueError: bad file"
+    assert _short(KeyError()) == "KeyError: KeyError"
+    assert _short(OSError("x" * 400)) == "OSError: " + "x" * 300
