@@ -256,7 +256,7 @@ def test_a_bar_with_high_equal_to_low_is_fine():
 
 def test_every_bar_at_one_time_is_out_of_order_not_newest_first():
     """Steps of 0 are not a reversed list: each later bar is named."""
-    values, times = bars()
+    values, _ = bars()
     errors = check(values, np.zeros(3))
     assert [e["pointer"] for e in errors] == ["/candles/1/time", "/candles/2/time"]
     assert errors[0]["problem"] == (
