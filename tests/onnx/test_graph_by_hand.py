@@ -13,12 +13,13 @@ import math
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 import pytest
 import torch
-from onnx import helper
+from onnx import helper, numpy_helper
 
 from lstm_forecast.onnx import forecaster_graph
-from lstm_forecast.onnx.contract import OnnxContract, Scaler
+from lstm_forecast.onnx.contract import CANDLES, EXTRAPOLATING, OPEN_TIME, OnnxContract, Scaler
 from lstm_forecast.onnx.feature_graph import (
     CandleFeatures,
     _log_variance,
@@ -27,7 +28,12 @@ from lstm_forecast.onnx.feature_graph import (
     bar_features,
     trailing_mean,
 )
-from lstm_forecast.onnx.forecaster_graph import QuantilePrices, _interval_seconds, _rename
+from lstm_forecast.onnx.forecaster_graph import (
+    QuantilePrices,
+    _interval_seconds,
+    _rename,
+    build_forecaster,
+)
 
 N = 170
 PARKINSON = 1.0 / (4.0 * math.log(2.0))
@@ -220,3 +226,26 @@ def test_exported_graphs_are_kept_by_key_and_the_cache_is_bounded(monkeypatch):
     assert list(forecaster_graph._EXPORTED) == [("i", ("i",), ("o",))]
     export("a")
     assert made.count("a") == 2
+
+
+def test_forecasters_differing_only_in_feature_range_get_their_own_graphs():
+    """Exported graphs are reused by what they are made from; the recorded range is part of
+    that. log_return 0.01 is outside [0, 0.005] (margin 0) and inside [0, 0.02]."""
+    weight = numpy_helper.from_array(np.ones((2, 1), np.float32), "weight")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["window", "weight"], ["forecast"])],
+        "tiny",
+        [helper.make_tensor_value_info("window", onnx.TensorProto.FLOAT, ["batch", 2, 2])],
+        [helper.make_tensor_value_info("forecast", onnx.TensorProto.FLOAT, ["batch", 2, 1])],
+        [weight],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    values, times = candles(3)
+    feeds = {CANDLES: values.numpy(), OPEN_TIME: times.numpy()}
+    flagged = []
+    for high in (0.005, 0.02, 0.005):
+        feature_range = {"min": [0.0, 0.0], "max": [high, 2.0], "margin": 0.0}
+        forecaster = build_forecaster(model, contract(feature_range), 17)
+        session = ort.InferenceSession(forecaster.SerializeToString())
+        flagged.append(session.run([EXTRAPOLATING], feeds)[0].tolist())
+    assert flagged == [[True], [False], [True]]
