@@ -100,8 +100,8 @@ def quick_assets(source: Path, folder: Path) -> tuple[Path, str]:
         else:
             frame = pd.read_csv(c.RAW_CSV.with_name("ETHUSDT.csv"))
             if unit:  # that file's layout writes epoch numbers
-                stamps = pd.to_datetime(frame["timestamp"], utc=True)
-                frame["timestamp"] = stamps.astype("int64") // {"s": 10**9, "ms": 10**6}[unit]
+                since = pd.to_datetime(frame["timestamp"], utc=True) - pd.Timestamp(0, tz="UTC")
+                frame["timestamp"] = since // pd.Timedelta(1, unit=unit)
             header, *rows = frame.to_csv(index=False).splitlines()
         first = pd.Series([row.split(",", 1)[0] for row in rows])
         stamps = pd.to_datetime(first.astype("int64") if unit else first, unit=unit, utc=True)

@@ -60,3 +60,27 @@ def test_markdown_zero_shot_rows_and_goals(smoke_project: Path):
     outside = [r for r in rows if r["asset"] != "pooled" and not 0.88 <= r["coverage90"] <= 0.92]
     outside = [r for r in outside if r["h"] == 1]  # h=24 is beyond the smoke horizon
     assert len(goals) == 1 + (len(outside) or 1)
+
+
+def test_quick_mode_files_keep_each_layout_and_split_by_the_rule(tmp_path: Path):
+    import skill_study
+
+    from lstm_forecast.pipelines.ingestion.nodes import clean_assets
+
+    # A fresh clone: no long files, so the shipped ETH year stands in for each, in its layout.
+    folder, split = skill_study.quick_assets(tmp_path / "absent", tmp_path / "assets")
+    params = skill_study.c.load_config("parameters", "study")["ingestion"]
+    files = {
+        name: (folder / Path(path).name).read_text
+        for name, path in skill_study.study_files(tmp_path / "absent").items()
+    }
+    assert files["ETHUSDT"]().splitlines()[1].split(",")[0].isdigit()  # epoch ms, as the file
+    candles, _ = clean_assets(files, "", params | {"assets": sorted(files)})
+    days = candles.groupby("asset")["timestamp"].agg(["min", "max"])
+    assert (days["max"] - days["min"] >= pd.Timedelta(days=skill_study.QUICK_DAYS - 1)).all()
+    end = days["max"].min().floor("D")
+    test = end - pd.Timedelta(days=10)
+    assert split == (
+        f"features.split.val_start={(test - pd.Timedelta(days=5)).date()},"
+        f"features.split.test_start={test.date()}"
+    )
