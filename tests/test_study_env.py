@@ -17,6 +17,7 @@ from kedro.config import OmegaConfigLoader
 from lstm_forecast.models.training_params import TrainingParams
 from lstm_forecast.pipelines.features.params import FeaturesParams
 from lstm_forecast.pipelines.ingestion.params import IngestionParams
+from lstm_forecast.pipelines.tuning.params import TuningParams
 from lstm_forecast.pipelines.validation.params import ValidationParams
 from tests.conftest import PROJECT_ROOT
 
@@ -86,6 +87,7 @@ def test_the_raw_candles_are_the_long_files_and_the_split_is_the_last_twelve_mon
         ("features", FeaturesParams),
         ("training", TrainingParams),
         ("validation", ValidationParams),
+        ("tuning", TuningParams),
     ],
 )
 def test_the_study_parameters_pass_each_stage_model(block, model):
