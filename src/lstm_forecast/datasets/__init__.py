@@ -1,4 +1,5 @@
-"""The project's custom Kedro datasets: model artefacts written atomically, versionable."""
+"""The project's custom Kedro datasets: model artefacts written atomically, versionable, and
+candle files named by asset."""
 
 from __future__ import annotations
 
