@@ -75,15 +75,17 @@ def main() -> None:
     times = pd.DatetimeIndex(table["timestamp"]).as_unit("s").asi8[:, None]
     ends = np.arange(len(table) - BIG_BATCH, len(table))
     raw = {
-        "candles": np.ascontiguousarray(gather_windows(candles, ends, length + 1)),
-        "open_time": np.ascontiguousarray(gather_windows(times, ends, length + 1)[:, :, 0]),
+        "candles": np.ascontiguousarray(gather_windows(candles, ends, contract.input_length)),
+        "open_time": np.ascontiguousarray(
+            gather_windows(times, ends, contract.input_length)[:, :, 0]
+        ),
     }
     names = list(contract.feature_names)
     scaler = contract.scaler
     prepared = np.ascontiguousarray(
         gather_windows(
             scale_features(
-                compute_features(table)[names].to_numpy(),
+                compute_features(table, names).to_numpy(),
                 scaler.feature_mean,
                 scaler.feature_scale,
             ),
@@ -95,7 +97,7 @@ def main() -> None:
     def numpy_path(rows: pd.DataFrame, batch: int) -> np.ndarray:
         # Features of the last `batch` windows' bars, then model.onnx, then prices.
         matrix = scale_features(
-            compute_features(rows)[names].to_numpy(), scaler.feature_mean, scaler.feature_scale
+            compute_features(rows, names).to_numpy(), scaler.feature_mean, scaler.feature_scale
         )
         last = np.arange(len(rows) - batch, len(rows))
         scaled = model.run([OUTPUT_NAME], {INPUT_NAME: gather_windows(matrix, last, length)})[0]
@@ -110,7 +112,7 @@ def main() -> None:
     def variants(batch: int) -> dict[str, tuple]:
         inputs = {name: value[-batch:] for name, value in raw.items()}
         windows = prepared[-batch:]
-        rows = table.iloc[-(batch + length) :].reset_index(drop=True)
+        rows = table.iloc[-(batch + contract.input_length - 1) :].reset_index(drop=True)
         return {
             "forecaster.onnx (raw candles)": (
                 lambda: None,

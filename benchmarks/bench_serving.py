@@ -103,7 +103,9 @@ def _bench(project: Path, args: Any) -> None:
 
 def _payloads(project: Path) -> tuple[bytes, bytes, bytes, dict[str, np.ndarray]]:
     sidecar = json.loads((project / "data/06_models/forecaster.json").read_text())
-    needed = sidecar["contract"]["window_length"] + 1
+    contract = sidecar["contract"]
+    # context_length + 1 bars (older sidecars: window_length + 1).
+    needed = (contract.get("context_length") or contract["window_length"]) + 1
     frame = pd.read_parquet(project / "data/02_intermediate/candles.parquet").tail(needed + BATCH)
     candles = [
         {

@@ -52,7 +52,7 @@ function readCandles(path, rows) {
     return index;
   });
   const body = lines.slice(1).slice(-rows);
-  if (body.length < rows) fail(`${path}: ${body.length} candle rows, the window needs ${rows}`);
+  if (body.length < rows) fail(`${path}: ${body.length} candle rows, the forecaster needs ${rows} (contract.context_length + 1)`);
   const candles = new Float64Array(rows * COLUMNS.length);
   const openTime = new BigInt64Array(rows);
   body.forEach((line, row) => {
@@ -116,8 +116,11 @@ const { values: opts, positionals } = (() => {
 })();
 if (positionals.length !== 1) fail(USAGE);
 const sidecar = JSON.parse(readText(opts.sidecar, "sidecar"));
-const { window_length: windowLength, horizon, quantiles, interval } = sidecar.contract;
-const rows = windowLength + 1;
+const { window_length: windowLength, context_length: contextLength, horizon, quantiles, interval } =
+  sidecar.contract;
+// The forecaster reads context_length + 1 bars (older sidecars: window_length + 1); the
+// network sees the features of the last window_length of them.
+const rows = (contextLength ?? windowLength) + 1;
 const session = await ort.InferenceSession.create(opts.model).catch((error) =>
   fail(`cannot load the model ${opts.model}: ${error.message}`),
 );

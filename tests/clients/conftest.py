@@ -39,7 +39,7 @@ class Published:
 
     @property
     def rows(self) -> int:
-        return self.contract.window_length + 1
+        return self.contract.input_length  # context_length + 1
 
     def run(self, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """``close_quantiles`` and ``window_ok`` of the published forecaster."""
@@ -75,7 +75,7 @@ def raw_table(csv: Path = RAW_CSV) -> pd.DataFrame:
 
 
 def last_window(published: Published, csv: Path = RAW_CSV) -> pd.DataFrame:
-    """The CSV's last ``window_length + 1`` rows, oldest first (the forecast origin is last)."""
+    """The CSV's last ``context_length + 1`` rows, oldest first (the forecast origin is last)."""
     return raw_table(csv).tail(published.rows).reset_index(drop=True)
 
 

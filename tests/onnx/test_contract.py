@@ -201,7 +201,7 @@ def test_from_model_refuses_a_graph_that_disagrees_with_the_contract():
         OnnxContract.from_model(stamp(_graph(input_name="x"), contract, doc="tiny"))
 
 
-def _declared(inputs: dict[str, list], outputs: dict[str, list]) -> onnx.ModelProto:
+def _declared(inputs: dict[str, list], outputs: dict[str, list], **changes) -> onnx.ModelProto:
     """A graph that only declares its inputs and outputs (enough for the shape check)."""
     graph = helper.make_graph(
         [],
@@ -209,7 +209,8 @@ def _declared(inputs: dict[str, list], outputs: dict[str, list]) -> onnx.ModelPr
         [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs.items()],
         [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in outputs.items()],
     )
-    return stamp(helper.make_model(graph), _contract(artifact="forecaster"), doc="declared")
+    contract = _contract(artifact="forecaster", **changes)
+    return stamp(helper.make_model(graph), contract, doc="declared")
 
 
 def test_a_forecaster_graph_takes_window_plus_one_raw_bars_and_returns_horizon_by_levels():
@@ -274,3 +275,58 @@ def test_the_metadata_spells_out_scaling_and_unscaling_for_a_reader():
     assert json.loads(props["unscale"]) == (
         "y_h = forecast[..., h, q] * target_scale[h] + target_mean[h]"
     )
+
+
+def test_a_forecaster_with_a_longer_context_takes_context_plus_one_bars():
+    # context_length 10 (window 4): 11 raw candles in; window + 1 = 5 is refused.
+    good = _declared({"window": ["batch", 11, 5]}, {"forecast": ["batch", 2, 3]}, context_length=10)
+    contract = OnnxContract.from_model(good)
+    assert (contract.window_length, contract.context_length, contract.input_length) == (4, 10, 11)
+    with pytest.raises(ArtifactError, match=r"says \[11, 5\] -> \[2, 3\]"):
+        OnnxContract.from_model(
+            _declared({"window": ["batch", 5, 5]}, {"forecast": ["batch", 2, 3]}, context_length=10)
+        )
+
+
+def test_both_lengths_and_the_feature_set_travel_in_the_metadata():
+    props = _props(stamp(_graph(), _contract(context_length=9, feature_set="volatility"), "t"))
+    assert json.loads(props["window_length"]) == 4
+    assert json.loads(props["context_length"]) == 9
+    assert json.loads(props["input_length"]) == 10  # derived, for readers: context_length + 1
+    assert json.loads(props["feature_set"]) == "volatility"
+    again = OnnxContract.from_model(_with_props(props))
+    assert (again.context_length, again.feature_set) == (9, "volatility")
+
+
+def test_a_file_from_before_feature_sets_reads_as_basic_with_window_plus_one_bars():
+    props = _contract().to_metadata_props()
+    for key in ("context_length", "feature_set", "input_length"):
+        del props[key]
+    contract = OnnxContract.from_model(_with_props(props))
+    assert (contract.feature_set, contract.context_length, contract.input_length) == (
+        "basic",
+        WINDOW,
+        WINDOW + 1,
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"context_length": 3}, "context_length 3 is shorter than the 4 bars"),
+        ({"feature_set": "rsi"}, "feature_set 'rsi' not in"),
+        (
+            {"feature_names": ("log_return", "log_range_rv_6"), "feature_set": "basic"},
+            "not all in the set 'basic'",
+        ),
+    ],
+)
+def test_a_context_or_feature_set_that_cannot_hold_the_features_is_refused(changes, named):
+    if "feature_names" in changes:
+        scaler = dataclasses.replace(
+            _contract().scaler, feature_mean=(0.0, 0.0), feature_scale=(1.0, 1.0)
+        )
+        changes = changes | {"scaler": scaler, "context_length": 10}
+    with pytest.raises(ArtifactError, match="Invalid ONNX contract") as error:
+        _contract(**changes)
+    assert named in str(error.value)

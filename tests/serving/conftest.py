@@ -52,7 +52,7 @@ def window(project: Path, bars: int | None = None, asset: str = "BTCUSDT") -> li
     need by default)."""
     if bars is None:
         sidecar = json.loads((project / "data/06_models/forecaster.json").read_text())
-        bars = sidecar["contract"]["window_length"] + 1
+        bars = sidecar["contract"]["input_length"]  # context_length + 1
     frame = pd.read_parquet(project / "data/02_intermediate/candles.parquet")
     if "asset" in frame:  # the default run ingests several assets, one after another
         frame = frame[frame["asset"] == asset]

@@ -148,7 +148,8 @@ def test_models_lists_contracts_headline_and_refusals(client_for, served_project
         lstm["headline"]["crps_skill_vs_garch_h1"]
         == metrics["headline"]["lstm_crps_skill_vs_garch_h1"]
     )
-    assert lstm["bars_needed"] == lstm["window_length"] + 1 and lstm["file"] == "forecaster.onnx"
+    assert lstm["bars_needed"] == lstm["context_length"] + 1 and lstm["file"] == "forecaster.onnx"
+    assert lstm["context_length"] == lstm["window_length"]  # the basic set: one bar before
     assert listing["refused"] == [
         {
             "file": "ridge.forecaster.int8.onnx",

@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 
 from lstm_forecast.timeseries.features import (
+    FEATURE_FORMULAS,
     FEATURE_NAMES,
+    FEATURE_SETS,
     TARGET_KINDS,
     VOLUME_CHANGE_CLIP,
     _utc_hour,
@@ -185,19 +187,27 @@ def test_features_to_target_to_scale_and_back_gives_the_future_close(kind):
     np.testing.assert_array_equal(prices[:, :, 0], prices[:, :, 1])
 
 
-def test_a_window_never_sees_its_own_target_bar():
-    """Shift-by-one leak test: the window ending at bar t must not change with bar t+1."""
-    candles = make_candles(80, seed=5)
-    end, length = 40, 10
+# Every feature of every set, the ones no set uses yet too.
+_EVERY_SET = {**FEATURE_SETS, "every_formula": tuple(sorted(FEATURE_FORMULAS))}
+
+
+@pytest.mark.parametrize("set_name", sorted(_EVERY_SET))
+def test_a_window_never_sees_its_own_target_bar(set_name):
+    """Shift-by-one leak test: the window ending at bar t must not change with bar t+1,
+    for every feature of every set (the 168-bar means included)."""
+    names = _EVERY_SET[set_name]
+    candles = make_candles(420, seed=5)
+    end, length = 300, 10
 
     def window_and_target(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        features = compute_features(frame).to_numpy()
-        mean, scale = np.nanmean(features[:30], axis=0), np.nanstd(features[:30], axis=0)
+        features = compute_features(frame, names).to_numpy()
+        mean, scale = np.nanmean(features[:250], axis=0), np.nanstd(features[:250], axis=0)
         scaled = scale_features(features, mean.tolist(), scale.tolist())
         window = gather_windows(scaled, np.array([end]), length)[0]
         return window, compute_targets(frame, "log_return", 3)[end]
 
     window, target = window_and_target(candles)
+    assert np.isfinite(window).all()  # the window's history is long enough for every feature
     future = candles.copy()
     # Bar t+1 jumps 5%, and every later bar gets other prices and volumes.
     rng = np.random.default_rng(9)
@@ -206,16 +216,21 @@ def test_a_window_never_sees_its_own_target_bar():
     future.loc[end + 1, ["close", "high"]] *= 1.05
     future.loc[later, "volume"] = rng.uniform(1, 5_000, later.sum())
     moved_window, moved_target = window_and_target(future)
-    np.testing.assert_array_equal(moved_window, window)
+    for column, name in enumerate(names):
+        np.testing.assert_array_equal(moved_window[:, column], window[:, column], err_msg=name)
     # The perturbation is real: the target of the same window moved.
     assert np.all(moved_target != target)
 
-    # And the window does end at bar t: moving bar t changes its last row only.
+    # And the window does end at bar t: moving bar t changes its last row only, and every
+    # feature that reads prices or volume sees it.
     present = candles.copy()
-    present.loc[end, ["close", "high"]] *= 1.05
+    present.loc[end, ["close", "high", "volume"]] *= 1.05
     changed_window, _ = window_and_target(present)
-    changed_rows = np.flatnonzero((changed_window != window).any(axis=1))
-    assert changed_rows.tolist() == [length - 1]
+    changed = changed_window != window
+    assert np.flatnonzero(changed.any(axis=1)).tolist() == [length - 1]
+    calendar = {"hour_sin", "hour_cos", "dow_sin", "dow_cos"}
+    for column, name in enumerate(names):
+        assert changed[-1, column] == (name not in calendar), name
 
 
 # 1969-12-31 22:15 lies before the epoch: its hour needs floor division, not truncation.

@@ -31,8 +31,9 @@ def test_epoch_seconds_by_hand():
     assert seconds.tolist() == [MIDNIGHT + 3600 * h for h in range(4)]
 
 
-def test_raw_windows_hold_window_length_plus_one_bars():
-    inputs = raw_windows(CANDLES, np.array([2, 3]), 2)
+def test_raw_windows_hold_the_given_number_of_bars():
+    # A contract's input_length (context_length + 1 bars): 3 here.
+    inputs = raw_windows(CANDLES, np.array([2, 3]), 3)
     assert inputs["candles"].shape == (2, 3, 5)
     # Columns open, high, low, close, volume; window k ends at bar ends[k].
     np.testing.assert_array_equal(inputs["candles"][0, :, 3], [100.0, 110.0, 121.0])
@@ -61,6 +62,7 @@ def test_python_path_features_scaler_model_prices_by_hand():
 
     contract = SimpleNamespace(
         feature_names=FEATURE_NAMES,
+        window_length=2,
         scaler=SimpleNamespace(
             feature_mean=[0.0, 0.0, 0.0, 1.0, 0.0, 0.0],
             feature_scale=[2.0, 1.0, 1.0, 1.0, 1.0, 1.0],
@@ -91,6 +93,7 @@ def test_python_path_features_scaler_model_prices_by_hand():
 def test_python_path_unscales_with_the_target_scale():
     contract = SimpleNamespace(
         feature_names=FEATURE_NAMES,
+        window_length=2,
         scaler=SimpleNamespace(
             feature_mean=[0.0] * 6,
             feature_scale=[1.0] * 6,

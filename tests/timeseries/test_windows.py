@@ -53,3 +53,12 @@ def test_a_bad_row_removes_every_window_that_holds_it_including_as_its_last_bar(
     ends = valid_window_ends(np.zeros(8, np.int64), row_ok, np.ones(8, bool), window_length=3)
     # Windows ending at 4 (its last bar), 5 and 6 hold row 4.
     assert ends.tolist() == [2, 3, 7]
+
+
+def test_the_bars_before_a_window_that_its_features_read_lie_in_its_segment_too():
+    segment = np.array([0, 0, 0, 1, 1, 1, 1, 1])
+    ok = np.ones(8, dtype=bool)
+    assert valid_window_ends(segment, ok, ok, 2).tolist() == [1, 2, 4, 5, 6, 7]
+    # Two bars of context before each 2-bar window: 4 bars of one segment end at 6 and 7.
+    assert valid_window_ends(segment, ok, ok, 2, lookback=2).tolist() == [6, 7]
+    assert valid_window_ends(segment[:3], ok[:3], ok[:3], 2, lookback=2).size == 0

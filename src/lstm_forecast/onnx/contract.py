@@ -20,7 +20,12 @@ import onnxruntime as ort
 
 import lstm_forecast
 from lstm_forecast.errors import ArtifactError
-from lstm_forecast.timeseries.features import FEATURE_FORMULAS, TARGET_KINDS
+from lstm_forecast.timeseries.features import (
+    FEATURE_FORMULAS,
+    FEATURE_SETS,
+    TARGET_KINDS,
+    context_length,
+)
 
 INPUT_NAME = "window"
 OUTPUT_NAME = "forecast"
@@ -77,11 +82,31 @@ class OnnxContract:
     feature_range: dict[str, Any] | None = None
     # Set only on a published file, by the validation stage, once every check passed.
     validation: dict[str, Any] | None = None
+    # The named set the features come from (`features.feature_set`); older files: basic.
+    feature_set: str = "basic"
+    # Bars of history one forecast reads besides the extra first bar: the forecaster takes
+    # context_length + 1 bars and the network sees the last window_length of their features.
+    # None (older files): window_length.
+    context_length: int | None = None
 
     def __post_init__(self) -> None:
+        if self.context_length is None:
+            object.__setattr__(self, "context_length", self.window_length)
         problems = []
         if self.window_length < 2:
             problems.append(f"window_length {self.window_length} < 2")
+        if self.feature_set not in FEATURE_SETS:
+            problems.append(f"feature_set {self.feature_set!r} not in {sorted(FEATURE_SETS)}")
+        elif not set(self.feature_names) <= set(FEATURE_SETS[self.feature_set]):
+            problems.append(
+                f"features {list(self.feature_names)} are not all in the set {self.feature_set!r}"
+            )
+        needed = context_length(self.window_length, self.feature_names)
+        if self.context_length < needed:
+            problems.append(
+                f"context_length {self.context_length} is shorter than the {needed} bars "
+                f"these features read for a window of {self.window_length}"
+            )
         if self.horizon < 1:
             problems.append(f"horizon {self.horizon} < 1")
         levels = list(self.quantiles)
@@ -107,6 +132,11 @@ class OnnxContract:
             raise ArtifactError("Invalid ONNX contract: " + "; ".join(problems) + ".")
 
     @property
+    def input_length(self) -> int:
+        """Bars in one forecaster input: ``context_length + 1``, oldest first."""
+        return int(self.context_length) + 1
+
+    @property
     def to_price(self) -> str:
         """How an unscaled target becomes a price, in words."""
         return TARGET_KINDS[self.target_kind]
@@ -116,6 +146,7 @@ class OnnxContract:
         values = dataclasses.asdict(self)
         values["feature_formulas"] = {n: FEATURE_FORMULAS[n] for n in self.feature_names}
         values["to_price"] = self.to_price
+        values["input_length"] = self.input_length
         values["unscale"] = "y_h = forecast[..., h, q] * target_scale[h] + target_mean[h]"
         values["scale"] = "scaled = (feature - feature_mean) / feature_scale"
         return values
@@ -146,6 +177,8 @@ class OnnxContract:
         kwargs["feature_names"] = tuple(values["feature_names"])
         kwargs["quantiles"] = tuple(float(q) for q in values["quantiles"])
         kwargs["window_length"] = int(values["window_length"])
+        if values.get("context_length") is not None:
+            kwargs["context_length"] = int(values["context_length"])
         kwargs["horizon"] = int(values["horizon"])
         return cls(**kwargs)
 
@@ -177,7 +210,7 @@ class OnnxContract:
         outputs = {value.name: shape_of(value) for value in model.graph.output}
         expected_out = [self.horizon, len(self.quantiles)]
         if self.artifact == "forecaster":
-            expected_in = [self.window_length + 1, 5]
+            expected_in = [self.input_length, 5]
             got_in = inputs.get(self.input_name, [None])[1:]
             got_out = outputs.get(self.output_name, [None])[1:]
             if got_in != expected_in or got_out != expected_out:

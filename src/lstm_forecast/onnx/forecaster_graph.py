@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import warnings
 from collections.abc import Callable
 
-import numpy as np
 import onnx
 import torch
 from onnx import compose
@@ -31,69 +29,13 @@ from lstm_forecast.onnx.contract import (
     WINDOW_OK,
     OnnxContract,
 )
-from lstm_forecast.timeseries.features import VOLUME_CHANGE_CLIP, extrapolation_bounds
 
 from .exporter_metadata import without_exporter_metadata
+from .feature_graph import CandleFeatures
+
+__all__ = ["CandleFeatures", "QuantilePrices", "build_forecaster"]
 
 _LAST_CLOSE = "last_close"
-
-
-class CandleFeatures(nn.Module):
-    """``candles [b, L+1, 5]`` f64 + ``open_time [b, L+1]`` i64 -> scaled ``window [b, L, F]`` f32.
-
-    Also returns the last close and ``window_ok``: false where consecutive open times are not
-    exactly one interval apart (a gap, a wrong order) or a price is not positive, and
-    ``extrapolating``: true where a feature lies beyond the contract's ``feature_range``.
-    """
-
-    def __init__(self, contract: OnnxContract, interval_seconds: int) -> None:
-        super().__init__()
-        self.names = list(contract.feature_names)
-        self.interval_seconds = interval_seconds
-        self.register_buffer(
-            "mean", torch.tensor(contract.scaler.feature_mean, dtype=torch.float64)
-        )
-        self.register_buffer(
-            "scale", torch.tensor(contract.scaler.feature_scale, dtype=torch.float64)
-        )
-        # Without a recorded range (an older scaler) no window is flagged.
-        wide = (np.full(len(self.names), -np.inf), np.full(len(self.names), np.inf))
-        low, high = extrapolation_bounds(contract.feature_range) if contract.feature_range else wide
-        self.register_buffer("low", torch.tensor(low, dtype=torch.float64))
-        self.register_buffer("high", torch.tensor(high, dtype=torch.float64))
-
-    def forward(
-        self, candles: torch.Tensor, open_time: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        open_, high, low, close, volume = candles.unbind(-1)
-        log_close = torch.log(close)
-        # In float64 (exact for epoch seconds): the exported int64 floor division was not.
-        seconds_of_day = torch.remainder(open_time.to(torch.float64), 86400.0)
-        hour = torch.floor(seconds_of_day / 3600.0)
-        angle = 2.0 * math.pi * hour / 24.0
-        every = {
-            "log_return": log_close[:, 1:] - log_close[:, :-1],
-            "log_high_low": torch.log(high / low)[:, 1:],
-            "log_close_open": torch.log(close / open_)[:, 1:],
-            "log_volume_change": _volume_change(volume),
-            "hour_sin": torch.sin(angle)[:, 1:],
-            "hour_cos": torch.cos(angle)[:, 1:],
-        }
-        values = torch.stack([every[name] for name in self.names], dim=-1)
-        window = ((values - self.mean) / self.scale).to(torch.float32)
-        steps = open_time[:, 1:] - open_time[:, :-1]
-        ok = (steps == self.interval_seconds).all(dim=1) & (candles[..., :4] > 0).flatten(1).all(
-            dim=1
-        )
-        outside = (values < self.low) | (values > self.high)
-        return window, close[:, -1], ok, outside.flatten(1).any(dim=1)
-
-
-def _volume_change(volume: torch.Tensor) -> torch.Tensor:
-    """``features.volume_change`` in the graph: clipped log ratio, 0 for 0 / 0."""
-    step = torch.log(volume[:, 1:] / volume[:, :-1])
-    step = torch.where(torch.isnan(step), torch.zeros_like(step), step)
-    return torch.clamp(step, -VOLUME_CHANGE_CLIP, VOLUME_CHANGE_CLIP)
 
 
 class QuantilePrices(nn.Module):
@@ -129,11 +71,18 @@ def build_forecaster(model: onnx.ModelProto, contract: OnnxContract, opset: int)
         Inputs ``candles``, ``open_time``; outputs ``close_quantiles``, ``window_ok``,
         ``extrapolating``.
     """
-    length = contract.window_length + 1
+    length = contract.input_length  # context_length + 1 bars; the network sees the last window
     seconds = int(_interval_seconds(contract.interval))
     scaler = contract.scaler
     bounds = contract.feature_range or {}
-    made_of = (*contract.feature_names, seconds, length, opset, json.dumps(bounds, sort_keys=True))
+    made_of = (
+        *contract.feature_names,
+        contract.window_length,
+        seconds,
+        length,
+        opset,
+        json.dumps(bounds, sort_keys=True),
+    )
     features = _export(
         ("features", *made_of, *scaler.feature_mean, "scale", *scaler.feature_scale),
         lambda: CandleFeatures(contract, seconds),

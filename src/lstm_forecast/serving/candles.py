@@ -48,7 +48,7 @@ def check_window(
     Args:
         values: ``[n, 5]`` open, high, low, close, volume.
         times: ``[n]`` bar open times, epoch seconds.
-        needed: ``window_length + 1``.
+        needed: The contract's ``input_length`` (``context_length + 1``).
         step_s: The model's bar interval in seconds.
         prefix: The JSON pointer of the candles list (``/candles`` or ``/windows/3/candles``).
         template: The pointer of one value, with ``{bar}`` and ``{column}``; by default
@@ -61,7 +61,7 @@ def check_window(
                 "pointer": prefix,
                 "field": _field(prefix),
                 "problem": (
-                    f"{len(values)} candles, the model needs at least {needed} (window_length "
+                    f"{len(values)} candles, the model needs at least {needed} (context_length "
                     f"{needed - 1} + 1 for the first return), oldest first"
                 ),
             }

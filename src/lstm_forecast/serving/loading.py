@@ -74,8 +74,8 @@ class LoadedForecaster:
 
     @property
     def bars_needed(self) -> int:
-        """Candles one window takes: ``window_length`` + 1 (the first gives a return)."""
-        return self.contract.window_length + 1
+        """Candles one forecast takes: the contract's ``input_length`` (``context_length`` + 1)."""
+        return self.contract.input_length
 
 
 def load_forecaster(

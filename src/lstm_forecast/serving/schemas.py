@@ -79,7 +79,8 @@ class ModelChoice(BaseModel):
 
 
 class ForecastRequest(ModelChoice):
-    """At least ``window_length + 1`` candles, oldest first; the last ones are used."""
+    """At least the contract's ``input_length`` (``context_length + 1``) candles, oldest first;
+    the last ones are used."""
 
     candles: list[Candle]
 

@@ -2,28 +2,43 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import cached_property
+
 import numpy as np
 import pandas as pd
 
-# The model's input columns, in order. Every feature of bar t uses bars t and t-1 only.
-FEATURE_NAMES: tuple[str, ...] = (
-    "log_return",
-    "log_high_low",
-    "log_close_open",
-    "log_volume_change",
-    "hour_sin",
-    "hour_cos",
+from .feature_sets import (
+    FEATURE_FORMULAS,
+    FEATURE_NAMES,
+    FEATURE_SETS,
+    LOOKBACK,
+    context_length,
+    feature_set,
+    lookback,
+)
+from .volatility_features import (
+    day_of_week,
+    garman_klass_variance,
+    log_variance,
+    masked,
+    parkinson_variance,
+    relative_volume,
+    segment_position,
+    trailing_mean,
 )
 
-# Each feature in words, for consumers that only have the ONNX file and its sidecar.
-FEATURE_FORMULAS: dict[str, str] = {
-    "log_return": "ln(close_t / close_{t-1})",
-    "log_high_low": "ln(high_t / low_t)",
-    "log_close_open": "ln(close_t / open_t)",
-    "log_volume_change": "clip(ln(base_volume_t / base_volume_{t-1}), -10, 10); 0 when both are 0",
-    "hour_sin": "sin(2 pi hour_utc(open_time_t) / 24)",
-    "hour_cos": "cos(2 pi hour_utc(open_time_t) / 24)",
-}
+__all__ = [
+    "FEATURE_FORMULAS",
+    "FEATURE_NAMES",
+    "FEATURE_SETS",
+    "LOOKBACK",
+    "compute_features",
+    "context_length",
+    "feature_arrays",
+    "feature_set",
+    "lookback",
+]
 
 # The volume feature is a ratio, so it means the same on every exchange, coin and year: a
 # window's volumes times any constant give the same feature (the level of volume, 58 BTC an
@@ -52,41 +67,95 @@ def target_columns(horizon: int) -> list[str]:
     return [f"target_{h}" for h in range(1, horizon + 1)]
 
 
-def compute_features(candles: pd.DataFrame) -> pd.DataFrame:
+def compute_features(candles: pd.DataFrame, names: Sequence[str] = FEATURE_NAMES) -> pd.DataFrame:
     """Compute the model features of every bar.
 
-    The first bar of each segment has no previous bar, so its ``log_return`` is NaN;
-    windows never include such a bar.
+    A feature is NaN on a bar whose segment holds fewer than its ``LOOKBACK`` bars before
+    it (the first bar of each segment has no ``log_return``); windows never include such a bar.
 
     Args:
         candles: Clean candles with ``timestamp, open, high, low, close, volume, segment``.
+        names: The features wanted, in order (default: the ``basic`` set).
 
     Returns:
-        A frame with one column per name in ``FEATURE_NAMES``, aligned with ``candles``.
+        A frame with one column per name, aligned with ``candles``.
     """
-    return pd.DataFrame(feature_arrays(candles), index=candles.index, copy=False)
+    return pd.DataFrame(feature_arrays(candles, names), index=candles.index, copy=False)
 
 
-def feature_arrays(candles: pd.DataFrame) -> dict[str, np.ndarray]:
+def feature_arrays(
+    candles: pd.DataFrame, names: Sequence[str] = FEATURE_NAMES
+) -> dict[str, np.ndarray]:
     """``compute_features`` as one float64 array per feature name (no frame is built)."""
-    close = candles["close"].to_numpy(dtype=np.float64)
-    log_close = np.log(close)
-    log_return = np.empty_like(log_close)
-    log_return[:1] = np.nan
-    np.subtract(log_close[1:], log_close[:-1], out=log_return[1:])
-    # A return across a gap spans several bars: it is not the same quantity.
-    starts = _segment_starts(candles["segment"].to_numpy())
-    log_return[starts] = np.nan
+    unknown = [name for name in names if name not in FEATURE_FORMULAS]
+    if unknown:
+        raise ValueError(f"Unknown features {unknown}; known: {sorted(FEATURE_FORMULAS)}.")
+    bars = _Bars(candles)
+    return {name: bars.feature(name) for name in names}
 
-    angle = 2.0 * np.pi * _utc_hour(candles["timestamp"]) / 24.0
-    return {
-        "log_return": log_return,
-        "log_high_low": np.log(candles["high"].to_numpy() / candles["low"].to_numpy()),
-        "log_close_open": np.log(close / candles["open"].to_numpy()),
-        "log_volume_change": volume_change(candles["volume"].to_numpy(dtype=np.float64), starts),
-        "hour_sin": np.sin(angle),
-        "hour_cos": np.cos(angle),
-    }
+
+class _Bars:
+    """One table's intermediate arrays, each computed once and only when a feature needs it."""
+
+    def __init__(self, candles: pd.DataFrame) -> None:
+        self.candles = candles
+
+    def column(self, name: str) -> np.ndarray:
+        return self.candles[name].to_numpy(dtype=np.float64)
+
+    @cached_property
+    def starts(self) -> np.ndarray:
+        return _segment_starts(self.candles["segment"].to_numpy())
+
+    @cached_property
+    def position(self) -> np.ndarray:
+        return segment_position(self.starts)
+
+    @cached_property
+    def log_return(self) -> np.ndarray:
+        log_close = np.log(self.column("close"))
+        log_return = np.empty_like(log_close)
+        log_return[:1] = np.nan
+        np.subtract(log_close[1:], log_close[:-1], out=log_return[1:])
+        # A return across a gap spans several bars: it is not the same quantity.
+        log_return[self.starts] = np.nan
+        return log_return
+
+    @cached_property
+    def parkinson(self) -> np.ndarray:
+        return parkinson_variance(self.column("high"), self.column("low"))
+
+    @cached_property
+    def hour_angle(self) -> np.ndarray:
+        return 2.0 * np.pi * _utc_hour(self.candles["timestamp"]) / 24.0
+
+    @cached_property
+    def weekday_angle(self) -> np.ndarray:
+        return 2.0 * np.pi * day_of_week(self.candles["timestamp"]) / 7.0
+
+    def feature(self, name: str) -> np.ndarray:
+        """The feature ``name`` of every bar (a fresh array)."""
+        simple = {
+            "log_return": lambda: np.copy(self.log_return),
+            "log_high_low": lambda: np.log(self.column("high") / self.column("low")),
+            "log_close_open": lambda: np.log(self.column("close") / self.column("open")),
+            "log_volume_change": lambda: volume_change(self.column("volume"), self.starts),
+            "hour_sin": lambda: np.sin(self.hour_angle),
+            "hour_cos": lambda: np.cos(self.hour_angle),
+            "log_range_var": lambda: log_variance(self.parkinson),
+            "log_gk_var": lambda: log_variance(
+                garman_klass_variance(*(self.column(c) for c in ("open", "high", "low", "close")))
+            ),
+            "dow_sin": lambda: np.sin(self.weekday_angle),
+            "dow_cos": lambda: np.cos(self.weekday_angle),
+            "log_relative_volume": lambda: relative_volume(self.column("volume"), self.position),
+        }
+        if name in simple:
+            return simple[name]()
+        stem, span = name.rsplit("_", 1)
+        source = {"log_range_rv": self.parkinson, "log_rv": self.log_return**2}[stem]
+        mean = trailing_mean(source, int(span))
+        return masked(log_variance(mean), self.position, LOOKBACK[name])
 
 
 def volume_change(volume: np.ndarray, starts: np.ndarray) -> np.ndarray:

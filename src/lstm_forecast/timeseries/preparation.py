@@ -7,6 +7,7 @@ so no training target lies in or after the validation period.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,11 @@ SPLITS = ("train", "val", "test")
 
 
 def fit_scaler(
-    table: pd.DataFrame, val_start: pd.Timestamp, target_kind: str, horizon: int
+    table: pd.DataFrame,
+    val_start: pd.Timestamp,
+    target_kind: str,
+    horizon: int,
+    names: Sequence[str] = FEATURE_NAMES,
 ) -> dict[str, Any]:
     """Fit standard scalers on rows, and targets, that lie before ``val_start`` only.
 
@@ -31,6 +36,7 @@ def fit_scaler(
         val_start: First timestamp of the validation split.
         target_kind: What the targets are (recorded for turning forecasts into prices).
         horizon: Number of target columns.
+        names: The feature columns to scale (a feature set; default ``basic``).
 
     Returns:
         JSON-ready ``feature_names`` (those not constant on the training rows),
@@ -39,7 +45,7 @@ def fit_scaler(
     """
     timestamps = table["timestamp"]
     before = _rows_before(timestamps, val_start)
-    features = table[list(FEATURE_NAMES)].to_numpy()[before(0)]
+    features = table[list(names)].to_numpy()[before(0)]
     feature_scaler = StandardScaler().fit(features[np.isfinite(features).all(axis=1)])
     # A feature that is constant at the data's interval (the hour of day on daily bars)
     # carries nothing: it is left out, and the contract lists the features actually used.
@@ -55,7 +61,7 @@ def fit_scaler(
         target_mean.append(float(values.mean()))
         target_scale.append(float(values.std()) or 1.0)
     return {
-        "feature_names": [name for name, keep in zip(FEATURE_NAMES, used, strict=True) if keep],
+        "feature_names": [name for name, keep in zip(names, used, strict=True) if keep],
         "feature_mean": feature_scaler.mean_[used].tolist(),
         "feature_scale": feature_scaler.scale_[used].tolist(),
         # The training rows' range of each feature: the forecaster flags windows beyond it.
@@ -161,9 +167,13 @@ def split_window_rows(
     val_start: pd.Timestamp,
     test_start: pd.Timestamp,
     test_end: pd.Timestamp | None = None,
+    lookback: int = 0,
 ) -> dict[str, pd.DataFrame]:
-    """``split_windows`` given which rows have finite features and targets (``finite_rows``)."""
-    ends = valid_window_ends(table["segment"].to_numpy(), features_ok, targets_ok, window_length)
+    """``split_windows`` given which rows have finite features and targets (``finite_rows``);
+    ``lookback`` bars before each window must lie in its segment too."""
+    ends = valid_window_ends(
+        table["segment"].to_numpy(), features_ok, targets_ok, window_length, lookback
+    )
     stamps = table["timestamp"].array
     first = pd.DatetimeIndex(stamps[ends + 1])
     last = pd.DatetimeIndex(stamps[ends + horizon])

@@ -15,7 +15,7 @@ CANDLE_COLUMNS = ("open", "high", "low", "close", "volume")
 
 
 def reference_inputs(rows: pd.DataFrame) -> dict[str, np.ndarray]:
-    """The forecaster's inputs for one window of clean candles (``window_length + 1`` rows)."""
+    """The forecaster's inputs for one window of clean candles (``context_length + 1`` rows)."""
     return {
         "candles": rows[list(CANDLE_COLUMNS)].to_numpy(dtype=np.float64)[None],
         "open_time": epoch_seconds(rows["timestamp"])[None],
@@ -35,14 +35,17 @@ def python_path_prices(
     Args:
         predict: The model (a kind's reference predictor, or an onnxruntime call).
         contract: The model's ``OnnxContract``.
-        rows: ``window_length + 1`` consecutive clean candles, oldest first.
+        rows: ``context_length + 1`` consecutive clean candles, oldest first (the
+            contract's ``input_length``); the network sees the last ``window_length``.
 
     Returns:
         ``[1, horizon, q]`` prices.
     """
-    features = compute_features(rows.assign(segment=0))[list(contract.feature_names)]
+    features = compute_features(rows.assign(segment=0), contract.feature_names)
     matrix = scale_features(
-        features.to_numpy()[1:], contract.scaler.feature_mean, contract.scaler.feature_scale
+        features.to_numpy()[-contract.window_length :],
+        contract.scaler.feature_mean,
+        contract.scaler.feature_scale,
     )
     scaled = predict(np.ascontiguousarray(matrix[None]))
     return forecast_to_price(
@@ -54,13 +57,14 @@ def python_path_prices(
     )
 
 
-def raw_windows(candles: pd.DataFrame, ends: np.ndarray, length: int) -> dict[str, np.ndarray]:
-    """The forecaster's inputs for the windows ending at ``ends`` (``length`` + 1 bars each)."""
+def raw_windows(candles: pd.DataFrame, ends: np.ndarray, bars: int) -> dict[str, np.ndarray]:
+    """The forecaster's inputs for the windows ending at ``ends``, ``bars`` bars each (the
+    contract's ``input_length``: ``context_length + 1``)."""
     values = candles[list(CANDLE_COLUMNS)].to_numpy(dtype=np.float64)
     times = epoch_seconds(candles["timestamp"])[:, None]
     return {
-        "candles": np.ascontiguousarray(gather_windows(values, ends, length + 1)),
-        "open_time": np.ascontiguousarray(gather_windows(times, ends, length + 1)[:, :, 0]),
+        "candles": np.ascontiguousarray(gather_windows(values, ends, bars)),
+        "open_time": np.ascontiguousarray(gather_windows(times, ends, bars)[:, :, 0]),
     }
 
 

@@ -106,7 +106,10 @@ def test_a_killed_study_resumes_prunes_and_writes_the_best_parameters(smoke_proj
     best = min(complete, key=lambda t: t.value)
     text = (project / "data/07_model_output/tuning_best_params.yml").read_text()
     written = yaml.safe_load(text)
-    assert written["features"] == {"window_length": best.params["window_length"]}
+    assert written["features"] == {
+        "window_length": best.params["window_length"],
+        "feature_set": best.params["feature_set"],  # the smoke space searches basic only
+    }
     assert written["training"]["lstm"]["learning_rate"] == best.params["learning_rate"]
     assert written["training"]["lstm"]["hidden_size"] == best.params["hidden_size"]
     recipe = f"training.lstm.hidden_size={best.params['hidden_size']}"

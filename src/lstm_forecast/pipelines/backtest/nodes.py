@@ -21,6 +21,7 @@ from lstm_forecast.timeseries.evaluation import score_all
 from lstm_forecast.timeseries.features import (
     compute_features,
     compute_targets,
+    feature_set,
     forecast_to_price,
     target_columns,
 )
@@ -129,13 +130,14 @@ def _fold_data(
 ) -> tuple[pd.DataFrame, dict[str, Any], models.TrainingData, np.ndarray]:
     kept = ["timestamp", "close", "segment", *(["asset"] if "asset" in candles else [])]
     table = candles[kept].copy()
-    computed = compute_features(candles)
+    names = feature_set(backtest.feature_set)
+    computed = compute_features(candles, names)
     table[list(computed.columns)] = computed
     table[target_columns(backtest.horizon)] = compute_targets(
         candles, backtest.target, backtest.horizon
     )
     val_start, test_start = pd.Timestamp(plan["val_start"]), pd.Timestamp(plan["test_start"])
-    scaler = fit_scaler(table, val_start, backtest.target, backtest.horizon)
+    scaler = fit_scaler(table, val_start, backtest.target, backtest.horizon, names)
     matrix, targets = scaled_arrays(table, scaler)
     test_end = pd.Timestamp(plan["test_end"]) if plan["test_end"] else None
     windows = split_windows(

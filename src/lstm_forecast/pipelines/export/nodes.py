@@ -23,7 +23,11 @@ from lstm_forecast.onnx.contract import (
     stamp,
 )
 from lstm_forecast.timeseries.assets import window_assets
-from lstm_forecast.timeseries.features import EXTRAPOLATION_MARGIN, EXTRAPOLATION_RULE
+from lstm_forecast.timeseries.features import (
+    EXTRAPOLATION_MARGIN,
+    EXTRAPOLATION_RULE,
+    context_length,
+)
 from lstm_forecast.timeseries.reference import python_path_prices, reference_inputs
 
 from .params import ExportParams
@@ -85,6 +89,8 @@ def export_onnx(
         model_kind=kind,
         feature_names=tuple(meta["feature_names"]),
         window_length=int(meta["window_length"]),
+        feature_set=str(feature_scaler.get("feature_set", "basic")),
+        context_length=context_length(int(meta["window_length"]), meta["feature_names"]),
         interval=str(data_quality_report["interval"]),
         horizon=int(meta["horizon"]),
         quantiles=tuple(meta["quantiles"]),
@@ -141,7 +147,7 @@ def export_forecaster(
     # the Node client reproduces, whatever other assets the model was trained on.
     assets = list(dict.fromkeys(window_assets(test_windows).tolist()))
     end = int(test_windows["end_row"][window_assets(test_windows) == assets[0]].iloc[-1])
-    rows = candles.iloc[end - contract.window_length : end + 1]
+    rows = candles.iloc[end - contract.input_length + 1 : end + 1]
     example = reference_inputs(rows)
     expected = python_path_prices(models.get(kind).predictor(trained_model), contract, rows)
     wrapper = dataclasses.replace(

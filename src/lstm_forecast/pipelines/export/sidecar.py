@@ -29,7 +29,7 @@ def forecaster_sidecar(
     Returns:
         JSON-ready sidecar.
     """
-    length = contract.window_length + 1
+    length = contract.input_length  # context_length + 1
     return {
         "format": "lstm-forecast forecaster sidecar, version 1",
         "inputs": [
@@ -38,7 +38,9 @@ def forecaster_sidecar(
                 "dtype": "float64",
                 "shape": ["batch", length, 5],
                 "columns": ["open", "high", "low", "close", "volume (base asset, not quote)"],
-                "order": "oldest bar first; the extra first bar gives the first return",
+                "order": "oldest bar first: context_length + 1 bars; the network sees the "
+                "features of the last window_length, the bars before give their returns and "
+                "trailing means",
             },
             {
                 "name": OPEN_TIME,

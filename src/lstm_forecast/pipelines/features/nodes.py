@@ -9,7 +9,13 @@ import pandas as pd
 
 from lstm_forecast.errors import CandleDataError
 from lstm_forecast.lineage import fingerprint_frame, fingerprint_json, require_same
-from lstm_forecast.timeseries.features import compute_targets, feature_arrays, target_columns
+from lstm_forecast.timeseries.features import (
+    compute_targets,
+    feature_arrays,
+    feature_set,
+    lookback,
+    target_columns,
+)
 from lstm_forecast.timeseries.preparation import SPLITS, finite_rows, fit_scaler, split_window_rows
 
 from .params import FeaturesParams
@@ -24,17 +30,17 @@ def build_features(candles: pd.DataFrame, features: FeaturesParams) -> pd.DataFr
 
     Args:
         candles: Clean candles from the ingestion stage.
-        features: ``params:features`` (uses ``target`` and ``horizon``).
+        features: ``params:features`` (uses ``target``, ``horizon`` and ``feature_set``).
 
     Returns:
-        ``timestamp, close, segment`` (and ``asset``), one column per feature, then the
-        targets.
+        ``timestamp, close, segment`` (and ``asset``), one column per feature of the set,
+        then the targets.
     """
     targets = compute_targets(candles, features.target, features.horizon).T
     columns = {name: candles[name].to_numpy(copy=True) for name in ("close", "segment")}
     if "asset" in candles:  # rows of one asset are contiguous; segments never span two
         columns["asset"] = candles["asset"].to_numpy(copy=True)
-    columns |= feature_arrays(candles)
+    columns |= feature_arrays(candles, feature_set(features.feature_set))
     # Rows of the transposed targets are contiguous: one column each without a copy.
     columns |= dict(zip(target_columns(features.horizon), targets, strict=True))
     # Fresh arrays, owned here: one block each instead of a copy into one 2-D block.
@@ -93,11 +99,11 @@ def fit_feature_scaler(
     Args:
         feature_table: Output of ``build_features``.
         split_boundaries: Output of ``split_chronologically``.
-        features: ``params:features`` (uses ``target`` and ``horizon``).
+        features: ``params:features`` (uses ``target``, ``horizon`` and ``feature_set``).
 
     Returns:
-        JSON-ready scaler parameters, the split they were fit before, and their ``lineage``
-        (fingerprints of the feature table and the split).
+        JSON-ready scaler parameters (with the ``feature_set`` name), the split they were
+        fit before, and their ``lineage`` (fingerprints of the feature table and the split).
     """
     lineage = _lineage(feature_table, split_boundaries)
     require_same(
@@ -111,8 +117,13 @@ def fit_feature_scaler(
         pd.Timestamp(split_boundaries["val_start"]),
         features.target,
         features.horizon,
+        feature_set(features.feature_set),
     )
-    return scaler | {"fitted_before": split_boundaries["val_start"], "lineage": lineage}
+    return scaler | {
+        "feature_set": features.feature_set,
+        "fitted_before": split_boundaries["val_start"],
+        "lineage": lineage,
+    }
 
 
 def make_windows(
@@ -145,6 +156,9 @@ def make_windows(
     # Only which rows are finite matters here: the scaled arrays are built where they train.
     features_ok, targets_ok = finite_rows(feature_table, feature_scaler)
     length = features.window_length
+    # The forecaster reads this many bars before a window's first row: they must lie in
+    # the window's segment too (the features' NaN rule already implies it; this says so).
+    before = lookback(feature_scaler["feature_names"])
     windows = split_window_rows(
         feature_table,
         features_ok,
@@ -153,6 +167,7 @@ def make_windows(
         length,
         pd.Timestamp(split_boundaries["val_start"]),
         pd.Timestamp(split_boundaries["test_start"]),
+        lookback=before,
     )
     if "asset" in feature_table:
         assets = feature_table["asset"].to_numpy()
@@ -165,8 +180,8 @@ def make_windows(
     for split in SPLITS:
         if windows[split].empty:
             raise CandleDataError(
-                f"No {split} window fits in the data: a window needs {length} + 1 bars of "
-                f"history and {features.horizon} bars ahead in the same split, without a gap. "
+                f"No {split} window fits in the data: a window needs {length} + {before} bars "
+                f"of history and {features.horizon} bars ahead in the same split, without a gap. "
                 "Use a longer CSV, a shorter features.window_length or features.horizon, or "
                 "other features.split settings."
             )

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from lstm_forecast.params import StrictParams
+from lstm_forecast.timeseries.feature_sets import FEATURE_SETS
 
 
 class SplitParams(StrictParams):
@@ -40,4 +41,14 @@ class FeaturesParams(StrictParams):
     window_length: int = Field(48, ge=2)
     horizon: int = Field(24, ge=1)
     target: Literal["log_return", "simple_return", "close"] = "log_return"
+    # A conf without the key reads the six features of every run before feature sets.
+    feature_set: str = "basic"
     split: SplitParams = SplitParams()
+
+    @model_validator(mode="after")
+    def _known_set(self) -> FeaturesParams:
+        if self.feature_set not in FEATURE_SETS:
+            raise ValueError(
+                f"feature_set {self.feature_set!r} is not one of {sorted(FEATURE_SETS)}"
+            )
+        return self

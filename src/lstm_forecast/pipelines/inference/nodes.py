@@ -74,8 +74,10 @@ def read_model_contract(forecaster: onnx.ModelProto) -> dict[str, Any]:
             "will not be served. Rerun `kedro run` so that validation can publish one."
         )
     logger.info(
-        "Serving the %s forecaster: windows of %d + 1 bars of %s, %d steps ahead, quantiles %s.",
+        "Serving the %s forecaster: inputs of %d bars (windows of %d) of %s, %d steps ahead, "
+        "quantiles %s.",
         contract.model_kind,
+        contract.input_length,
         contract.window_length,
         contract.interval,
         contract.horizon,
@@ -112,18 +114,18 @@ def forecast_from_candles(
     sections = data_quality_report.get("by_asset") or {"": data_quality_report}
     files = [str(section.get("source_file")) for section in sections.values()]
     source = ", ".join(files) if all(files) else "the inference CSV"
-    _check_enough_bars(candles, contract.window_length, inference, source)
-    # A window needs window_length + 1 bars of one gap-free run (the first gives a return).
+    _check_enough_bars(candles, contract, inference, source)
+    # A forecast reads input_length (context_length + 1) bars of one gap-free run.
     ends = valid_window_ends(
         candles["segment"].to_numpy(),
         np.ones(len(candles), dtype=bool),
         np.ones(len(candles), dtype=bool),
-        contract.window_length + 1,
+        contract.input_length,
     )
     size = inference.batch_size
     first = ends[:size]
     session = open_checked_runtime(
-        forecaster, inference, onnxruntime, raw_windows(candles, first, contract.window_length)
+        forecaster, inference, onnxruntime, raw_windows(candles, first, contract.input_length)
     )
     prices, keep, outside = _run_batches(session, candles, ends, contract, size)
     if not keep.all():
@@ -131,7 +133,7 @@ def forecast_from_candles(
     ends = ends[keep]
     if not len(ends):
         raise CandleDataError(
-            f"{source}: no window of {contract.window_length} + 1 bars passed the "
+            f"{source}: no window of {contract.input_length} bars passed the "
             "forecaster's window_ok check (check for zero or negative prices)."
         )
     table = forecasts.to_frame(
@@ -176,7 +178,7 @@ def _run_batches(
     for chunk in np.array_split(ends, list(range(size, len(ends), size))):
         batch = session.run(
             [CLOSE_QUANTILES, WINDOW_OK, EXTRAPOLATING],
-            raw_windows(candles, chunk, contract.window_length),
+            raw_windows(candles, chunk, contract.input_length),
         )
         for kept, values in zip(outputs, batch, strict=True):
             kept.append(values)
@@ -195,11 +197,12 @@ def format_forecasts(forecasts_table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _check_enough_bars(
-    candles: pd.DataFrame, window_length: int, inference: InferenceParams, source: str
+    candles: pd.DataFrame, contract: OnnxContract, inference: InferenceParams, source: str
 ) -> None:
-    """Refuse candles whose longest gap-free run cannot hold one window."""
-    # The first bar of a run has no log return, so a window needs one bar before it.
-    needed = window_length + 1
+    """Refuse candles whose longest gap-free run cannot hold one forecaster input."""
+    # The first bar of a run has no log return, and trailing means read bars before the
+    # window: a forecast needs context_length + 1 bars.
+    needed = contract.input_length
     sizes = candles["segment"].value_counts()
     longest = int(sizes.max()) if len(sizes) else 0
     if longest >= needed:
@@ -210,9 +213,10 @@ def _check_enough_bars(
         else ""
     )
     raise CandleDataError(
-        f"{source}: too few candles for one forecast: the model's window is "
-        f"{window_length} bars (from its ONNX contract), so it needs at least {needed} "
-        f"consecutive bars without a gap ({window_length} + 1 for the first return); found "
+        f"{source}: too few candles for one forecast: the model reads "
+        f"{contract.context_length} bars of context (from its ONNX contract; its window is "
+        f"{contract.window_length}), so it needs at least {needed} consecutive bars without a "
+        f"gap ({contract.context_length} + 1 for the first return); found "
         f"{len(candles)} bar(s){kept}, the longest gap-free run has {longest}. Fix: give a "
         "CSV with more recent candles, or raise inference.tail_rows (null = all)."
     )

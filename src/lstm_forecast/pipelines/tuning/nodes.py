@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -26,10 +25,10 @@ from lstm_forecast.lineage import fingerprint_frame, require_same
 from lstm_forecast.models.callbacks import extra_callbacks, pruning_callback
 from lstm_forecast.models.training_data import training_data
 from lstm_forecast.timeseries.features import forecast_to_price
-from lstm_forecast.timeseries.preparation import finite_rows, split_window_rows
 from lstm_forecast.timeseries.scoring import crps_per_forecast
 
 from .params import SearchSpace, TuningParams
+from .prepared import Prepared, prepare
 
 logger = logging.getLogger(__name__)
 
@@ -41,36 +40,13 @@ _CONF_KEYS = {
     "learning_rate": "training.lstm.learning_rate",
     "batch_size": "training.lstm.batch_size",
     "window_length": "features.window_length",
+    "feature_set": "features.feature_set",
 }
 OBJECTIVE = "mean CRPS (price units) over every horizon step on the validation windows"
 
 
-@dataclass
-class _Prepared:
-    """What every trial shares: the window index per length, and the windows it is scored on."""
-
-    table: pd.DataFrame
-    scaler: dict[str, Any]
-    finite: tuple[np.ndarray, np.ndarray]
-    val_start: pd.Timestamp
-    test_start: pd.Timestamp
-    score_ends: np.ndarray
-    cache: dict[int, dict[str, pd.DataFrame]] = field(default_factory=dict)
-
-    def windows(self, length: int) -> dict[str, pd.DataFrame]:
-        if length not in self.cache:
-            self.cache[length] = split_window_rows(
-                self.table,
-                *self.finite,
-                int(self.scaler["horizon"]),
-                length,
-                self.val_start,
-                self.test_start,
-            )
-        return self.cache[length]
-
-
 def tune_lstm(
+    candles: pd.DataFrame,
     feature_table: pd.DataFrame,
     feature_scaler: dict[str, Any],
     split_boundaries: dict[str, Any],
@@ -80,6 +56,8 @@ def tune_lstm(
     finished trials, and report its best parameters.
 
     Args:
+        candles: Clean candles (other feature sets of the search space are computed from
+            them, as the features stage would).
         feature_table: Unscaled feature table with targets (the features stage's).
         feature_scaler: Scaler fit on the training split.
         split_boundaries: The split (``val_start``, ``test_start``).
@@ -95,7 +73,7 @@ def tune_lstm(
         what="feature_scaler",
         rerun="rerun `kedro run --pipelines=features` before tuning.",
     )
-    prepared = _prepare(feature_table, feature_scaler, split_boundaries, tuning.space)
+    prepared = prepare(candles, feature_table, feature_scaler, split_boundaries, tuning.space)
     url = optuna_study.storage_url(tuning.storage, tuning.storage_dir, tuning.study_name)
     study = optuna.create_study(
         study_name=tuning.study_name,
@@ -127,28 +105,6 @@ def tune_lstm(
     return _report(study, _redacted(url))
 
 
-def _prepare(
-    table: pd.DataFrame, scaler: dict[str, Any], split: dict[str, Any], space: SearchSpace
-) -> _Prepared:
-    prepared = _Prepared(
-        table=table,
-        scaler=scaler,
-        finite=finite_rows(table, scaler),
-        val_start=pd.Timestamp(split["val_start"]),
-        test_start=pd.Timestamp(split["test_start"]),
-        score_ends=np.empty(0, dtype=np.int64),
-    )
-    # Every trial is scored on the same windows: those that the longest window allows.
-    longest = prepared.windows(max(space.window_length))
-    if longest["train"].empty or longest["val"].empty:
-        raise ValueError(
-            f"tuning.space.window_length {max(space.window_length)} leaves no training or "
-            "validation window in this data: use shorter windows."
-        )
-    prepared.score_ends = longest["val"]["end_row"].to_numpy()
-    return prepared
-
-
 def _suggest(trial: optuna.Trial, space: SearchSpace) -> dict[str, Any]:
     return {
         "hidden_size": trial.suggest_categorical("hidden_size", list(space.hidden_size)),
@@ -157,10 +113,11 @@ def _suggest(trial: optuna.Trial, space: SearchSpace) -> dict[str, Any]:
         "learning_rate": trial.suggest_float("learning_rate", *space.learning_rate, log=True),
         "batch_size": trial.suggest_categorical("batch_size", list(space.batch_size)),
         "window_length": trial.suggest_categorical("window_length", list(space.window_length)),
+        "feature_set": trial.suggest_categorical("feature_set", list(space.feature_set)),
     }
 
 
-def _objective(trial: optuna.Trial, prepared: _Prepared, tuning: TuningParams) -> float:
+def _objective(trial: optuna.Trial, prepared: Prepared, tuning: TuningParams) -> float:
     chosen = _suggest(trial, tuning.space)
     trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
     twin = optuna_study.duplicate_of(trial.study, trial)
@@ -170,12 +127,14 @@ def _objective(trial: optuna.Trial, prepared: _Prepared, tuning: TuningParams) -
             logger.info("Trial %d repeats trial %d: not trained again.", trial.number, twin.number)
             return float(twin.value)
         raise optuna.TrialPruned(f"same parameters as trial {twin.number} ({twin.state.name})")
-    windows = prepared.windows(chosen["window_length"])
+    windows = prepared.windows(chosen["feature_set"], chosen["window_length"])
+    features = prepared.sets[chosen["feature_set"]]
     data = training_data(
-        prepared.table, prepared.scaler, windows["train"], windows["val"], tuning.training
+        features.table, features.scaler, windows["train"], windows["val"], tuning.training
     )
     lstm = tuning.training.for_kind("lstm")
-    params = lstm.model_copy(update={k: v for k, v in chosen.items() if k != "window_length"})
+    network = {k: v for k, v in chosen.items() if k not in ("window_length", "feature_set")}
+    params = lstm.model_copy(update=network)
     with nested_runs.child_run(f"trial-{trial.number}", chosen) as run:
         try:
             with extra_callbacks(pruning_callback(trial, monitor="val_loss")):
@@ -185,7 +144,7 @@ def _objective(trial: optuna.Trial, prepared: _Prepared, tuning: TuningParams) -
                 run.status = "KILLED"
                 run.log({}, {"optuna_state": "PRUNED"})
             raise
-        score = _validation_crps(trained.artifact, prepared, data)
+        score = _validation_crps(trained.artifact, prepared, features.scaler, data)
         trial.set_user_attr("epochs_run", int(trained.summary["epochs_run"]))
         if run is not None:
             run.log({"val_crps": score, "best_val_loss": trained.summary["best_val_loss"]})
@@ -193,18 +152,21 @@ def _objective(trial: optuna.Trial, prepared: _Prepared, tuning: TuningParams) -
 
 
 def _validation_crps(
-    artifact: dict[str, Any], prepared: _Prepared, data: models.TrainingData
+    artifact: dict[str, Any],
+    prepared: Prepared,
+    scaler: dict[str, Any],
+    data: models.TrainingData,
 ) -> float:
     ends = prepared.score_ends
     horizon = data.horizon
     scaled = models.get("lstm").predictor(artifact)(data.windows(ends))
-    close = prepared.table["close"].to_numpy(dtype=np.float64)
+    close = next(iter(prepared.sets.values())).table["close"].to_numpy(dtype=np.float64)
     prices = forecast_to_price(
         scaled,
         close[ends],
-        target_mean=prepared.scaler["target_mean"],
-        target_scale=prepared.scaler["target_scale"],
-        kind=prepared.scaler["target_kind"],
+        target_mean=scaler["target_mean"],
+        target_scale=scaler["target_scale"],
+        kind=scaler["target_kind"],
     )
     actual = close[ends[:, None] + np.arange(1, horizon + 1)[None, :]]
     return float(crps_per_forecast(actual, prices, data.quantiles).mean())

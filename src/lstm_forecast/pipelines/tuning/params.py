@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from lstm_forecast.models.training_params import TrainingParams
 from lstm_forecast.params import StrictParams
+from lstm_forecast.timeseries.feature_sets import FEATURE_SETS
 
 
 class SearchSpace(StrictParams):
@@ -19,6 +20,7 @@ class SearchSpace(StrictParams):
     learning_rate: tuple[float, float] = (3e-4, 1e-2)
     batch_size: tuple[int, ...] = (64, 128, 256)
     window_length: tuple[int, ...] = (24, 48, 96)
+    feature_set: tuple[str, ...] = ("basic", "volatility")
 
     @model_validator(mode="after")
     def _ranges(self) -> SearchSpace:
@@ -36,6 +38,12 @@ class SearchSpace(StrictParams):
                 raise ValueError(f"space.{name} needs at least one value, each at least 1")
         if min(self.window_length) < 2:
             raise ValueError("space.window_length: a window needs at least 2 bars")
+        unknown = sorted(set(self.feature_set) - set(FEATURE_SETS))
+        if not self.feature_set or unknown:
+            raise ValueError(
+                f"space.feature_set needs at least one of {sorted(FEATURE_SETS)}; "
+                f"unknown: {unknown}"
+            )
         return self
 
 

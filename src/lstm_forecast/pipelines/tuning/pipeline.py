@@ -1,7 +1,8 @@
 """Tuning pipeline: `kedro run --pipelines=tuning` (never part of ``__default__``).
 
 One node runs one Optuna study (the Kedro and kedro-mlflow convention: the study is one
-node, its trials are nested MLflow runs). It reads the features stage's outputs from disk.
+node, its trials are nested MLflow runs). It reads the features stage's outputs from disk,
+and the candles for the feature sets of the search space the features stage did not build.
 """
 
 from kedro.pipeline import Node, Pipeline
@@ -15,7 +16,13 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 func=tune_lstm,
-                inputs=["features", "feature_scaler", "split_boundaries", "params:tuning"],
+                inputs=[
+                    "candles",
+                    "features",
+                    "feature_scaler",
+                    "split_boundaries",
+                    "params:tuning",
+                ],
                 outputs=["tuning_best_params", "tuning_summary"],
                 name="tune_lstm",
             )

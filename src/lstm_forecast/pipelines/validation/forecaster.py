@@ -125,7 +125,7 @@ def _forecaster_figures(
     failures = []
     session = make_session(model, onnxruntime.as_dict())
     ends = test_windows["end_row"].to_numpy()
-    inputs = raw_windows(candles, ends, contract.window_length)
+    inputs = raw_windows(candles, ends, contract.input_length)
     prices, ok = run(session, inputs)
     expected = python_path(candles, ends, contract, predict)
     relative = np.abs(prices - expected) / np.abs(expected)
@@ -144,7 +144,7 @@ def _forecaster_figures(
             f"{int((flags != expected_flags).sum())} test windows"
         )
     flagged = {}
-    for case, case_inputs in broken_windows(candles, ends, contract.window_length).items():
+    for case, case_inputs in broken_windows(candles, ends, contract.input_length).items():
         _, case_ok = run(session, case_inputs)
         flagged[case] = bool(not case_ok.any())
         if case_ok.any():
@@ -193,7 +193,7 @@ def python_path(
 ) -> np.ndarray:
     """Features -> scaler -> trained model -> prices for every window, in batches."""
     matrix = scale_features(
-        compute_features(candles)[list(contract.feature_names)].to_numpy(),
+        compute_features(candles, contract.feature_names).to_numpy(),
         contract.scaler.feature_mean,
         contract.scaler.feature_scale,
     )
@@ -218,7 +218,7 @@ def python_extrapolating(
     """The ``extrapolating`` flag of every window from numpy features (none without a range)."""
     if not contract.feature_range:
         return np.zeros(len(ends), dtype=bool)
-    values = compute_features(candles)[list(contract.feature_names)].to_numpy()
+    values = compute_features(candles, contract.feature_names).to_numpy()
     windows = gather_windows(values, ends, contract.window_length)
     return extrapolating(windows, contract.feature_range)
 
@@ -232,18 +232,18 @@ def run(
 
 
 def broken_windows(
-    candles: pd.DataFrame, ends: np.ndarray, length: int
+    candles: pd.DataFrame, ends: np.ndarray, bars: int
 ) -> dict[str, dict[str, np.ndarray]]:
-    """Windows the graph must flag: across a gap (when the data has one), newest first,
-    and with a non-positive price."""
-    sample = raw_windows(candles, ends[:8], length)
+    """Windows of ``bars`` bars the graph must flag: across a gap (when the data has one),
+    newest first, and with a non-positive price."""
+    sample = raw_windows(candles, ends[:8], bars)
     cases = {
         "newest_first": {k: np.ascontiguousarray(v[:, ::-1]) for k, v in sample.items()},
         "non_positive_price": {k: v.copy() for k, v in sample.items()},
     }
-    cases["non_positive_price"]["candles"][:, length // 2, 3] = 0.0
+    cases["non_positive_price"]["candles"][:, bars // 2, 3] = 0.0
     starts = np.flatnonzero(np.diff(candles["segment"].to_numpy()) != 0) + 1
-    across = starts[(starts > length) & (starts < len(candles) - 1)]
+    across = starts[(starts >= bars) & (starts < len(candles) - 1)]
     if len(across):
-        cases["across_a_gap"] = raw_windows(candles, across[:8] + 1, length)
+        cases["across_a_gap"] = raw_windows(candles, across[:8] + 1, bars)
     return cases

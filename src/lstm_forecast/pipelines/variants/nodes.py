@@ -124,7 +124,7 @@ def check_forecaster_variants(
     """
     contract = OnnxContract.from_model(forecaster)
     ends = test_windows["end_row"].to_numpy()
-    inputs = raw_windows(candles, ends, contract.window_length)
+    inputs = raw_windows(candles, ends, contract.input_length)
 
     def prices(session: ort.InferenceSession) -> np.ndarray:
         return np.concatenate(
