@@ -170,24 +170,26 @@ def bench_env() -> dict[str, str]:
 
 
 # -------------------------------------------------------------------------- project copy
-def copy_project(destination: Path) -> Path:
-    """Copy what `kedro run` needs (src, no outputs, no conf/local) into ``destination``."""
+def copy_project(destination: Path, root: Path = ROOT) -> Path:
+    """Copy what `kedro run` needs (src, no outputs, no conf/local) of the checkout ``root``
+    into ``destination``."""
     destination.mkdir(parents=True, exist_ok=True)
     for name in ("pyproject.toml", ".telemetry"):
-        if (ROOT / name).exists():
-            shutil.copy2(ROOT / name, destination / name)
+        if (root / name).exists():
+            shutil.copy2(root / name, destination / name)
     shutil.copytree(
-        ROOT / "conf",
+        root / "conf",
         destination / "conf",
         ignore=lambda folder, names: [
             n for n in names if Path(folder).name == "local" and n != ".gitkeep"
         ],
     )
     # Kedro's bootstrap refuses a project without its source_dir.
-    shutil.copytree(ROOT / "src", destination / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(root / "src", destination / "src", ignore=shutil.ignore_patterns("__pycache__"))
     for layer in DATA_LAYERS:
         (destination / "data" / layer).mkdir(parents=True, exist_ok=True)
-    shutil.copytree(RAW_CSV.parent, destination / "data" / "01_raw" / "candles")
+    candles = root / RAW_CSV.parent.relative_to(ROOT)
+    shutil.copytree(candles, destination / "data" / "01_raw" / "candles")
     return destination
 
 

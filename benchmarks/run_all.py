@@ -24,6 +24,7 @@ import json
 import os
 import platform
 import runpy
+import shutil
 import signal
 import subprocess
 import sys
@@ -50,7 +51,9 @@ def discover(folder: Path = c.BENCH_DIR) -> dict[str, Path]:
 
 def run_one(script: Path, quick: bool, timeout: float) -> tuple[list[dict[str, object]], str]:
     """The script's summary rows, and why it failed ("" when it did not)."""
-    with tempfile.TemporaryDirectory(prefix="bench-summary-") as tmp:
+    # mkdtemp, not TemporaryDirectory: a forked child's exit handlers would delete the latter.
+    tmp = tempfile.mkdtemp(prefix="bench-summary-")
+    try:
         summary = Path(tmp) / "summary.json"
         argv = [str(script), "--summary", str(summary)]
         if quick:
@@ -69,6 +72,8 @@ def run_one(script: Path, quick: bool, timeout: float) -> tuple[list[dict[str, o
         if not summary.exists():
             return [], "FAILED (wrote no --summary file)"
         return json.loads(summary.read_text()), ""
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def preload() -> None:

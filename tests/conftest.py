@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import fcntl
+import functools
 import json
 import os
 import queue
@@ -61,6 +62,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "smoke_project" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.e2e)
+    # The long tests first: two workers then finish together instead of one waiting on the
+    # last long module (the order within each group, and so within each module, is kept).
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -128,17 +132,20 @@ def run_command(
 
 
 def run_kedro(
-    project: Path, *args: str, check: bool = True, timeout: float = 600
+    project: Path, *args: str, check: bool = True, timeout: float = 600, offline: bool = False
 ) -> subprocess.CompletedProcess[str]:
     """Run the real `kedro` CLI in ``project``; on an unexpected exit, show its output.
 
     The run is a fork of this test worker's pre-imported Kedro process
     (``tests/_kedro_forker.py``), which saves each run the ~5 s of CPU its imports take;
     ``LSTM_FORECAST_TEST_FORK=0`` starts a new `kedro` process each time instead.
+    ``offline``: in a network namespace without network (``unshare -n``), where this
+    machine allows one.
     """
+    prefix = _offline_prefix() if offline else []
     if os.environ.get("LSTM_FORECAST_TEST_FORK", "1") == "0":
-        return run_command([KEDRO, *args], project, check=check, timeout=timeout)
-    result = _forker().run(list(args), project, kedro_env(), timeout)
+        return run_command([*prefix, KEDRO, *args], project, check=check, timeout=timeout)
+    result = _forker(tuple(prefix)).run(list(args), project, kedro_env(), timeout)
     if check and result.returncode != 0:
         pytest.fail(
             f"`kedro {' '.join(args)[:300]}` exited {result.returncode}:\n"
@@ -150,10 +157,10 @@ def run_kedro(
 class _KedroForker:
     """The client of ``tests/_kedro_forker.py``: one server per test worker, one run at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, prefix: Sequence[str] = ()) -> None:
         self._log = tempfile.TemporaryFile(prefix="kedro-forker-")  # noqa: SIM115 (its lifetime)
         self._server = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("_kedro_forker.py"))],
+            [*prefix, sys.executable, str(Path(__file__).with_name("_kedro_forker.py"))],
             cwd=PROJECT_ROOT,
             env=kedro_env(),
             stdin=subprocess.PIPE,
@@ -212,13 +219,20 @@ class _KedroForker:
             )
 
 
-_FORKER: list[_KedroForker] = []
+_FORKERS: dict[tuple[str, ...], _KedroForker] = {}
 
 
-def _forker() -> _KedroForker:
-    if not _FORKER:
-        _FORKER.append(_KedroForker())
-    return _FORKER[0]
+def _forker(prefix: tuple[str, ...] = ()) -> _KedroForker:
+    if prefix not in _FORKERS:
+        _FORKERS[prefix] = _KedroForker(prefix)
+    return _FORKERS[prefix]
+
+
+@functools.cache
+def _offline_prefix() -> list[str]:
+    """``unshare -n`` (a network namespace without network) where this machine allows it."""
+    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True, check=False)
+    return ["unshare", "-n"] if probe.returncode == 0 else []
 
 
 def kedro_cli_code(*args: str, before: str = "") -> str:
