@@ -50,6 +50,25 @@ def load_params(env: str = "local") -> dict[str, Any]:
         return loader["parameters"]
 
 
+def load_config(
+    kind: str, env: str = "local", runtime_params: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One kind of the project's configuration (``catalog``, ``parameters``) as Kedro resolves
+    it for ``env``, with ``runtime_params`` as ``--params`` would give them."""
+    from kedro.config import OmegaConfigLoader
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        loader = OmegaConfigLoader(
+            conf_source=str(ROOT / "conf"),
+            base_env="base",
+            default_run_env=env,
+            runtime_params=runtime_params or {},
+            merge_strategy={"parameters": "soft", "catalog": "soft"},
+        )
+        return loader[kind]
+
+
 # --------------------------------------------------------------------------------- timing
 def timed(func: Callable[[], Any]) -> tuple[float, Any]:
     """Seconds taken by one call of ``func``, and its result."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import fcntl
 import functools
+import inspect
 import json
 import os
 import queue
@@ -64,11 +65,31 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     if _smoke_shared() is not None and (_smoke_shared() / "smoke-shared" / "passed").exists():
         return
     for item in items:
-        if "smoke_project" in getattr(item, "fixturenames", ()):
+        if "smoke_project" in getattr(item, "fixturenames", ()) or _starts_processes(item):
             item.add_marker(pytest.mark.e2e)
     # The long tests first: two workers then finish together instead of one waiting on the
     # last long module (the order within each group, and so within each module, is kept).
     items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+
+
+# A test that calls one of these (itself or in a fixture it uses) starts another process.
+_PROCESS_STARTERS = ("run_kedro(", "run_command(", "modules_loaded(", "subprocess.", "Popen(")
+
+
+def _starts_processes(item: pytest.Item) -> bool:
+    """Whether the test's source, or its fixtures', starts a `kedro run` or another process."""
+    functions = [getattr(item, "obj", None)]
+    info = getattr(item, "_fixtureinfo", None)
+    for definitions in getattr(info, "name2fixturedefs", {}).values():
+        functions += [definition.func for definition in definitions]
+    for function in functions:
+        try:
+            source = inspect.getsource(function)
+        except (OSError, TypeError):
+            continue
+        if any(starter in source for starter in _PROCESS_STARTERS):
+            return True
+    return False
 
 
 def pytest_configure(config: pytest.Config) -> None:
