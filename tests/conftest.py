@@ -62,10 +62,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # `make test-fast` (-m "not e2e") leaves it out.
     # A smoke run made before (LSTM_FORECAST_SMOKE_SHARED, as `make mutation` makes one)
     # starts nothing: its readers then count as unit tests there.
-    if _smoke_shared() is not None and (_smoke_shared() / "smoke-shared" / "passed").exists():
-        return
+    shared = _smoke_shared()
+    made = shared is not None and (shared / "smoke-shared" / "passed").exists()
     for item in items:
-        if "smoke_project" in getattr(item, "fixturenames", ()) or _starts_processes(item):
+        reads_smoke = "smoke_project" in getattr(item, "fixturenames", ()) and not made
+        if reads_smoke or _starts_processes(item, skip=("smoke_project",) if made else ()):
             item.add_marker(pytest.mark.e2e)
     # The long tests first: two workers then finish together instead of one waiting on the
     # last long module (the order within each group, and so within each module, is kept).
@@ -76,12 +77,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 _PROCESS_STARTERS = ("run_kedro(", "run_command(", "modules_loaded(", "subprocess.", "Popen(")
 
 
-def _starts_processes(item: pytest.Item) -> bool:
-    """Whether the test's source, or its fixtures', starts a `kedro run` or another process."""
+def _starts_processes(item: pytest.Item, skip: Sequence[str] = ()) -> bool:
+    """Whether the test's source, or its fixtures' (but those named in ``skip``), starts a
+    `kedro run` or another process."""
     functions = [getattr(item, "obj", None)]
     info = getattr(item, "_fixtureinfo", None)
-    for definitions in getattr(info, "name2fixturedefs", {}).values():
-        functions += [definition.func for definition in definitions]
+    for name, definitions in getattr(info, "name2fixturedefs", {}).items():
+        if name not in skip:
+            functions += [definition.func for definition in definitions]
     for function in functions:
         try:
             source = inspect.getsource(function)
