@@ -44,9 +44,10 @@ def test_iso_and_field_names():
 
 def test_to_arrays_keeps_the_column_order_and_shape():
     """open, high, low, close, volume in that order; no candles is a [0, 5] array."""
-    candle = SimpleNamespace(time=7200.0, open=1.0, high=2.0, low=0.5, close=1.5, volume=3.0)
+    candle = SimpleNamespace(time=7200, open=1, high=2.0, low=0.5, close=1.5, volume=3)
     values, times = to_arrays([candle])
     assert values.tolist() == [[1.0, 2.0, 0.5, 1.5, 3.0]] and times.tolist() == [7200.0]
+    assert values.dtype == times.dtype == np.float64  # from ints too
     assert to_arrays([])[0].shape == (0, 5)
 
 
@@ -270,3 +271,17 @@ def test_a_step_of_one_second_is_named_in_seconds():
     times[2] = 3601.0
     errors = check(values, times)
     assert errors[-1]["problem"] == "1 s after the bar before it; the model's interval is 3600 s"
+
+
+def test_iso_is_utc_whatever_the_local_zone(monkeypatch):
+    """Epoch 0 is 1970-01-01 00:00 UTC, also on a machine set to New York (19:00 the day
+    before there)."""
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        assert iso(0.0) == "1970-01-01T00:00:00Z"
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -13,10 +13,16 @@ import numpy as np
 import pytest
 
 from lstm_forecast.serving.app import _contract_summary
-from lstm_forecast.serving.forecasting import batch_answer, checked_batch, single_answer
+from lstm_forecast.serving.forecasting import (
+    batch_answer,
+    checked_arrays,
+    checked_batch,
+    checked_windows,
+    single_answer,
+)
 from lstm_forecast.serving.problems import Problem
 from lstm_forecast.serving.registry import Registry
-from lstm_forecast.serving.schemas import Window
+from lstm_forecast.serving.schemas import Candle, Window
 from tests.serving.conftest import window
 
 
@@ -123,3 +129,45 @@ def test_a_single_window_the_graph_refuses_is_a_422(model, served_project):
     ]
     answer = single_answer(model, values[:1], times[:1])
     assert answer["window_ok"] is True and answer["model"] == model.identity
+
+
+def test_candle_lists_longer_than_the_limit_and_every_bad_window_are_named(model, served_project):
+    needed = model.bars_needed
+    candles = [Candle(**c) for c in window(served_project, needed)]
+    with pytest.raises(Problem) as caught:
+        checked_windows(model, [candles], ["/windows/0/candles"], needed - 1)
+    assert caught.value.errors == [
+        {
+            "pointer": "/windows/0/candles",
+            "field": "windows.0.candles",
+            "problem": f"{needed} candles; at most {needed - 1} are accepted",
+        }
+    ]
+    assert checked_windows(model, [candles], ["/candles"], needed)[0].shape == (1, needed, 5)
+    short = (np.ones((2, 5)), np.arange(2.0) * model.interval_s)
+    with pytest.raises(Problem) as caught:
+        checked_arrays(model, [(*short, "/windows/0/candles"), (*short, "/windows/1/candles")])
+    assert [e["pointer"] for e in caught.value.errors] == [
+        "/windows/0/candles",
+        "/windows/1/candles",
+    ]
+
+
+def test_forecast_steps_are_one_interval_apart_after_the_last_bar(
+    model, served_project, client_for
+):
+    """Step h opens h intervals after the window's last bar; the answer is JSON."""
+    needed = model.bars_needed
+    values, times = checked_batch(model, [columns(window(served_project, needed))], needed)
+    answer = single_answer(model, values, times)
+    last = int(times[0, -1])
+    expected = [
+        np.datetime_as_string(np.datetime64(last + h * model.interval_s, "s")) + "Z"
+        for h in range(1, model.contract.horizon + 1)
+    ]
+    assert [step["time"] for step in answer["forecast"]] == expected
+    assert [step["h"] for step in answer["forecast"]] == list(range(1, len(expected) + 1))
+    response = client_for(served_project).post(
+        "/v1/forecast", json={"candles": window(served_project)}
+    )
+    assert response.headers["content-type"] == "application/json"

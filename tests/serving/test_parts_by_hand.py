@@ -41,6 +41,7 @@ def test_problem_body_lists_at_most_twenty_errors_and_counts_all():
     body = Problem(422, "Refused", "why", errors, served=["lstm/fp32"]).body("/v1/x")
     assert body["errors"] == errors[:20] and body["error_count"] == 25
     assert body["served"] == ["lstm/fp32"]
+    assert str(Problem(404, "Not found", "gone")) == "gone"
     assert Problem(404, "Not found", "gone").body("/v1/x") == {
         "type": "about:blank",
         "title": "Not found",
@@ -173,6 +174,8 @@ def test_settings_paths_and_environment(monkeypatch, tmp_path):
     assert ServingSettings.from_env(max_bars=20).max_bars == 20  # an override beats the env
     monkeypatch.setenv("LSTM_FORECAST_API_KEY", "")
     assert ServingSettings.from_env().api_key is None
+    monkeypatch.delenv("LSTM_FORECAST_API_KEY")
+    assert ServingSettings.from_env().api_key is None
 
 
 def test_reports_headline_per_kind_and_reread_when_changed(tmp_path):
@@ -225,8 +228,8 @@ def test_ingested_candles_are_read_again_when_the_file_changes(tmp_path):
 
 
 def test_ingested_candles_tail_of_the_newest_segment_of_one_asset(tmp_path):
-    latest = candles_file(tmp_path, segment=[0, 0, 1, 1])
-    assert latest.tail(None, 3)["close"].tolist() == [3.0, 4.0]  # segment 1 only
+    latest = candles_file(tmp_path, segment=[0, 0, 0, 1])
+    assert latest.tail(None, 3)["close"].tolist() == [4.0]  # segment 1 only
     values, times = arrays(latest.tail(None, 1))
     assert values.tolist() == [[1.0, 5.0, 0.5, 4.0, 7.0]] and times.tolist() == [10800.0]
     single = candles_file(tmp_path, asset="BTC")

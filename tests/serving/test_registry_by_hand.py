@@ -66,9 +66,9 @@ def test_the_watcher_reloads_on_change_and_survives_a_failed_reload(models, capl
         watcher.stop()
     assert len(calls) >= 2  # tried again after the failure
     assert "ridge.forecaster.int8.onnx" in registry.catalogue.refused
-    assert f"Reloading {models / '06_models'} failed; still serving the previous models." in (
-        caplog.text
-    )
+    assert [r.getMessage() for r in caplog.records] == [
+        f"Reloading {models / '06_models'} failed; still serving the previous models."
+    ]
     idle = Watcher(registry, 0)
     idle.start()  # every_s 0: never polls
     assert not idle._thread.is_alive()
@@ -99,6 +99,7 @@ def test_body_limit_refuses_declared_and_streamed_bodies_with_a_problem():
     for sent in (run_limited(10, [], declared=11), run_limited(10, [b"123456", b"78901"])):
         start, body = sent
         payload = body["body"]
+        assert body["type"] == "http.response.body"
         assert start == {
             "type": "http.response.start",
             "status": 413,
