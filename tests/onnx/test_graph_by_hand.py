@@ -188,6 +188,7 @@ def test_quantile_prices_per_target_kind(kind, prices):
     forecast = torch.tensor([[[0.5], [0.5]]], dtype=torch.float32)
     got = module(forecast, torch.tensor([100.0], dtype=torch.float64))
     assert got.dtype == torch.float64 and got.shape == (1, 2, 1)
+    assert module.scale.dtype == module.mean.dtype == torch.float64  # no float32 rounding
     assert np.allclose(got.flatten().tolist(), prices, rtol=1e-12)
 
 
@@ -249,3 +250,21 @@ def test_forecasters_differing_only_in_feature_range_get_their_own_graphs():
         session = ort.InferenceSession(forecaster.SerializeToString())
         flagged.append(session.run([EXTRAPOLATING], feeds)[0].tolist())
     assert flagged == [[True], [False], [True]]
+
+
+def test_feature_buffers_are_float64_and_the_range_includes_its_ends():
+    """A window whose features span exactly [min, max] of the recorded range (margin 0)
+    is not extrapolating: the bounds are inclusive."""
+    values, times = candles(4)
+    features = bar_features(values, times, 2)
+    seen = [features[name]() for name in ("log_return", "log_high_low")]
+    feature_range = {
+        "min": [float(v.min()) for v in seen],
+        "max": [float(v.max()) for v in seen],
+        "margin": 0.0,
+    }
+    module = CandleFeatures(contract(feature_range), 3600)
+    assert {b.dtype for b in (module.mean, module.scale, module.low, module.high)} == {
+        torch.float64
+    }
+    assert module(values, times)[3].tolist() == [False]
