@@ -11,8 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from lstm_forecast.serving import middleware
+from lstm_forecast.serving.forecasting import choose
 from lstm_forecast.serving.loading import _short
 from lstm_forecast.serving.middleware import BodyLimit
+from lstm_forecast.serving.problems import Problem
 from lstm_forecast.serving.registry import Registry, Watcher
 
 
@@ -123,3 +126,69 @@ def test_load_errors_are_one_short_line():
     assert _short(ValueError("bad\n   file")) == "ValueError: bad file"
     assert _short(KeyError()) == "KeyError: KeyError"
     assert _short(OSError("x" * 400)) == "OSError: " + "x" * 300
+
+
+def test_served_models_are_listed_lstm_first_then_by_variant(models):
+    served = loaded(models).catalogue.ordered()
+    assert [f"{m.kind}/{m.variant}" for m in served] == [
+        "lstm/fp32",
+        "lstm/opt",
+        "lstm/int8",
+        "ridge/fp32",
+        "ridge/opt",
+        "ridge/int8",
+    ]
+
+
+def test_choose_names_what_is_served_when_refusing(models):
+    catalogue = loaded(models).catalogue
+    served = ["lstm/fp32", "lstm/opt", "lstm/int8", "ridge/fp32", "ridge/opt", "ridge/int8"]
+    with pytest.raises(Problem) as caught:
+        choose(catalogue, "nope", "fp32", None)
+    problem = caught.value
+    assert (problem.status, problem.title, problem.extra) == (
+        404,
+        "Unknown model",
+        {"served": served},
+    )
+    assert (
+        problem.detail
+        == f"no validated forecaster 'nope' variant 'fp32' is served; served: {served}"
+    )
+    assert problem.errors == [{"pointer": "/model", "field": "model", "problem": "not served"}]
+    found = choose(catalogue, "lstm", "fp32", None)
+    with pytest.raises(Problem) as caught:
+        choose(catalogue, "lstm", "fp32", "XRPUSDT")
+    named = list(found.assets) or "one unnamed asset (leave asset out)"
+    assert (caught.value.status, caught.value.title) == (404, "Unknown asset")
+    assert caught.value.detail == f"lstm/fp32 forecasts {named}, not 'XRPUSDT'"
+    assert caught.value.errors == [
+        {"pointer": "/asset", "field": "asset", "problem": "not forecast by this model"}
+    ]
+
+
+def test_access_log_line_has_client_method_path_status_and_milliseconds(monkeypatch, caplog):
+    """perf_counter 1.0 then 1.5: 500.00 ms; no client: '-'; an app that fails: 500."""
+    ticks = iter([1.0, 1.5, 2.0, 2.25])
+    monkeypatch.setattr(middleware.time, "perf_counter", lambda: next(ticks))
+
+    async def fails(scope, receive, send):
+        raise RuntimeError("boom")
+
+    async def answers(scope, receive, send):
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+
+    async def nothing(message):
+        return None
+
+    scope = {"type": "http", "method": "GET", "path": "/v1/models"}
+    with caplog.at_level(logging.INFO, logger="lstm_forecast.serving.access"):
+        with pytest.raises(RuntimeError):
+            asyncio.run(middleware.AccessLog(fails)(scope, None, nothing))
+        asyncio.run(
+            middleware.AccessLog(answers)(scope | {"client": ("10.0.0.1", 5)}, None, nothing)
+        )
+    assert [r.getMessage() for r in caplog.records] == [
+        '- "GET /v1/models" 500 500.00 ms',
+        '10.0.0.1 "GET /v1/models" 204 250.00 ms',
+    ]
