@@ -171,3 +171,9 @@ def test_forecast_steps_are_one_interval_apart_after_the_last_bar(
         "/v1/forecast", json={"candles": window(served_project)}
     )
     assert response.headers["content-type"] == "application/json"
+    info = client_for(served_project).get("/openapi.json").json()["info"]
+    assert info == {
+        "title": "lstm-forecast",
+        "version": "1",
+        "summary": "Quantile forecasts of the next bars' closes from the published forecasters.",
+    } | {k: v for k, v in info.items() if k not in ("title", "version", "summary")}

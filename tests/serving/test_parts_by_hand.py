@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -23,7 +24,15 @@ from lstm_forecast.serving.problems import (
     problem_response,
 )
 from lstm_forecast.serving.reports import Reports
-from lstm_forecast.serving.schemas import Candle, Window, _epoch_seconds, parse, request_body
+from lstm_forecast.serving.schemas import (
+    Candle,
+    ForecastRequest,
+    Window,
+    _epoch_seconds,
+    parse,
+    request_body,
+    with_request_schemas,
+)
 from lstm_forecast.serving.settings import ServingSettings
 
 
@@ -261,3 +270,25 @@ def test_ingested_candles_of_several_assets_need_a_known_name(tmp_path):
         assert (caught.value.status, caught.value.title) == (status, title)
         assert caught.value.detail == detail
         assert caught.value.errors == [{"pointer": "/asset", "field": "asset", "problem": problem}]
+
+
+def test_request_schemas_join_the_openapi_components_once():
+    """ForecastRequest and the Candle it uses become components; the spec is built once."""
+    built: list[int] = []
+
+    def build() -> dict:
+        built.append(1)
+        return {"paths": {}}
+
+    app = SimpleNamespace(openapi=build, openapi_schema=None)
+    openapi = with_request_schemas(app, (ForecastRequest,))
+    spec = openapi()
+    schemas = spec["components"]["schemas"]
+    assert set(schemas) == {"ForecastRequest", "Candle"}
+    assert "$defs" not in schemas["ForecastRequest"]
+    items = schemas["ForecastRequest"]["properties"]["candles"]["items"]
+    assert items == {"$ref": "#/components/schemas/Candle"}
+    assert (
+        schemas["Candle"]["properties"]["volume"]["description"] == "base-asset volume (not quote)"
+    )
+    assert openapi() is spec and built == [1]
