@@ -292,3 +292,5 @@ def test_request_schemas_join_the_openapi_components_once():
         schemas["Candle"]["properties"]["volume"]["description"] == "base-asset volume (not quote)"
     )
     assert openapi() is spec and built == [1]
+    alone = SimpleNamespace(openapi=dict, openapi_schema=None)  # a model with no $defs
+    assert set(with_request_schemas(alone, (Candle,))()["components"]["schemas"]) == {"Candle"}
