@@ -1,0 +1,124 @@
+"""A volatility-scaled output for the LSTM: quantiles = sigma_t,h * z_q,h inside the network.
+
+The network learns standardised quantile shapes ``z`` (the monotone head) and a correction
+of a log-variance regression on the window's last bar, instead of the level of volatility:
+
+    log sigma^2_t,h = a_h + sum_k b_h,k * v_k,t + 2 * c_h(state)
+    y_q,h (target units) = sigma_t,h * z_q,h
+
+``v_k`` are unscaled log-variance features (e.g. ``log_range_rv_24``), recovered from the
+scaled window with the scaler's mean and scale, kept as buffers; ``a, b`` are learnable and
+start from an OLS of log squared h-step targets on ``v`` over the training windows (intercept
+moved so the mean fitted variance equals the mean squared target); ``c`` is a linear layer on
+the LSTM state, zero at start (a neutral correction). The module returns scaled targets, as
+the plain head does, so the ONNX contract, the forecaster graph and serving do not change.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+# Squared targets below this share of their mean are floored before the log (a zero return
+# would give -inf and dominate the OLS).
+_SQUARE_FLOOR = 1e-4
+
+
+def scaling_settings(
+    names: list[str],
+    feature_names: tuple[str, ...],
+    scaler: dict[str, Any] | None,
+    matrix: np.ndarray,
+    targets: np.ndarray,
+    train_ends: np.ndarray,
+) -> dict[str, Any]:
+    """The plain-typed settings ``VolatilityScale`` is built from (they travel in the
+    checkpoint's hyperparameters), fit on the training windows' last bars.
+
+    Raises:
+        ValueError: When a named feature is not among the model's features, or the
+            scaler is unknown.
+    """
+    missing = [name for name in names if name not in feature_names]
+    if missing:
+        raise ValueError(
+            f"training.lstm.volatility_scaling names {missing}, which this run's features "
+            f"do not include ({list(feature_names)}). Choose a log-variance feature of the "
+            "feature set, e.g. features.feature_set=volatility with log_range_rv_24, or set "
+            "training.lstm.volatility_scaling=null."
+        )
+    if scaler is None:
+        raise ValueError("volatility_scaling needs the feature scaler in the training data.")
+    index = [feature_names.index(name) for name in names]
+    feature_mean = np.asarray(scaler["feature_mean"], dtype=np.float64)[index]
+    feature_scale = np.asarray(scaler["feature_scale"], dtype=np.float64)[index]
+    target_mean = np.asarray(scaler["target_mean"], dtype=np.float64)
+    target_scale = np.asarray(scaler["target_scale"], dtype=np.float64)
+    v = matrix[train_ends][:, index].astype(np.float64) * feature_scale + feature_mean
+    y = targets[train_ends].astype(np.float64) * target_scale + target_mean
+    intercept, slope = _log_variance_ols(v, y)
+    return {
+        "features": list(names),
+        "index": index,
+        "feature_mean": feature_mean.tolist(),
+        "feature_scale": feature_scale.tolist(),
+        "target_scale": target_scale.tolist(),
+        "target_offset": (target_mean / target_scale).tolist(),
+        "intercept": intercept.tolist(),
+        "slope": slope.tolist(),
+    }
+
+
+def _log_variance_ols(v: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per horizon step: OLS of ln y^2 on [1, v]; intercept shifted so that the mean of
+    exp(fit) equals the mean of y^2 (ln of a squared Gaussian is biased by about -1.27)."""
+    horizon = y.shape[1]
+    intercept, slope = np.zeros(horizon), np.zeros((horizon, v.shape[1]))
+    for h in range(horizon):
+        ok = np.isfinite(y[:, h]) & np.isfinite(v).all(axis=1)
+        square = y[ok, h] ** 2
+        log_square = np.log(np.maximum(square, _SQUARE_FLOOR * square.mean()))
+        design = np.column_stack([np.ones(ok.sum()), v[ok]])
+        coef, *_ = np.linalg.lstsq(design, log_square, rcond=None)
+        fitted = design @ coef
+        shift = np.log(square.mean()) - np.log(np.exp(fitted).mean())
+        intercept[h], slope[h] = coef[0] + shift, coef[1:]
+    return intercept, slope
+
+
+class VolatilityScale(nn.Module):
+    """Turns the head's standardised quantiles ``z`` into scaled targets ``sigma * z``."""
+
+    def __init__(self, hidden_size: int, horizon: int, settings: dict[str, Any]) -> None:
+        super().__init__()
+        self.index = [int(i) for i in settings["index"]]
+
+        def buffer(name: str) -> None:
+            self.register_buffer(name, torch.tensor(settings[name], dtype=torch.float32))
+
+        for name in ("feature_mean", "feature_scale", "target_scale"):
+            buffer(name)
+        # Kept as [h, 1], the shape it is used in: an unsqueeze would be folded by the
+        # exporter into a new constant, and validation looks for the buffer bit for bit.
+        offset = torch.tensor(settings["target_offset"], dtype=torch.float32).unsqueeze(-1)
+        self.register_buffer("target_offset", offset)
+        self.intercept = nn.Parameter(torch.tensor(settings["intercept"], dtype=torch.float32))
+        self.slope = nn.Parameter(torch.tensor(settings["slope"], dtype=torch.float32))
+        # Zero at start: sigma is the regression's alone until training moves it.
+        self.correction = nn.Linear(hidden_size, horizon)
+        nn.init.zeros_(self.correction.weight)
+        nn.init.zeros_(self.correction.bias)
+
+    def forward(self, window: torch.Tensor, state: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """``window`` [b, L, F] scaled, ``state`` [b, hidden], ``z`` [b, h, q] -> [b, h, q]."""
+        last = torch.stack([window[:, -1, i] for i in self.index], dim=-1)
+        v = last * self.feature_scale + self.feature_mean  # [b, k], unscaled log-variance
+        # A broadcast sum, not a matmul with slope.T: the exporter would fold the transpose into
+        # a new initializer, and validation looks for every trained weight bit for bit.
+        trend = (v.unsqueeze(1) * self.slope).sum(dim=-1)  # [b, h]
+        log_var = self.intercept + trend + 2.0 * self.correction(state)
+        sigma = torch.exp(0.5 * log_var) / self.target_scale  # [b, h], scaled target units
+        return sigma.unsqueeze(-1) * z - self.target_offset
