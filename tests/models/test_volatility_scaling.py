@@ -77,7 +77,7 @@ def test_intercept_slope_and_the_target_scaler_enter_as_written():
 def test_a_feature_outside_the_feature_set_is_refused_by_name():
     data, _, _ = training_data()
     params = LstmParams.model_validate(QUICK | {"volatility_scaling": "log_range_rv_24"})
-    with pytest.raises(ValueError, match="log_range_rv_24.*feature_set=volatility"):
+    with pytest.raises(ValueError, match=r"log_range_rv_24.*feature_set=volatility"):
         models.get("lstm").fit(data, params)
 
 
