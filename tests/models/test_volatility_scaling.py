@@ -57,11 +57,10 @@ def _window(scaled_feature: float) -> torch.Tensor:
 def test_a_neutral_correction_scales_the_standard_quantiles_by_exp_half_v():
     model = _model(_settings())
     z = torch.tensor([-1.0, -1.0 + LN2, -1.0 + 2 * LN2])
-    # scaled 0.75 -> v = 0.75 * 2 + 0.5 = 2 -> sigma = exp(0.5 * 2) = e
-    out = model(_window(0.75))[0, 0]
-    torch.testing.assert_close(out, math.e * z)
-    # scaled -0.25 -> v = 0 -> sigma = 1: the ratio of the two is exp(0.5 * (2 - 0))
-    torch.testing.assert_close(model(_window(-0.25))[0, 0], z)
+    # scaled 1.0 -> v - mean v = 1.0 * 2 = 2 -> sigma = exp(0.5 * 2) = e
+    torch.testing.assert_close(model(_window(1.0))[0, 0], math.e * z)
+    # scaled 0 -> v at its mean -> sigma = exp(0) = 1: the ratio is exp(0.5 * (2 - 0))
+    torch.testing.assert_close(model(_window(0.0))[0, 0], z)
 
 
 def test_intercept_slope_and_the_target_scaler_enter_as_written():
@@ -70,8 +69,8 @@ def test_intercept_slope_and_the_target_scaler_enter_as_written():
     )
     model = _model(settings)
     z = torch.tensor([-1.0, -1.0 + LN2, -1.0 + 2 * LN2])
-    # v = 2 -> log var = ln 4 + 0.5 * 2 -> sigma = 2 e^0.5, / target_scale 2 -> e^0.5
-    torch.testing.assert_close(model(_window(0.75))[0, 0], math.exp(0.5) * z - 0.25)
+    # v - mean = 2 -> log var = ln 4 + 0.5 * 2 -> sigma = 2 e^0.5, / target_scale 2 -> e^0.5
+    torch.testing.assert_close(model(_window(1.0))[0, 0], math.exp(0.5) * z - 0.25)
 
 
 def test_a_feature_outside_the_feature_set_is_refused_by_name():
@@ -91,7 +90,7 @@ def trained():
 def test_the_checkpoint_reloads_with_its_buffers_and_gives_the_same_forecasts(trained):
     data, artifact = trained
     state = artifact["state_dict"]
-    for name in ("feature_mean", "feature_scale", "target_scale", "target_offset"):
+    for name in ("feature_scale", "target_scale", "target_offset"):
         assert f"volatility.{name}" in state
     assert artifact["hyper_parameters"]["volatility_scaling"]["features"] == ["log_high_low"]
     buffer = io.BytesIO()

@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from lstm_forecast.timeseries.windows import gather_windows
 
-from .volatility_scaling import VolatilityScale
+from .volatility_scaling import VolatilityScale, standard_start
 
 
 class LSTMForecaster(pl.LightningModule):
@@ -57,11 +57,12 @@ class LSTMForecaster(pl.LightningModule):
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(hidden_size, horizon * self.n_quantiles)
         self.register_buffer("levels", torch.tensor(list(quantiles), dtype=torch.float32))
-        self.volatility = (
-            None
-            if volatility_scaling is None
-            else VolatilityScale(hidden_size, horizon, volatility_scaling)
-        )
+        self.volatility = None
+        if volatility_scaling is not None:
+            self.volatility = VolatilityScale(hidden_size, horizon, volatility_scaling)
+            if self.n_quantiles > 1:
+                with torch.no_grad():
+                    self.head.bias.copy_(standard_start(self.levels).repeat(horizon))
         self.on_train_epoch_start()
 
     def forward(self, window: torch.Tensor) -> torch.Tensor:

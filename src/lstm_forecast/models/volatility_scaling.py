@@ -3,11 +3,12 @@
 The network learns standardised quantile shapes ``z`` (the monotone head) and a correction
 of a log-variance regression on the window's last bar, instead of the level of volatility:
 
-    log sigma^2_t,h = a_h + sum_k b_h,k * v_k,t + 2 * c_h(state)
+    log sigma^2_t,h = a_h + sum_k b_h,k * (v_k,t - mean v_k) + 2 * c_h(state)
     y_q,h (target units) = sigma_t,h * z_q,h
 
-``v_k`` are unscaled log-variance features (e.g. ``log_range_rv_24``), recovered from the
-scaled window with the scaler's mean and scale, kept as buffers; ``a, b`` are learnable and
+``v_k`` are unscaled log-variance features (e.g. ``log_range_rv_24``), centred on their
+training mean (the scaler's): recovered from the scaled window with the scaler's scale, kept
+as a buffer; ``a, b`` are learnable and
 start from an OLS of log squared h-step targets on ``v`` over the training windows (intercept
 moved so the mean fitted variance equals the mean squared target); ``c`` is a linear layer on
 the LSTM state, zero at start (a neutral correction). The module returns scaled targets, as
@@ -57,9 +58,9 @@ def scaling_settings(
     feature_scale = np.asarray(scaler["feature_scale"], dtype=np.float64)[index]
     target_mean = np.asarray(scaler["target_mean"], dtype=np.float64)
     target_scale = np.asarray(scaler["target_scale"], dtype=np.float64)
-    v = matrix[train_ends][:, index].astype(np.float64) * feature_scale + feature_mean
+    centred = matrix[train_ends][:, index].astype(np.float64) * feature_scale
     y = targets[train_ends].astype(np.float64) * target_scale + target_mean
-    intercept, slope = _log_variance_ols(v, y)
+    intercept, slope = _log_variance_ols(centred, y)
     return {
         "features": list(names),
         "index": index,
@@ -70,6 +71,15 @@ def scaling_settings(
         "intercept": intercept.tolist(),
         "slope": slope.tolist(),
     }
+
+
+def standard_start(levels: torch.Tensor) -> torch.Tensor:
+    """Head biases that make the monotone head's z the standard normal quantiles at
+    ``levels`` (the lowest free, then inverse-softplus increments), so the untrained model
+    is already the regression's Gaussian forecast."""
+    normal = torch.distributions.Normal(0.0, 1.0).icdf(levels.double())
+    steps = normal.diff()
+    return torch.cat([normal[:1], steps + torch.log(-torch.expm1(-steps))]).float()
 
 
 def _log_variance_ols(v: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -99,7 +109,7 @@ class VolatilityScale(nn.Module):
         def buffer(name: str) -> None:
             self.register_buffer(name, torch.tensor(settings[name], dtype=torch.float32))
 
-        for name in ("feature_mean", "feature_scale", "target_scale"):
+        for name in ("feature_scale", "target_scale"):
             buffer(name)
         # Kept as [h, 1], the shape it is used in: an unsqueeze would be folded by the
         # exporter into a new constant, and validation looks for the buffer bit for bit.
@@ -115,10 +125,12 @@ class VolatilityScale(nn.Module):
     def forward(self, window: torch.Tensor, state: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """``window`` [b, L, F] scaled, ``state`` [b, hidden], ``z`` [b, h, q] -> [b, h, q]."""
         last = torch.stack([window[:, -1, i] for i in self.index], dim=-1)
-        v = last * self.feature_scale + self.feature_mean  # [b, k], unscaled log-variance
+        # v - feature_mean: centred on the training mean (the scaler's), so that Adam's steps
+        # on the slope do not move the level (uncentred, v is about -10 for every bar).
+        centred = last * self.feature_scale  # [b, k], unscaled log-variance minus its mean
         # A broadcast sum, not a matmul with slope.T: the exporter would fold the transpose into
         # a new initializer, and validation looks for every trained weight bit for bit.
-        trend = (v.unsqueeze(1) * self.slope).sum(dim=-1)  # [b, h]
+        trend = (centred.unsqueeze(1) * self.slope).sum(dim=-1)  # [b, h]
         log_var = self.intercept + trend + 2.0 * self.correction(state)
         sigma = torch.exp(0.5 * log_var) / self.target_scale  # [b, h], scaled target units
         return sigma.unsqueeze(-1) * z - self.target_offset
