@@ -127,6 +127,8 @@ class LstmParams(StrictParams):
     # Log-variance feature(s) whose regression scales the quantiles inside the network;
     # None = the plain head (models/volatility_scaling.py).
     volatility_scaling: str | list[str] | None = None
+    # Hour-of-day harmonics (and up to 3 of the weekday) in that regression; 0 = none.
+    volatility_harmonics: int = Field(0, ge=0, le=12)
     trainer: TrainerParams = TrainerParams()
     early_stopping: EarlyStoppingParams = EarlyStoppingParams()
     checkpoint: StopParams = StopParams()

@@ -119,6 +119,7 @@ def _scaling(data: TrainingData, params: LstmParams) -> dict[str, Any] | None:
         data.matrix,
         data.targets,
         data.train_ends,
+        params.volatility_harmonics,
     )
 
 

@@ -26,6 +26,52 @@ from torch import nn
 # Squared targets below this share of their mean are floored before the log (a zero return
 # would give -inf and dominate the OLS).
 _SQUARE_FLOOR = 1e-4
+# Seasonal (sin, cos) feature pairs of the last bar whose harmonics may enter the regression,
+# with the most harmonics each can carry (a weekday has 7 values: 3; None: as asked).
+SEASONAL_PAIRS = (("hour_sin", "hour_cos", None), ("dow_sin", "dow_cos", 3))
+
+
+def harmonics(sin: Any, cos: Any, count: int) -> list[Any]:
+    """cos k theta and sin k theta for k = 1..count from sin theta and cos theta (numpy
+    arrays or torch tensors alike), by the angle-sum recursion: products only, no atan2."""
+    terms, c, s = [], cos, sin
+    for _ in range(count):
+        terms += [c, s]
+        c, s = c * cos - s * sin, s * cos + c * sin
+    return terms
+
+
+def _seasonal(
+    feature_names: tuple[str, ...], scaler: dict[str, Any], count: int
+) -> dict[str, list]:
+    """Which seasonal pairs enter (their columns, unscaling and harmonics)."""
+    index, counts = [], []
+    for sin, cos, most in SEASONAL_PAIRS:
+        if count and sin in feature_names and cos in feature_names:
+            index += [feature_names.index(sin), feature_names.index(cos)]
+            counts.append(count if most is None else min(count, most))
+    if count and not counts:
+        raise ValueError(
+            "training.lstm.volatility_harmonics needs hour_sin/hour_cos or dow_sin/dow_cos "
+            "among the features."
+        )
+    mean = np.asarray(scaler["feature_mean"], dtype=np.float64)[index]
+    scale = np.asarray(scaler["feature_scale"], dtype=np.float64)[index]
+    return {
+        "seasonal_index": index,
+        "seasonal_harmonics": counts,
+        "seasonal_mean": mean.tolist(),
+        "seasonal_scale": scale.tolist(),
+    }
+
+
+def _seasonal_design(last: Any, settings: dict[str, Any], mean: Any, scale: Any) -> list[Any]:
+    """The harmonics columns from the last bar's scaled seasonal features ``last`` [b, 2P]."""
+    raw = last * scale + mean
+    terms: list[Any] = []
+    for pair, count in enumerate(settings["seasonal_harmonics"]):
+        terms += harmonics(raw[:, 2 * pair], raw[:, 2 * pair + 1], count)
+    return terms
 
 
 def scaling_settings(
@@ -35,6 +81,7 @@ def scaling_settings(
     matrix: np.ndarray,
     targets: np.ndarray,
     train_ends: np.ndarray,
+    seasonal_harmonics: int = 0,
 ) -> dict[str, Any]:
     """The plain-typed settings ``VolatilityScale`` is built from (they travel in the
     checkpoint's hyperparameters), fit on the training windows' last bars.
@@ -60,8 +107,13 @@ def scaling_settings(
     target_scale = np.asarray(scaler["target_scale"], dtype=np.float64)
     centred = matrix[train_ends][:, index].astype(np.float64) * feature_scale
     y = targets[train_ends].astype(np.float64) * target_scale + target_mean
-    intercept, slope = _log_variance_ols(centred, y)
-    return {
+    seasonal = _seasonal(feature_names, scaler, seasonal_harmonics)
+    last = matrix[train_ends][:, seasonal["seasonal_index"]].astype(np.float64)
+    terms = _seasonal_design(last, seasonal, seasonal["seasonal_mean"], seasonal["seasonal_scale"])
+    intercept, coef = _log_variance_ols(np.column_stack([centred, *terms]), y)
+    return seasonal | {
+        "seasonal": coef[:, len(index) :].tolist(),
+        "slope": coef[:, : len(index)].tolist(),
         "features": list(names),
         "index": index,
         "feature_mean": feature_mean.tolist(),
@@ -69,7 +121,6 @@ def scaling_settings(
         "target_scale": target_scale.tolist(),
         "target_offset": (target_mean / target_scale).tolist(),
         "intercept": intercept.tolist(),
-        "slope": slope.tolist(),
     }
 
 
@@ -117,6 +168,12 @@ class VolatilityScale(nn.Module):
         self.register_buffer("target_offset", offset)
         self.intercept = nn.Parameter(torch.tensor(settings["intercept"], dtype=torch.float32))
         self.slope = nn.Parameter(torch.tensor(settings["slope"], dtype=torch.float32))
+        self.seasonal_harmonics = list(settings.get("seasonal_harmonics", []))
+        self.seasonal_index = [int(i) for i in settings.get("seasonal_index", [])]
+        if self.seasonal_harmonics:
+            buffer("seasonal_mean")
+            buffer("seasonal_scale")
+            self.seasonal = nn.Parameter(torch.tensor(settings["seasonal"], dtype=torch.float32))
         # Zero at start: sigma is the regression's alone until training moves it.
         self.correction = nn.Linear(hidden_size, horizon)
         nn.init.zeros_(self.correction.weight)
@@ -132,5 +189,11 @@ class VolatilityScale(nn.Module):
         # a new initializer, and validation looks for every trained weight bit for bit.
         trend = (centred.unsqueeze(1) * self.slope).sum(dim=-1)  # [b, h]
         log_var = self.intercept + trend + 2.0 * self.correction(state)
+        if self.seasonal_harmonics:
+            last = torch.stack([window[:, -1, i] for i in self.seasonal_index], dim=-1)
+            settings = {"seasonal_harmonics": self.seasonal_harmonics}
+            terms = _seasonal_design(last, settings, self.seasonal_mean, self.seasonal_scale)
+            design = torch.stack(terms, dim=-1)  # [b, M]
+            log_var = log_var + (design.unsqueeze(1) * self.seasonal).sum(dim=-1)
         sigma = torch.exp(0.5 * log_var) / self.target_scale  # [b, h], scaled target units
         return sigma.unsqueeze(-1) * z - self.target_offset
