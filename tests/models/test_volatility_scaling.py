@@ -14,6 +14,7 @@ from lstm_forecast import models
 from lstm_forecast.models.lstm_export import export_checkpoint
 from lstm_forecast.models.lstm_network import LSTMForecaster, model_from_checkpoint
 from lstm_forecast.models.lstm_params import LstmParams
+from lstm_forecast.models.volatility_scaling import harmonics
 from lstm_forecast.onnx.contract import INPUT_NAME, OUTPUT_NAME
 from lstm_forecast.pipelines.validation.checks import weight_check
 from tests.models._data import training_data
@@ -80,10 +81,20 @@ def test_a_feature_outside_the_feature_set_is_refused_by_name():
         models.get("lstm").fit(data, params)
 
 
+def test_harmonics_are_the_multiple_angles():
+    theta = np.linspace(0, 2 * np.pi, 25)
+    terms = harmonics(np.sin(theta), np.cos(theta), 4)
+    for k in range(1, 5):
+        np.testing.assert_allclose(terms[2 * k - 2], np.cos(k * theta), atol=1e-12)
+        np.testing.assert_allclose(terms[2 * k - 1], np.sin(k * theta), atol=1e-12)
+
+
 @pytest.fixture(scope="module")
 def trained():
     data, _, _ = training_data()
-    params = LstmParams.model_validate(QUICK | {"volatility_scaling": ["log_high_low"]})
+    params = LstmParams.model_validate(
+        QUICK | {"volatility_scaling": ["log_high_low"], "volatility_harmonics": 2}
+    )
     return data, models.get("lstm").fit(data, params).artifact
 
 
@@ -92,7 +103,10 @@ def test_the_checkpoint_reloads_with_its_buffers_and_gives_the_same_forecasts(tr
     state = artifact["state_dict"]
     for name in ("feature_scale", "target_scale", "target_offset"):
         assert f"volatility.{name}" in state
-    assert artifact["hyper_parameters"]["volatility_scaling"]["features"] == ["log_high_low"]
+    settings = artifact["hyper_parameters"]["volatility_scaling"]
+    assert settings["features"] == ["log_high_low"]
+    assert settings["seasonal_harmonics"] == [2]  # hour of day; basic has no weekday
+    assert "volatility.seasonal_mean" in state
     buffer = io.BytesIO()
     torch.save(artifact, buffer)
     buffer.seek(0)
@@ -114,6 +128,11 @@ def test_the_onnx_export_agrees_and_holds_every_weight_bit_for_bit():
         slope=[[0.6, 0.3], [0.5, 0.4]],
         target_scale=[0.01, 0.02],
         target_offset=[0.01, -0.02],
+        seasonal_index=[0, 2],
+        seasonal_harmonics=[2],
+        seasonal_mean=[0.1, -0.1],
+        seasonal_scale=[0.7, 0.7],
+        seasonal=[[0.1, -0.2, 0.05, 0.3], [0.2, 0.1, -0.1, 0.0]],
     )
     model = LSTMForecaster(
         n_features=3,
