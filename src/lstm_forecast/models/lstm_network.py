@@ -63,6 +63,7 @@ class LSTMForecaster(pl.LightningModule):
             if self.n_quantiles > 1:
                 with torch.no_grad():
                     self.head.bias.copy_(standard_start(self.levels).repeat(horizon))
+                    self.head.weight.zero_()
         self.on_train_epoch_start()
 
     def forward(self, window: torch.Tensor) -> torch.Tensor:
