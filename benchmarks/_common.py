@@ -50,6 +50,25 @@ def load_params(env: str = "local") -> dict[str, Any]:
         return loader["parameters"]
 
 
+def load_config(
+    kind: str, env: str = "local", runtime_params: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One kind of the project's configuration (``catalog``, ``parameters``) as Kedro resolves
+    it for ``env``, with ``runtime_params`` as ``--params`` would give them."""
+    from kedro.config import OmegaConfigLoader
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        loader = OmegaConfigLoader(
+            conf_source=str(ROOT / "conf"),
+            base_env="base",
+            default_run_env=env,
+            runtime_params=runtime_params or {},
+            merge_strategy={"parameters": "soft", "catalog": "soft"},
+        )
+        return loader[kind]
+
+
 # --------------------------------------------------------------------------------- timing
 def timed(func: Callable[[], Any]) -> tuple[float, Any]:
     """Seconds taken by one call of ``func``, and its result."""
@@ -151,24 +170,26 @@ def bench_env() -> dict[str, str]:
 
 
 # -------------------------------------------------------------------------- project copy
-def copy_project(destination: Path) -> Path:
-    """Copy what `kedro run` needs (src, no outputs, no conf/local) into ``destination``."""
+def copy_project(destination: Path, root: Path = ROOT) -> Path:
+    """Copy what `kedro run` needs (src, no outputs, no conf/local) of the checkout ``root``
+    into ``destination``."""
     destination.mkdir(parents=True, exist_ok=True)
     for name in ("pyproject.toml", ".telemetry"):
-        if (ROOT / name).exists():
-            shutil.copy2(ROOT / name, destination / name)
+        if (root / name).exists():
+            shutil.copy2(root / name, destination / name)
     shutil.copytree(
-        ROOT / "conf",
+        root / "conf",
         destination / "conf",
         ignore=lambda folder, names: [
             n for n in names if Path(folder).name == "local" and n != ".gitkeep"
         ],
     )
     # Kedro's bootstrap refuses a project without its source_dir.
-    shutil.copytree(ROOT / "src", destination / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(root / "src", destination / "src", ignore=shutil.ignore_patterns("__pycache__"))
     for layer in DATA_LAYERS:
         (destination / "data" / layer).mkdir(parents=True, exist_ok=True)
-    shutil.copytree(RAW_CSV.parent, destination / "data" / "01_raw" / "candles")
+    candles = root / RAW_CSV.parent.relative_to(ROOT)
+    shutil.copytree(candles, destination / "data" / "01_raw" / "candles")
     return destination
 
 

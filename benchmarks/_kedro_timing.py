@@ -15,7 +15,7 @@ changed; a few of Kedro's methods are wrapped to record wall-clock times:
   and each node's share.
 
 At exit the file gets these, the process start (given by the parent, so interpreter
-start-up counts), which heavy libraries were imported, and the peak RSS. Run with
+start-up counts), which heavy libraries were imported, the peak RSS and the CPU time. Run with
 ``-X importtime`` for the parent to add import times (bench_end_to_end.py parses them).
 """
 
@@ -138,6 +138,15 @@ class Recorder:
             "torch": bool(loaded & _TORCH),
             "heavy_imported": sorted(loaded & set(_HEAVY)),
             "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+            # CPU seconds (user + system) of this process and its finished children: what
+            # the run costs, much less sensitive than wall time to other work on the machine.
+            "cpu": sum(
+                usage.ru_utime + usage.ru_stime
+                for usage in (
+                    resource.getrusage(resource.RUSAGE_SELF),
+                    resource.getrusage(resource.RUSAGE_CHILDREN),
+                )
+            ),
         }
         out.write_text(json.dumps(record))
 

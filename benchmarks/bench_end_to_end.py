@@ -11,13 +11,25 @@ each node's own time, every hook implementation's total, the slowest dataset loa
 saves, and the top-level imports that cost most. ``--quick`` runs ``--env=smoke
 --pipelines=ingestion`` instead, which says only that the command works. ``uptime`` is
 printed before and after: the figures mean little on a loaded machine.
+
+``--single``: BTC alone (the single-asset default run); ``--repeats N``: each phase's
+median of N runs (and CPU time); ``--before CHECKOUT``: another checkout's runs interleaved
+(``git archive main | tar -x -C DIR``); ``--warm``: a second run in each copy (store and
+outputs there); ``--cold-cache``: no cached empty MLflow store (a first run ever).
+
+Issue 30, second pass (``--single --repeats 2 --warm --before <main>``, load 6.5-7.7,
+seconds): a new store's MLflow set-up 11.41 -> 3.16 (copied, not migrated), the CLI 3.15
+-> 0.21 (`kedro serve` listed without importing the service); a second run's set-up 3.06
+-> 3.65 (unchanged: noise); nodes 37-48 in every column. Table: README, Performance.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,11 +41,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c
 
 GOAL_SECONDS = 20.0
+# The single-asset default run: the shipped BTC CSV alone (README, Performance).
+SINGLE_ASSET = "--params=raw_csv=data/01_raw/candles/BTCUSDT.csv"
 TIMING = Path(__file__).resolve().parent / "_kedro_timing.py"
 _IMPORT_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \| (\s*)(\S+)")
 
 
-def kedro_run(project: Path, extra: list[str], importtime: bool = False) -> dict:
+def kedro_run(
+    project: Path, extra: list[str], importtime: bool = False, cache: Path | None = None
+) -> dict:
     """One `kedro run` in ``project``: wall time and the timing record; raises if it fails.
 
     With ``importtime``, the record's ``imports`` holds the seconds of each top-level import
@@ -42,6 +58,8 @@ def kedro_run(project: Path, extra: list[str], importtime: bool = False) -> dict
     record = project / "timing.json"
     env = c.bench_env()
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(project / "src"), env.get("PYTHONPATH")]))
+    if cache is not None:  # an empty cache: no empty MLflow store to copy (mlflow_store)
+        env["XDG_CACHE_HOME"] = str(cache)
     flags = ["-X", "importtime"] if importtime else []
     started = time.time()
     result = subprocess.run(
@@ -112,8 +130,8 @@ _PHASES = (
 )
 
 
-def phases(run: dict) -> list[list[str]]:
-    """Rows: the run's wall time cut at each mark of ``_kedro_timing.py``, in order."""
+def phase_seconds(run: dict) -> list[tuple[str, float]]:
+    """The run's wall time cut at each mark of ``_kedro_timing.py``, in order, then totals."""
     nodes = sorted(run["nodes"], key=lambda n: n["start"])
     marks = dict(run.get("marks", {}))
     marks["first_node"] = nodes[0]["start"]
@@ -123,16 +141,39 @@ def phases(run: dict) -> list[list[str]]:
     rows, previous = [], run["started"]
     for mark, label in _PHASES:
         if mark in marks:
-            rows.append([label, c.fmt_seconds(marks[mark] - previous)])
+            rows.append((label, marks[mark] - previous))
             previous = marks[mark]
-    in_nodes = sum(n["end"] - n["start"] for n in nodes)
-    rows.append(["  of which node functions", c.fmt_seconds(in_nodes)])
-    rows.append(["  of which loads and saves", c.fmt_seconds(sum(run.get("io", {}).values()))])
+    rows.append(("  of which node functions", sum(n["end"] - n["start"] for n in nodes)))
+    for node in sorted(nodes, key=lambda n: n["start"] - n["end"])[:3]:
+        rows.append((f"    node {node['name']}", node["end"] - node["start"]))
+    rows.append(("  of which loads and saves", sum(run.get("io", {}).values())))
     if "gc" in run:
-        rows.append(["of the wall time, garbage collection", c.fmt_seconds(sum(run["gc"]))])
-        rows.append(["  of which in the nodes", c.fmt_seconds(sum(n["gc"] for n in nodes))])
-    rows.append(["wall time", c.fmt_seconds(run["wall"])])
+        rows.append(("of the wall time, garbage collection", sum(run["gc"])))
+    rows.append(("wall time", run["wall"]))
+    if "cpu" in run:
+        rows.append(("CPU time (user + system)", run["cpu"]))
     return rows
+
+
+def phases(run: dict) -> list[list[str]]:
+    """Rows: the run's phases, formatted."""
+    return [[label, c.fmt_seconds(seconds)] for label, seconds in phase_seconds(run)]
+
+
+def median_phases(runs: dict[str, list[dict]]) -> list[list[str]]:
+    """Rows: each phase (of the first variant's runs), its median per variant."""
+    per_variant = [
+        [dict(phase_seconds(run)) for run in variant_runs] for variant_runs in runs.values()
+    ]
+    labels = [label for label, _ in phase_seconds(next(iter(runs.values()))[0])]
+    return [
+        [label]
+        + [
+            c.fmt_seconds(statistics.median(p.get(label, 0.0) for p in variant))
+            for variant in per_variant
+        ]
+        for label in labels
+    ]
 
 
 def top(seconds: dict[str, float], count: int) -> list[list[str]]:
@@ -175,12 +216,51 @@ def uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
 
 
+def repeated(args: argparse.Namespace, extra: list[str], tmp: Path) -> dict[str, list[dict]]:
+    """Runs of each variant, interleaved: this checkout and ``--before``, each in a new copy
+    (new MLflow store), then with ``--warm`` once more in the same copy (store and outputs
+    there)."""
+    checkouts = {"this checkout": c.ROOT} | ({"before": args.before} if args.before else {})
+    runs: dict[str, list[dict]] = defaultdict(list)
+    for repeat in range(args.repeats):
+        for label, root in checkouts.items():
+            project = c.copy_project(tmp / f"{label}-{repeat}".replace(" ", "-"), root)
+            cache = tmp / f"cache-{label}-{repeat}".replace(" ", "-") if args.cold_cache else None
+            print(f"[end to end] {label}, run {repeat + 1}: {uptime()}", flush=True)
+            runs[f"{label}, new store"].append(kedro_run(project, extra, cache=cache))
+            if args.warm:
+                runs[f"{label}, second run"].append(kedro_run(project, extra, cache=cache))
+    return runs
+
+
 def main() -> None:
     parser = c.parser(__doc__.splitlines()[0])
     parser.add_argument("--record", type=Path, help="also write the raw timing record (JSON)")
+    parser.add_argument(
+        "--single", action="store_true", help=f"one asset: {SINGLE_ASSET} (default: every asset)"
+    )
+    parser.add_argument("--repeats", type=int, default=0, help="medians of this many runs each")
+    parser.add_argument(
+        "--before", type=Path, help="also run this checkout (e.g. main), interleaved"
+    )
+    parser.add_argument("--warm", action="store_true", help="also a second run in each copy")
+    parser.add_argument(
+        "--cold-cache", action="store_true", help="no cached empty MLflow store (a first run ever)"
+    )
     args = parser.parse_args(sys.argv[1:])
     extra = ["--env=smoke", "--pipelines=ingestion"] if args.quick else []
+    if args.single:
+        extra.append(SINGLE_ASSET)
     command = " ".join(["kedro run", *extra])
+    if args.repeats:
+        with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
+            runs = repeated(args, extra, Path(tmp))
+        print(f"after: {uptime()}\n")
+        print(f"`{command}`, median of {args.repeats} per column (seconds):")
+        c.print_table(["phase", *runs], median_phases(runs))
+        if args.record:
+            args.record.write_text(json.dumps(runs, indent=1))
+        return
     with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
         project = c.copy_project(Path(tmp) / "project")
         print(f"[end to end] `{command}` in {project} ...", flush=True)

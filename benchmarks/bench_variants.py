@@ -116,7 +116,7 @@ def measure(label: str, hidden: int, layers: int, params: dict, args) -> tuple[l
     windows = np.random.default_rng(0).standard_normal((BIG_BATCH, length, 6)).astype(np.float32)
     reference = R.ort_session(payloads["fp32"], 1).run(None, {"window": windows})[0]
     factories = R.runtimes(model, payloads, openvino=args.openvino)
-    calls = {1: 60, 64: 20, BIG_BATCH: 8} if args.quick else {1: 500, 64: 60, BIG_BATCH: 40}
+    calls = {1: 8, 64: 4, BIG_BATCH: 4} if args.quick else {1: 500, 64: 60, BIG_BATCH: 40}
     rows, speedups = [], {}
     for threads in (1, 2):
         kept, errors = validated(factories, threads, windows, reference)
@@ -162,7 +162,7 @@ def settings_sweep(params: dict, args) -> None:
                 session = R.ort_session(payload, threads, **settings)
                 calls[label] = (lambda: None, lambda x, s=session: s.run(None, {"window": x}))
             timed = {n: (prep, lambda f=call: f(batch)) for n, (prep, call) in calls.items()}
-            medians = {n: c.median(s) for n, s in blocks(timed, 8 if args.quick else 30).items()}
+            medians = {n: c.median(s) for n, s in blocks(timed, 4 if args.quick else 30).items()}
             base = medians[next(iter(R.ORT_SETTINGS))]
             for label in R.ORT_SETTINGS:
                 rows.append(

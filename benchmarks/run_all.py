@@ -1,5 +1,8 @@
 """Run the benchmarks, each in its own process, and print one summary table.
 
+At full size each script is a new interpreter; with --quick each is a fork of this one,
+which imports torch, Lightning and Kedro once for all of them.
+
     .venv/bin/python benchmarks/run_all.py            # full sizes (about 5-10 minutes)
     .venv/bin/python benchmarks/run_all.py --quick    # tiny sizes, every script: do all run?
     .venv/bin/python benchmarks/run_all.py --only training,inference
@@ -16,13 +19,18 @@ table nobody reads.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import platform
+import runpy
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -43,20 +51,83 @@ def discover(folder: Path = c.BENCH_DIR) -> dict[str, Path]:
 
 def run_one(script: Path, quick: bool, timeout: float) -> tuple[list[dict[str, object]], str]:
     """The script's summary rows, and why it failed ("" when it did not)."""
-    with tempfile.TemporaryDirectory(prefix="bench-summary-") as tmp:
+    # mkdtemp, not TemporaryDirectory: a forked child's exit handlers would delete the latter.
+    tmp = tempfile.mkdtemp(prefix="bench-summary-")
+    try:
         summary = Path(tmp) / "summary.json"
-        command = [sys.executable, str(script), "--summary", str(summary)]
+        argv = [str(script), "--summary", str(summary)]
         if quick:
-            command.append("--quick")
-        try:
-            result = subprocess.run(command, env=c.bench_env(), check=False, timeout=timeout)
-        except subprocess.TimeoutExpired:
+            returncode = run_forked([*argv, "--quick"], timeout)
+        else:
+            try:
+                returncode = subprocess.run(
+                    [sys.executable, *argv], env=c.bench_env(), check=False, timeout=timeout
+                ).returncode
+            except subprocess.TimeoutExpired:
+                returncode = None
+        if returncode is None:
             return [], f"FAILED (over {timeout:.0f} s)"
-        if result.returncode != 0:
-            return [], f"FAILED (exit {result.returncode}), see its output above"
+        if returncode != 0:
+            return [], f"FAILED (exit {returncode}), see its output above"
         if not summary.exists():
             return [], "FAILED (wrote no --summary file)"
         return json.loads(summary.read_text()), ""
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def preload() -> None:
+    """Import, once, what every script imports, for ``run_forked``'s children to share."""
+    os.environ.update(c.bench_env())  # before torch reads OMP_NUM_THREADS
+    import kedro.framework.session  # noqa: F401
+    import onnxruntime  # noqa: F401
+    import pandas  # noqa: F401
+    import pytorch_lightning  # noqa: F401
+    import torch  # noqa: F401
+
+    import lstm_forecast.pipeline_registry  # noqa: F401
+    from lstm_forecast.models import lstm  # noqa: F401
+
+
+def run_forked(argv: list[str], timeout: float) -> int | None:
+    """Run a script as ``__main__`` in a fork of this process: its exit code, None on timeout.
+
+    --quick asks "does every script still run?", and importing torch, Lightning and Kedro
+    afresh for each of them took most of that time; the full sizes keep one process each.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        code: object = 0
+        try:
+            sys.argv = list(argv)
+            runpy.run_path(argv[0], run_name="__main__")
+        except SystemExit as stop:
+            code = stop.code
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+        if code is None:
+            code = 0
+        elif not isinstance(code, int):
+            print(code, file=sys.stderr)
+            code = 1
+        # Not the interpreter's own exit: C++ destructors of libraries whose threads live
+        # only in the parent would abort; the script's exit handlers still run.
+        atexit._run_exitfuncs()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    return None
 
 
 def versions() -> str:
@@ -86,6 +157,8 @@ def main() -> int:
     if unknown:
         parsed.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
     timeout = args.timeout or (300 if args.quick else None)
+    if args.quick:
+        preload()
 
     load = os.getloadavg()[0]
     started = time.perf_counter()

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import atexit
+import fcntl
+import functools
 import json
 import os
+import queue
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -55,6 +62,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "smoke_project" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.e2e)
+    # The long tests first: two workers then finish together instead of one waiting on the
+    # last long module (the order within each group, and so within each module, is kept).
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -122,10 +132,107 @@ def run_command(
 
 
 def run_kedro(
-    project: Path, *args: str, check: bool = True, timeout: float = 600
+    project: Path, *args: str, check: bool = True, timeout: float = 600, offline: bool = False
 ) -> subprocess.CompletedProcess[str]:
-    """Run the real `kedro` CLI in ``project``; on an unexpected exit, show its output."""
-    return run_command([KEDRO, *args], project, check=check, timeout=timeout)
+    """Run the real `kedro` CLI in ``project``; on an unexpected exit, show its output.
+
+    The run is a fork of this test worker's pre-imported Kedro process
+    (``tests/_kedro_forker.py``), which saves each run the ~5 s of CPU its imports take;
+    ``LSTM_FORECAST_TEST_FORK=0`` starts a new `kedro` process each time instead.
+    ``offline``: in a network namespace without network (``unshare -n``), where this
+    machine allows one.
+    """
+    prefix = _offline_prefix() if offline else []
+    if os.environ.get("LSTM_FORECAST_TEST_FORK", "1") == "0":
+        return run_command([*prefix, KEDRO, *args], project, check=check, timeout=timeout)
+    result = _forker(tuple(prefix)).run(list(args), project, kedro_env(), timeout)
+    if check and result.returncode != 0:
+        pytest.fail(
+            f"`kedro {' '.join(args)[:300]}` exited {result.returncode}:\n"
+            f"{result.stdout[-4000:]}\n{result.stderr[-6000:]}"
+        )
+    return result
+
+
+class _KedroForker:
+    """The client of ``tests/_kedro_forker.py``: one server per test worker, one run at a time."""
+
+    def __init__(self, prefix: Sequence[str] = ()) -> None:
+        self._log = tempfile.TemporaryFile(prefix="kedro-forker-")  # noqa: SIM115 (its lifetime)
+        self._server = subprocess.Popen(
+            [*prefix, sys.executable, str(Path(__file__).with_name("_kedro_forker.py"))],
+            cwd=PROJECT_ROOT,
+            env=kedro_env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+        )
+        # A thread reads the answers so that a wait can time out (a line may already sit
+        # in the pipe's buffer, where select() would not see it).
+        self._answers: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+        self._lock = threading.Lock()
+        self._read(timeout=300)  # {"ready": true}: everything is imported
+        atexit.register(self._server.kill)
+
+    def _pump(self) -> None:
+        for line in self._server.stdout:
+            self._answers.put(line)
+        self._answers.put("")
+
+    def _read(self, timeout: float | None) -> dict[str, Any]:
+        try:
+            line = self._answers.get(timeout=timeout)
+        except queue.Empty:
+            line = None
+        if line:
+            return json.loads(line)
+        self._log.seek(0)
+        said = self._log.read().decode(errors="replace")[-6000:]
+        if line is None:
+            raise TimeoutError(f"no answer from the Kedro fork server in {timeout} s")
+        raise RuntimeError(f"the Kedro fork server stopped; its output:\n{said}")
+
+    def run(
+        self, args: list[str], cwd: Path, env: dict[str, str], timeout: float
+    ) -> subprocess.CompletedProcess[str]:
+        with self._lock, tempfile.TemporaryDirectory(prefix="kedro-fork-run-") as folder:
+            out, err = Path(folder, "stdout"), Path(folder, "stderr")
+            request = {"argv": args, "cwd": str(cwd), "env": env}
+            self._server.stdin.write(
+                json.dumps({**request, "stdout": str(out), "stderr": str(err)}) + "\n"
+            )
+            self._server.stdin.flush()
+            pid = self._read(timeout=60)["pid"]
+            try:
+                returncode = self._read(timeout=timeout)["returncode"]
+            except TimeoutError:
+                os.kill(pid, signal.SIGKILL)
+                self._read(timeout=60)
+                raise subprocess.TimeoutExpired(["kedro", *args], timeout) from None
+            return subprocess.CompletedProcess(
+                ["kedro", *args],
+                returncode,
+                out.read_text(errors="replace"),
+                err.read_text(errors="replace"),
+            )
+
+
+_FORKERS: dict[tuple[str, ...], _KedroForker] = {}
+
+
+def _forker(prefix: tuple[str, ...] = ()) -> _KedroForker:
+    if prefix not in _FORKERS:
+        _FORKERS[prefix] = _KedroForker(prefix)
+    return _FORKERS[prefix]
+
+
+@functools.cache
+def _offline_prefix() -> list[str]:
+    """``unshare -n`` (a network namespace without network) where this machine allows it."""
+    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True, check=False)
+    return ["unshare", "-n"] if probe.returncode == 0 else []
 
 
 def kedro_cli_code(*args: str, before: str = "") -> str:
@@ -157,6 +264,16 @@ def smoke_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     Tests that change outputs should make their own copy with ``copy_project``.
     """
-    project = copy_project(tmp_path_factory.mktemp("smoke") / "project")
-    run_kedro(project, "run", "--env=smoke")
+    # One run for the whole session, also under pytest-xdist: the first worker to get here
+    # makes it while the others wait on the lock, then all read the same folder.
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    project = shared / "smoke-shared" / "project"
+    with open(shared / "smoke-shared.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (project.parent / "passed").exists():
+            shutil.rmtree(project, ignore_errors=True)
+            run_kedro(copy_project(project), "run", "--env=smoke")
+            (project.parent / "passed").touch()
     return project

@@ -14,6 +14,9 @@ from lstm_forecast.integrations.tracking_hooks import TrackingHooks
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 # Its progress bars for local artefact copies would interleave with the run's log.
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+# Starting a run, MLflow looks for a Databricks notebook's dbutils to resume Serverless GPU
+# Compute jobs, importing IPython (0.3-0.5 s) to find none; there is no Databricks here.
+os.environ.setdefault("MLFLOW_ENABLE_SGC_RUN_RESUMPTION_FOR_DATABRICKS_JOBS", "false")
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

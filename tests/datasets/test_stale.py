@@ -31,7 +31,19 @@ def dead_pid() -> int:
     return int(child.stdout)
 
 
-def test_temporary_files_of_dead_writers_are_removed_and_logged(tmp_path, dead_pid, caplog):
+@pytest.fixture(scope="module")
+def live_pid():
+    """The id of a process that is running (a child of ours, not the test runner's parent:
+    a mutant that signals "live" writers must not reach the process that runs the tests)."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    yield child.pid
+    child.kill()
+    child.wait(timeout=30)
+
+
+def test_temporary_files_of_dead_writers_are_removed_and_logged(
+    tmp_path, dead_pid, live_pid, caplog
+):
     target = tmp_path / "model.onnx"
     target.write_bytes(b"good")
     stale = tmp_path / f".model.onnx.{dead_pid}.ab12cd34.tmp"
@@ -40,7 +52,7 @@ def test_temporary_files_of_dead_writers_are_removed_and_logged(tmp_path, dead_p
     sidecar.write_bytes(b"")
     legacy = tmp_path / ".model.onnx.k3j4h5g6.tmp"  # the writer before pids were in names
     legacy.write_bytes(b"older")
-    live = tmp_path / f".model.onnx.{os.getppid()}.ab12cd34.tmp"  # a writer still running
+    live = tmp_path / f".model.onnx.{live_pid}.ab12cd34.tmp"  # a writer still running
     live.write_bytes(b"being written")
     unrelated = tmp_path / ".other.json.123.ab.tmp"
     unrelated.write_bytes(b"not ours to judge")
@@ -101,12 +113,12 @@ def test_catalog_files_come_from_the_config_without_building_datasets(tmp_path):
     ]
 
 
-def test_temporary_files_inside_a_partitioned_folder_are_removed(tmp_path, dead_pid):
+def test_temporary_files_inside_a_partitioned_folder_are_removed(tmp_path, dead_pid, live_pid):
     nested = tmp_path / "models" / "lstm"
     nested.mkdir(parents=True)
     stale = nested / f".model.onnx.{dead_pid}.abcdefgh.tmp"
     stale.write_bytes(b"x")
-    live = nested / f".model.onnx.{os.getppid()}.abcdefgh.tmp"
+    live = nested / f".model.onnx.{live_pid}.abcdefgh.tmp"
     live.write_bytes(b"x")
     kept = nested / "model.onnx"
     kept.write_bytes(b"good")
@@ -115,10 +127,10 @@ def test_temporary_files_inside_a_partitioned_folder_are_removed(tmp_path, dead_
     assert live.exists() and kept.exists()
 
 
-def test_training_scratch_folders_of_dead_runs_are_removed(tmp_path, dead_pid, caplog):
+def test_training_scratch_folders_of_dead_runs_are_removed(tmp_path, dead_pid, live_pid, caplog):
     dead = tmp_path / f"{SCRATCH_PREFIX}ckpt-{dead_pid}-abcd_123"
     dead_int8 = tmp_path / f"{SCRATCH_PREFIX}int8-{dead_pid}-x1y2z3w4"
-    live = tmp_path / f"{SCRATCH_PREFIX}ckpt-{os.getppid()}-abcd_123"
+    live = tmp_path / f"{SCRATCH_PREFIX}ckpt-{live_pid}-abcd_123"
     unnamed_old = tmp_path / f"{SCRATCH_PREFIX}ckpt-q8w7e6r5"
     unnamed_recent = tmp_path / f"{SCRATCH_PREFIX}opt-z1x2c3v4"
     other = tmp_path / "something-else"

@@ -23,7 +23,7 @@ import pytest
 
 from lstm_forecast.integrations import mlflow_tracking as tracking
 from lstm_forecast.integrations import run_record
-from tests.conftest import KEDRO, RAW_CSV, copy_project, run_command
+from tests.conftest import RAW_CSV, copy_project, run_kedro
 
 TRACKED = "tracking.enabled=true"
 RUNS = {  # label -> extra --params; the smoke env otherwise trains with hidden_size 8
@@ -148,18 +148,16 @@ def test_lightning_logger_writes_into_the_bound_run_and_leaves_it_open(tmp_path)
 
 
 # ---------------------------------------------------------------- end to end
-def _offline_prefix() -> list[str]:
-    """``unshare -n`` (a network namespace without network) where this machine allows it."""
-    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True, check=False)
-    return ["unshare", "-n"] if probe.returncode == 0 else []
-
-
 def _kedro(project: Path, params: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return run_command(
-        [*_offline_prefix(), KEDRO, "run", "--env=smoke", f"--params={TRACKED},{params}", *args],
+    return run_kedro(
         project,
+        "run",
+        "--env=smoke",
+        f"--params={TRACKED},{params}",
+        *args,
         check=False,
         timeout=900,
+        offline=True,
     )
 
 

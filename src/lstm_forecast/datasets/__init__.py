@@ -1,4 +1,5 @@
-"""The project's custom Kedro datasets: model artefacts written atomically, versionable."""
+"""The project's custom Kedro datasets: model artefacts written atomically, versionable, and
+candle files named by asset."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from typing import Any
 # Imported on first use, so that loading an ONNX file never imports torch: the inference
 # path runs where torch is not installed.
 _MODULES = {
+    "CandleFilesDataset": ".candle_files_dataset",
     "LightningCheckpointDataset": ".checkpoint_dataset",
     "OnnxModelDataset": ".onnx_dataset",
 }
 
-__all__ = ["LightningCheckpointDataset", "OnnxModelDataset"]
+__all__ = ["CandleFilesDataset", "LightningCheckpointDataset", "OnnxModelDataset"]
 
 
 def __getattr__(name: str) -> Any:

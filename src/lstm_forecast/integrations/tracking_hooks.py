@@ -21,16 +21,19 @@ from __future__ import annotations
 import logging
 import math
 import time
+import types
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro.config import MissingConfigException
 from kedro.framework.hooks import hook_impl
 
 from lstm_forecast.errors import LstmForecastError
-from lstm_forecast.integrations import lazy_kedro_mlflow, run_record
-from lstm_forecast.integrations import mlflow_tracking as tracking
+from lstm_forecast.integrations import lazy_kedro_mlflow, mlflow_store, run_record
+
+if TYPE_CHECKING:
+    from lstm_forecast.integrations.mlflow_tracking import TrackingParams
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +44,14 @@ _HEADLINE_KEY = "headline"
 _VALIDATION_SUFFIX = "validation_report"
 _PARITY_KEYS = ("max_abs_error", "max_rel_error")
 _MLFLOW_BATCH = 100  # MLflow accepts at most 100 params per log_batch call
+
+
+def _tracking() -> types.ModuleType:
+    """``mlflow_tracking``, imported when a session first needs it: its settings model
+    imports pydantic, which `kedro --help` (settings.py imports this module) never needs."""
+    from lstm_forecast.integrations import mlflow_tracking  # noqa: PLC0415
+
+    return mlflow_tracking
 
 
 class TrackingError(LstmForecastError):
@@ -55,7 +66,7 @@ class TrackingHooks:
         # never import that hook (and MLflow) only to unregister it (lazy_kedro_mlflow).
         self.__name__ = lazy_kedro_mlflow.KEDRO_MLFLOW_HOOK
         self._context: Any = None
-        self._settings = tracking.TrackingParams()
+        self._settings: TrackingParams | None = None  # read by after_context_created
         self._reset_run()
 
     def _reset_run(self) -> None:
@@ -75,7 +86,7 @@ class TrackingHooks:
         except MissingConfigException:  # a project without parameters is simply untracked
             raw = {"enabled": False}
         try:
-            self._settings = tracking.TrackingParams.model_validate(raw)
+            self._settings = _tracking().TrackingParams.model_validate(raw)
         except ValueError as error:
             raise TrackingError(f"params:tracking is invalid: {error}") from error
 
@@ -94,11 +105,7 @@ class TrackingHooks:
         Only when the catalog declares one: kedro-mlflow finds them by building every
         dataset, which would import torch for a run (inference) that needs none.
         """
-        if (
-            self._settings.enabled
-            and self._context is not None
-            and lazy_kedro_mlflow.uses_metric_datasets(conf_catalog)
-        ):
+        if self._tracked() and lazy_kedro_mlflow.uses_metric_datasets(conf_catalog):
             self._mlflow_hook().after_catalog_created(
                 catalog, conf_catalog, conf_creds, parameters, save_version, load_versions
             )
@@ -106,13 +113,14 @@ class TrackingHooks:
     @hook_impl
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
         """Start the MLflow run (kedro-mlflow) and log the run's parameters."""
-        if not self._settings.enabled or self._context is None:
+        if not self._tracked():
             return
         import mlflow  # noqa: PLC0415 - only tracked runs pay for MLflow
 
         setup_started = time.perf_counter()
         hook = self._mlflow_hook()
         try:
+            self._seed_store()
             hook.after_context_created(self._context)  # reads mlflow.yml, opens the store
             hook.before_pipeline_run(run_params, pipeline, catalog)  # starts the run
         except Exception as error:
@@ -132,7 +140,7 @@ class TrackingHooks:
             hook.on_pipeline_error(error, run_params, pipeline, catalog)
             self._reset_run()
             raise
-        tracking.bind_run(mlflow.get_tracking_uri(), self._run_id)
+        _tracking().bind_run(mlflow.get_tracking_uri(), self._run_id)
         logger.info(
             "Tracking in MLflow: run %s in %s (set up in %.1f s).",
             self._run_id,
@@ -165,7 +173,7 @@ class TrackingHooks:
         if self._run_id is None:
             return
         hook = self._kedro_mlflow
-        tracking.unbind_run()
+        _tracking().unbind_run()
         logging_started = time.perf_counter()
         try:
             self._log_reports()
@@ -193,7 +201,7 @@ class TrackingHooks:
         """Keep the reports written so far (they say what failed); end the run as FAILED."""
         if self._run_id is None:
             return
-        tracking.unbind_run()
+        _tracking().unbind_run()
         try:
             self._log_reports()
         except Exception as logging_error:  # the pipeline's error matters more
@@ -203,6 +211,15 @@ class TrackingHooks:
         self._reset_run()
 
     # ------------------------------------------------------------------ helpers
+    def _tracked(self) -> bool:
+        return self._context is not None and self._settings is not None and self._settings.enabled
+
+    def _seed_store(self) -> None:
+        """A new SQLite store: a copy of an empty one, not MLflow's 69 migrations again."""
+        for uri in mlflow_store.configured_uris(self._context.config_loader):
+            if mlflow_store.seed_sqlite_store(uri, Path.cwd()):
+                logger.info("New MLflow store %s, copied from the empty-store cache.", uri)
+
     def _mlflow_hook(self) -> Any:
         if self._kedro_mlflow is None:
             module = lazy_kedro_mlflow.quiet_import(lazy_kedro_mlflow.HOOK_MODULE)
@@ -269,7 +286,7 @@ class TrackingHooks:
         written = self._written(self._settings.models_dir, self._settings.onnx_models)
         for path in written:
             name = registry.name_for(path.name) if passed else None
-            tracking.log_onnx_model(path, registered_model_name=name, since=self._started)
+            _tracking().log_onnx_model(path, registered_model_name=name, since=self._started)
         if registry.name and registry.file not in {path.name for path in written}:
             logger.info("Not registered: this run did not publish %s.", registry.file)
         elif registry.name and not passed:

@@ -109,3 +109,23 @@ def test_the_asset_list_is_checked():
         clean_assets({}, "", _ingestion(["AAA", "AAA"]))
     with pytest.raises(ValueError, match="at least one asset"):
         clean_assets({}, "", _ingestion([]))
+
+
+def test_last_bar_drop_removes_each_files_newest_bar_whatever_the_row_order():
+    rows = _hours("2024-01-01", 12)
+    newest_first = _csv(rows[::-1])  # a download written newest first (the long ETH file)
+    files = _files(AAA=_csv(rows), BBB=newest_first)
+    kept, _ = clean_assets(files, "", _ingestion(["AAA", "BBB"]))
+    dropped, report = clean_assets(files, "", _ingestion(["AAA", "BBB"], last_bar="drop"))
+    for name in ("AAA", "BBB"):
+        mine = dropped[dropped["asset"] == name]
+        assert len(mine) == 11 and report["by_asset"][name]["rows_kept"] == 11
+        assert mine["timestamp"].max() == pd.Timestamp("2024-01-01 10:00", tz="UTC")
+    assert len(kept) == 24  # the default keeps every bar
+
+
+def test_last_bar_accepts_only_keep_or_drop():
+    with pytest.raises(ValueError, match="last_bar"):
+        clean_assets(
+            _files(AAA=_csv(_hours("2024-01-01", 8))), "", _ingestion(["AAA"], last_bar="x")
+        )

@@ -113,7 +113,7 @@ def fit_feature_scaler(
         rerun=_RERUN,
     )
     scaler = fit_scaler(
-        feature_table,
+        _training_assets(feature_table, features),
         pd.Timestamp(split_boundaries["val_start"]),
         features.target,
         features.horizon,
@@ -173,6 +173,10 @@ def make_windows(
         assets = feature_table["asset"].to_numpy()
         for split in SPLITS:
             windows[split]["asset"] = assets[windows[split]["end_row"].to_numpy()]
+        held_out = list(features.split.zero_shot_assets)
+        for split in ("train", "val"):  # zero-shot assets are seen in their test split only
+            frame = windows[split]
+            windows[split] = frame[~frame["asset"].isin(held_out)].reset_index(drop=True)
     for split in SPLITS:
         if windows[split].empty:
             raise CandleDataError(
@@ -188,6 +192,25 @@ def make_windows(
         *(len(windows[split]) for split in SPLITS),
     )
     return windows["train"], windows["val"], windows["test"]
+
+
+def _training_assets(feature_table: pd.DataFrame, features: FeaturesParams) -> pd.DataFrame:
+    """The rows of the assets training may see: all but ``split.zero_shot_assets``.
+
+    Raises:
+        CandleDataError: When a zero-shot asset is not in the table.
+    """
+    held_out = list(features.split.zero_shot_assets)
+    if not held_out:
+        return feature_table
+    present = feature_table["asset"].unique().tolist() if "asset" in feature_table else []
+    unknown = [name for name in held_out if name not in present]
+    if unknown:
+        raise CandleDataError(
+            f"features.split.zero_shot_assets names {unknown}, not among the run's assets "
+            f"{present}. Fix: name assets listed in ingestion.assets."
+        )
+    return feature_table[~feature_table["asset"].isin(held_out)]
 
 
 def _lineage(feature_table: pd.DataFrame, split_boundaries: dict[str, Any]) -> dict[str, str]:

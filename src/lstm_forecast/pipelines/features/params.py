@@ -18,6 +18,8 @@ class SplitParams(StrictParams):
     val_fraction: float = Field(0.15, gt=0, lt=1)
     val_start: datetime | date | None = None
     test_start: datetime | date | None = None
+    # Assets kept out of training (no train/val window, not in the scaler): forecast zero-shot.
+    zero_shot_assets: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _consistent(self) -> SplitParams:

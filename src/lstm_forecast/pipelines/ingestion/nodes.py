@@ -148,6 +148,7 @@ def clean_candles(
     if not strictly_increasing(frame["timestamp"]):  # else no duplicate and nothing to sort
         frame = _drop_duplicates(frame, view, counts)
         frame = frame.sort_values("timestamp", kind="stable")
+    frame = _drop_last_bar(frame, view, ingestion)
     frame = _assign_segments(frame, ingestion.step_ns)
     _check_length(frame, view, ingestion)
     stale = stale_bars(frame, view, ingestion)
@@ -238,6 +239,18 @@ def _drop_duplicates(frame: pd.DataFrame, view: FileView, counts: Counts) -> pd.
     identical = candidates.index[candidates.duplicated(keep="first")]
     counts.duplicates = len(identical)
     return frame.drop(index=identical)
+
+
+def _drop_last_bar(frame: pd.DataFrame, view: FileView, ingestion: IngestionParams) -> pd.DataFrame:
+    """With ``last_bar=drop``, the newest bar goes: a download's candle still in progress."""
+    if ingestion.last_bar != "drop" or frame.empty:
+        return frame
+    logger.info(
+        "%s: dropped the newest bar, %s (ingestion.last_bar=drop).",
+        view.path,
+        frame["timestamp"].iloc[-1].isoformat(),
+    )
+    return frame.iloc[:-1]
 
 
 def _assign_segments(frame: pd.DataFrame, step_ns: int) -> pd.DataFrame:

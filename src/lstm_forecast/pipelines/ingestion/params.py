@@ -28,6 +28,8 @@ class IngestionParams(StrictParams):
     inconsistent_ohlc: Literal["refuse", "drop"] = "refuse"
     stale_warn_fraction: float = Field(0.05, ge=0.0, le=1.0)
     stale_bars: Literal["keep", "refuse"] = "keep"
+    # A download's newest row is often a candle still in progress (its close is not final).
+    last_bar: Literal["keep", "drop"] = "keep"
     # Which assets a run reads: file stems under candles_dir, each checked on its own.
     assets: tuple[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")], ...] = (
         "BTCUSDT",

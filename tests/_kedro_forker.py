@@ -1,0 +1,110 @@
+"""Runs the real Kedro CLI in forked children of one pre-imported process, for the tests.
+
+Usage: ``python tests/_kedro_forker.py`` (started by ``tests/conftest.py``, one per test
+worker). A `kedro run` of the smoke settings spends about 5 s of CPU importing Kedro, torch,
+Lightning, pandas and onnx before its first node, and the suite starts dozens of them. This
+process imports them once; then each request line on stdin
+
+    {"argv": [...], "cwd": "...", "env": {...}, "stdout": path, "stderr": path}
+
+forks a child that becomes what ``kedro <argv>`` started in ``cwd`` with ``env`` would be:
+the same CLI entry point (``kedro.framework.cli.main``), the project's logging file read
+afresh in that folder, output in the two files. It answers ``{"pid": n}`` at once and
+``{"returncode": n}`` when the child ends (negative for a signal, as ``subprocess`` says).
+
+Runs that must show what a fresh interpreter imports (torch-free inference, the start-up
+tests) do not come here: they start their own process.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+# Run as a script, Python puts tests/ first on the path, where the test packages that
+# mirror src/ (tests/onnx/ ...) would shadow the libraries of the same name.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
+
+_ANSWERS = os.fdopen(os.dup(1), "w")
+os.dup2(2, 1)
+
+# What every `kedro run` of the project imports anyway. MLflow is left out: only tracked runs
+# need it, and kedro-mlflow's lazy CLI must find it unimported, as in a real process.
+import kedro.framework.cli.cli  # noqa: E402
+import kedro.framework.project as kedro_project  # noqa: E402
+import kedro.framework.session  # noqa: E402
+import onnx  # noqa: E402, F401
+import onnxruntime  # noqa: E402, F401
+import pandas  # noqa: E402, F401
+import pytorch_lightning  # noqa: E402, F401
+import rich  # noqa: E402
+import sklearn.preprocessing  # noqa: E402, F401
+import torch  # noqa: E402, F401
+
+import lstm_forecast.pipeline_registry  # noqa: E402, F401
+from lstm_forecast.models import lstm, ridge  # noqa: E402, F401
+from lstm_forecast.onnx import forecaster_graph  # noqa: E402, F401
+
+
+def _become_kedro(request: dict) -> None:
+    """In the child: the process `kedro <argv>` would be; ends it with its exit code."""
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    for fd, path in ((1, request["stdout"]), (2, request["stderr"])):
+        target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(target, fd)
+        os.close(target)
+    sys.argv = ["kedro", *request["argv"]]
+    # A fresh interpreter makes rich's console and reads conf/logging.yml of its working
+    # folder on importing Kedro, with its own environment (COLUMNS sets the console's width).
+    rich._console = None
+    rich._IMPORT_CWD = os.getcwd()
+    kedro_project.LOGGING = kedro_project._ProjectLogging()
+    code: int | str | None = 0
+    try:
+        kedro.framework.cli.cli.main()  # click ends it with SystemExit, as in `kedro`
+    except SystemExit as stop:
+        code = stop.code
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+        code = 1
+    # An interpreter's own exit would also run C++ destructors of libraries whose threads
+    # live only in the parent (they abort); the exit handlers the run registered still run.
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code or 0)
+
+
+def _answer(message: dict) -> None:
+    _ANSWERS.write(json.dumps(message) + "\n")
+    _ANSWERS.flush()
+
+
+def main() -> None:
+    _answer({"ready": True})
+    for line in sys.stdin:
+        request = json.loads(line)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            _ANSWERS.close()
+            _become_kedro(request)
+        _answer({"pid": pid})
+        _, status = os.waitpid(pid, 0)
+        _answer({"returncode": os.waitstatus_to_exitcode(status)})
+
+
+if __name__ == "__main__":
+    main()
