@@ -64,6 +64,18 @@ def test_a_neutral_correction_scales_the_standard_quantiles_by_exp_half_v():
     torch.testing.assert_close(model(_window(0.0))[0, 0], z)
 
 
+def test_an_untrained_scaled_model_is_the_regressions_gaussian_forecast():
+    model = LSTMForecaster(
+        n_features=3, horizon=1, quantiles=(0.1, 0.5, 0.9), volatility_scaling=_settings()
+    ).eval()
+    # Other histories, the same last bar's v (scaled 1.0 -> sigma = e): the same forecast,
+    # e times the standard normal quantiles.
+    out = model(torch.cat([_window(1.0), _window(1.0)]))
+    normal = torch.distributions.Normal(0.0, 1.0).icdf(torch.tensor([0.1, 0.5, 0.9]))
+    torch.testing.assert_close(out[0, 0], math.e * normal)
+    torch.testing.assert_close(out[1, 0], math.e * normal)
+
+
 def test_intercept_slope_and_the_target_scaler_enter_as_written():
     settings = _settings(
         intercept=[math.log(4.0)], slope=[[0.5]], target_scale=[2.0], target_offset=[0.25]

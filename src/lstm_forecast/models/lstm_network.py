@@ -61,6 +61,9 @@ class LSTMForecaster(pl.LightningModule):
         if volatility_scaling is not None:
             self.volatility = VolatilityScale(hidden_size, horizon, volatility_scaling)
             if self.n_quantiles > 1:
+                # Starts as the regression's Gaussian forecast, whatever the window: z at the
+                # standard normal quantiles, no weight on the state (a lower validation loss
+                # at 2 of 3 seeds than the default init, README "Features").
                 with torch.no_grad():
                     self.head.bias.copy_(standard_start(self.levels).repeat(horizon))
                     self.head.weight.zero_()

@@ -126,8 +126,8 @@ def scaling_settings(
 
 def standard_start(levels: torch.Tensor) -> torch.Tensor:
     """Head biases that make the monotone head's z the standard normal quantiles at
-    ``levels`` (the lowest free, then inverse-softplus increments), so the untrained model
-    is already the regression's Gaussian forecast."""
+    ``levels`` (the lowest free, then inverse-softplus increments); with the head's weights
+    at zero the untrained model is the regression's Gaussian forecast."""
     normal = torch.distributions.Normal(0.0, 1.0).icdf(levels.double())
     steps = normal.diff()
     return torch.cat([normal[:1], steps + torch.log(-torch.expm1(-steps))]).float()
