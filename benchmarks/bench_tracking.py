@@ -107,7 +107,7 @@ def main() -> None:
     )
     print(f"mlruns/ after {len(on_times)} tracked runs: {c.fmt_bytes(sum(stored))}")
     with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp:
-        stores = new_store(2 if args.quick else 5, Path(tmp))
+        stores = new_store(1 if args.quick else 5, Path(tmp))
     print("\na new MLflow store, made and opened (median of the interleaved runs):")
     c.print_table(
         ["store", "wall", "range", "CPU"],

@@ -36,6 +36,7 @@ def training_data(
         feature_names=tuple(scaler["feature_names"]),
         quantiles=quantiles,
         seed=seed,
+        scaler=scaler,
     )
     table.attrs["test_ends"] = windows["test"]["end_row"].to_numpy()
     return data, table, scaler

@@ -120,7 +120,7 @@ class TrackingHooks:
         setup_started = time.perf_counter()
         hook = self._mlflow_hook()
         try:
-            self._seed_store()
+            seeded = self._seed_store()
             hook.after_context_created(self._context)  # reads mlflow.yml, opens the store
             hook.before_pipeline_run(run_params, pipeline, catalog)  # starts the run
         except Exception as error:
@@ -142,9 +142,10 @@ class TrackingHooks:
             raise
         _tracking().bind_run(mlflow.get_tracking_uri(), self._run_id)
         logger.info(
-            "Tracking in MLflow: run %s in %s (set up in %.1f s).",
+            "Tracking in MLflow: run %s in %s (%sset up in %.1f s).",
             self._run_id,
             mlflow.get_tracking_uri(),
+            "a new store copied from the empty-store cache; " if seeded else "",
             time.perf_counter() - setup_started,
         )
 
@@ -214,11 +215,16 @@ class TrackingHooks:
     def _tracked(self) -> bool:
         return self._context is not None and self._settings is not None and self._settings.enabled
 
-    def _seed_store(self) -> None:
-        """A new SQLite store: a copy of an empty one, not MLflow's 69 migrations again."""
+    def _seed_store(self) -> bool:
+        """A new SQLite store: a copy of an empty one, not MLflow's 69 migrations again.
+
+        Returns:
+            Whether a new store was made from the cache (said in the run's one tracking line).
+        """
+        seeded = False
         for uri in mlflow_store.configured_uris(self._context.config_loader):
-            if mlflow_store.seed_sqlite_store(uri, Path.cwd()):
-                logger.info("New MLflow store %s, copied from the empty-store cache.", uri)
+            seeded |= mlflow_store.seed_sqlite_store(uri, Path.cwd())
+        return seeded
 
     def _mlflow_hook(self) -> Any:
         if self._kedro_mlflow is None:

@@ -31,6 +31,8 @@ class TrainingData:
     quantiles: tuple[float, ...]
     seed: int
     lineage: dict[str, str] = field(default_factory=dict)
+    # The features stage's scaler (means and scales), for kinds that unscale inside the model.
+    scaler: dict[str, Any] | None = None
 
     @property
     def horizon(self) -> int:

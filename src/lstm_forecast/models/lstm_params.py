@@ -111,6 +111,12 @@ class LoggerParams(StrictParams):
 class LstmParams(StrictParams):
     """``params:training.lstm``."""
 
+    @property
+    def scaling_features(self) -> list[str]:
+        """The features of ``volatility_scaling`` as a list (empty when it is off)."""
+        value = self.volatility_scaling
+        return [] if value is None else [value] if isinstance(value, str) else list(value)
+
     torch_threads: int = Field(1, ge=1)  # a small LSTM gains nothing from more on shared cores
     batch_size: int = Field(256, ge=1)
     hidden_size: int = Field(32, ge=1)
@@ -118,6 +124,11 @@ class LstmParams(StrictParams):
     dropout: float = Field(0.0, ge=0, lt=1)
     learning_rate: float = Field(3e-3, gt=0)
     weight_decay: float = Field(0.0, ge=0)
+    # Log-variance feature(s) whose regression scales the quantiles inside the network;
+    # None = the plain head (models/volatility_scaling.py).
+    volatility_scaling: str | list[str] | None = None
+    # Hour-of-day harmonics (and up to 3 of the weekday) in that regression; 0 = none.
+    volatility_harmonics: int = Field(0, ge=0, le=12)
     trainer: TrainerParams = TrainerParams()
     early_stopping: EarlyStoppingParams = EarlyStoppingParams()
     checkpoint: StopParams = StopParams()

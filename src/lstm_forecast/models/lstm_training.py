@@ -20,6 +20,7 @@ from . import callbacks as extra
 from .base import TrainedModel, TrainingData
 from .lstm_network import LSTMForecaster, WindowDataModule
 from .lstm_params import relaunch_refusal
+from .volatility_scaling import scaling_settings
 
 if TYPE_CHECKING:
     from .lstm_params import LstmParams
@@ -54,6 +55,7 @@ def train_rank(data: TrainingData, params: LstmParams) -> TrainedModel | None:
         feature_names=list(data.feature_names),
         **params.model_dump(include={"hidden_size", "num_layers", "dropout"}),
         **params.model_dump(include={"learning_rate", "weight_decay"}),
+        volatility_scaling=_scaling(data, params),
     )
     history = EpochHistory()
     trainer_args = params.trainer.model_dump()
@@ -104,6 +106,21 @@ def train_rank(data: TrainingData, params: LstmParams) -> TrainedModel | None:
         "world_size": trainer.world_size,
     }
     return TrainedModel(portable(checkpoint), pd.DataFrame(history.rows), summary)
+
+
+def _scaling(data: TrainingData, params: LstmParams) -> dict[str, Any] | None:
+    """The volatility-scaled head's settings, fit on the training windows, or None."""
+    if not params.scaling_features:
+        return None
+    return scaling_settings(
+        params.scaling_features,
+        data.feature_names,
+        data.scaler,
+        data.matrix,
+        data.targets,
+        data.train_ends,
+        params.volatility_harmonics,
+    )
 
 
 class EpochHistory(Callback):

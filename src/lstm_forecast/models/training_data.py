@@ -55,6 +55,7 @@ def training_data(
         feature_names=tuple(feature_scaler["feature_names"]),
         quantiles=tuple(training.quantiles),
         seed=training.seed,
+        scaler=feature_scaler,
         lineage={
             "features": fingerprint_frame(feature_table),
             "scaler": fingerprint_json(feature_scaler),

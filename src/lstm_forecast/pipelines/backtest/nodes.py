@@ -152,6 +152,7 @@ def _fold_data(
         feature_names=tuple(scaler["feature_names"]),
         quantiles=tuple(backtest.training.quantiles),
         seed=backtest.training.seed,
+        scaler=scaler,
     )
     return table, scaler, data, windows["test"]["end_row"].to_numpy()
 
