@@ -42,11 +42,8 @@ def main() -> None:
         OnnxContract,
         make_session,
     )
-    from lstm_forecast.timeseries.features import (
-        compute_features,
-        forecast_to_price,
-        scale_features,
-    )
+    from lstm_forecast.timeseries.features import compute_features, scale_features
+    from lstm_forecast.timeseries.targets import forecast_to_price
     from lstm_forecast.timeseries.windows import gather_windows
 
     files = {name: args.models / f"{name}.onnx" for name in ("forecaster", "model")}

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from lstm_forecast.onnx.contract import INPUT_NAME, OUTPUT_NAME, OnnxContract
-from lstm_forecast.timeseries.features import forecast_to_price, scale_features
+from lstm_forecast.timeseries.features import scale_features
+from lstm_forecast.timeseries.targets import forecast_to_price
 from lstm_forecast.timeseries.windows import gather_windows
 from tests.conftest import PROJECT_ROOT, RAW_CSV, copy_project, run_kedro
 

@@ -16,8 +16,9 @@ import pandas as pd
 import pytest
 
 from lstm_forecast.onnx.contract import CANDLES, OPEN_TIME
-from lstm_forecast.timeseries.features import compute_features, forecast_to_price, scale_features
+from lstm_forecast.timeseries.features import compute_features, scale_features
 from lstm_forecast.timeseries.reference import epoch_seconds, python_path_prices
+from lstm_forecast.timeseries.targets import forecast_to_price
 from tests.conftest import RAW_CSV
 
 from .conftest import Published, last_window, raw_table, relative_difference, window_inputs

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from lstm_forecast.models import TrainingData
-from lstm_forecast.timeseries.features import compute_features, compute_targets, target_columns
+from lstm_forecast.timeseries.features import compute_features
 from lstm_forecast.timeseries.preparation import fit_scaler, scaled_arrays, split_windows
+from lstm_forecast.timeseries.targets import compute_targets, target_columns
 from tests.synthetic import make_candles
 
 

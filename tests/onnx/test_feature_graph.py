@@ -20,12 +20,11 @@ from lstm_forecast.timeseries.features import (
     FEATURE_FORMULAS,
     FEATURE_SETS,
     compute_features,
-    compute_targets,
     context_length,
-    target_columns,
 )
 from lstm_forecast.timeseries.preparation import fit_scaler
 from lstm_forecast.timeseries.reference import python_path_prices, raw_windows
+from lstm_forecast.timeseries.targets import compute_targets, target_columns
 from tests.synthetic import make_candles
 
 NAMES = sorted(FEATURE_FORMULAS)

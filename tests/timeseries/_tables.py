@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from lstm_forecast.timeseries.features import compute_features, compute_targets, target_columns
+from lstm_forecast.timeseries.features import compute_features
+from lstm_forecast.timeseries.targets import compute_targets, target_columns
 
 NAN = math.nan
 

@@ -12,8 +12,9 @@ import pytest
 from lstm_forecast.errors import LineageError
 from lstm_forecast.timeseries import baselines, metrics, scoring
 from lstm_forecast.timeseries.evaluation import headline, verdict_line
-from lstm_forecast.timeseries.features import compute_features, compute_targets
+from lstm_forecast.timeseries.features import compute_features
 from lstm_forecast.timeseries.preparation import require_windows_match
+from lstm_forecast.timeseries.targets import compute_targets
 from lstm_forecast.timeseries.windows import valid_window_ends
 from tests.synthetic import make_candles
 

@@ -12,20 +12,22 @@ from lstm_forecast.timeseries.features import (
     FEATURE_FORMULAS,
     FEATURE_NAMES,
     FEATURE_SETS,
-    TARGET_KINDS,
     VOLUME_CHANGE_CLIP,
     _utc_hour,
     compute_features,
-    compute_targets,
     extrapolating,
     feature_arrays,
-    forecast_to_price,
     scale_features,
-    target_columns,
-    targets_to_prices,
     volume_change,
 )
 from lstm_forecast.timeseries.preparation import fit_scaler, scaled_arrays
+from lstm_forecast.timeseries.targets import (
+    TARGET_KINDS,
+    compute_targets,
+    forecast_to_price,
+    target_columns,
+    targets_to_prices,
+)
 from lstm_forecast.timeseries.windows import gather_windows
 from tests.synthetic import make_candles
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from lstm_forecast.errors import LineageError
-from lstm_forecast.timeseries.features import FEATURE_NAMES, target_columns
+from lstm_forecast.timeseries.features import FEATURE_NAMES
 from lstm_forecast.timeseries.preparation import (
     _rows_before,
     finite_rows,
@@ -19,6 +19,7 @@ from lstm_forecast.timeseries.preparation import (
     split_windows,
     window_length_of,
 )
+from lstm_forecast.timeseries.targets import target_columns
 from tests.synthetic import make_candles
 
 from ._tables import (

@@ -20,12 +20,8 @@ import onnxruntime as ort
 
 import lstm_forecast
 from lstm_forecast.errors import ArtifactError
-from lstm_forecast.timeseries.features import (
-    FEATURE_FORMULAS,
-    FEATURE_SETS,
-    TARGET_KINDS,
-    context_length,
-)
+from lstm_forecast.timeseries.features import FEATURE_FORMULAS, FEATURE_SETS, context_length
+from lstm_forecast.timeseries.targets import TARGET_KINDS
 
 INPUT_NAME = "window"
 OUTPUT_NAME = "forecast"

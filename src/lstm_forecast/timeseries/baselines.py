@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .features import compute_targets
 from .har import har_quantiles
+from .targets import compute_targets
 from .windows import gather_windows
 
 logger = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from .features import compute_targets
+from .targets import compute_targets
 
 logger = logging.getLogger(__name__)
 

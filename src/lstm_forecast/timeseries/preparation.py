@@ -16,7 +16,8 @@ from sklearn.preprocessing import StandardScaler
 
 from lstm_forecast.errors import LineageError
 
-from .features import FEATURE_NAMES, TARGET_KINDS, scale_features, target_columns
+from .features import FEATURE_NAMES, scale_features
+from .targets import TARGET_KINDS, target_columns
 from .windows import valid_window_ends
 
 SPLITS = ("train", "val", "test")

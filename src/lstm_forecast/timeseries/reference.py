@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .features import compute_features, forecast_to_price, scale_features
+from .features import compute_features, scale_features
+from .targets import forecast_to_price
 from .windows import gather_windows
 
 CANDLE_COLUMNS = ("open", "high", "low", "close", "volume")

@@ -16,8 +16,9 @@ from lstm_forecast.pipelines.features.nodes import (
     split_chronologically,
 )
 from lstm_forecast.pipelines.features.params import FeaturesParams
-from lstm_forecast.timeseries.features import FEATURE_NAMES, forecast_to_price, target_columns
+from lstm_forecast.timeseries.features import FEATURE_NAMES
 from lstm_forecast.timeseries.preparation import scaled_arrays
+from lstm_forecast.timeseries.targets import forecast_to_price, target_columns
 from tests.synthetic import make_candles
 
 PARAMS = FeaturesParams(

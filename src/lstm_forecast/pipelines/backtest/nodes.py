@@ -18,14 +18,9 @@ from lstm_forecast.errors import CandleDataError
 from lstm_forecast.timeseries import baselines
 from lstm_forecast.timeseries.assets import asset_blocks
 from lstm_forecast.timeseries.evaluation import score_all
-from lstm_forecast.timeseries.features import (
-    compute_features,
-    compute_targets,
-    feature_set,
-    forecast_to_price,
-    target_columns,
-)
+from lstm_forecast.timeseries.features import compute_features, feature_set
 from lstm_forecast.timeseries.preparation import fit_scaler, scaled_arrays, split_windows
+from lstm_forecast.timeseries.targets import compute_targets, forecast_to_price, target_columns
 
 from .params import BacktestParams
 

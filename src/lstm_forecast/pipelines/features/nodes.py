@@ -9,14 +9,9 @@ import pandas as pd
 
 from lstm_forecast.errors import CandleDataError
 from lstm_forecast.lineage import fingerprint_frame, fingerprint_json, require_same
-from lstm_forecast.timeseries.features import (
-    compute_targets,
-    feature_arrays,
-    feature_set,
-    lookback,
-    target_columns,
-)
+from lstm_forecast.timeseries.features import feature_arrays, feature_set, lookback
 from lstm_forecast.timeseries.preparation import SPLITS, finite_rows, fit_scaler, split_window_rows
+from lstm_forecast.timeseries.targets import compute_targets, target_columns
 
 from .params import FeaturesParams
 

@@ -24,8 +24,8 @@ from lstm_forecast.integrations import nested_runs, optuna_study
 from lstm_forecast.lineage import fingerprint_frame, require_same
 from lstm_forecast.models.callbacks import extra_callbacks, pruning_callback
 from lstm_forecast.models.training_data import training_data
-from lstm_forecast.timeseries.features import forecast_to_price
 from lstm_forecast.timeseries.scoring import crps_per_forecast
+from lstm_forecast.timeseries.targets import forecast_to_price
 
 from .params import SearchSpace, TuningParams
 from .prepared import Prepared, prepare

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 
 from lstm_forecast.errors import LineageError
-from lstm_forecast.timeseries.features import feature_arrays, feature_set, target_columns
+from lstm_forecast.timeseries.features import feature_arrays, feature_set
 from lstm_forecast.timeseries.preparation import finite_rows, fit_scaler, split_window_rows
+from lstm_forecast.timeseries.targets import target_columns
 
 from .params import SearchSpace
 

@@ -20,13 +20,9 @@ from lstm_forecast.onnx.contract import (
 )
 from lstm_forecast.params import OnnxRuntimeParams
 from lstm_forecast.timeseries.assets import window_assets
-from lstm_forecast.timeseries.features import (
-    compute_features,
-    extrapolating,
-    forecast_to_price,
-    scale_features,
-)
+from lstm_forecast.timeseries.features import compute_features, extrapolating, scale_features
 from lstm_forecast.timeseries.reference import raw_windows
+from lstm_forecast.timeseries.targets import forecast_to_price
 from lstm_forecast.timeseries.windows import gather_windows
 
 from . import checks

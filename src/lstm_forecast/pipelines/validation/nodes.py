@@ -16,9 +16,9 @@ from lstm_forecast.lineage import fingerprint_arrays, fingerprint_json
 from lstm_forecast.onnx.contract import OnnxContract, make_session, run_batched, stamp
 from lstm_forecast.params import OnnxRuntimeParams
 from lstm_forecast.timeseries import forecasts
-from lstm_forecast.timeseries.features import forecast_to_price
 from lstm_forecast.timeseries.preparation import require_windows_match
 from lstm_forecast.timeseries.reference import contract_windows
+from lstm_forecast.timeseries.targets import forecast_to_price
 
 from . import checks
 from .params import ValidationParams

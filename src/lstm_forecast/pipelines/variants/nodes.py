@@ -23,9 +23,9 @@ from lstm_forecast.onnx.contract import (
     run_batched,
 )
 from lstm_forecast.params import OnnxRuntimeParams
-from lstm_forecast.timeseries.features import forecast_to_price
 from lstm_forecast.timeseries.preparation import require_windows_match
 from lstm_forecast.timeseries.reference import contract_windows, raw_windows
+from lstm_forecast.timeseries.targets import forecast_to_price
 
 from .params import VariantsParams
 from .runtimes import other_runtimes, outside, size_breakdowns
