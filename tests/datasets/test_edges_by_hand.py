@@ -27,25 +27,6 @@ from lstm_forecast.datasets.checkpoint_dataset import _torch_reason
 from lstm_forecast.datasets.onnx_dataset import OnnxModelDataset
 
 
-@pytest.fixture(scope="module")
-def dead_pid() -> int:
-    child = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return int(child.stdout)
-
-
-@pytest.fixture(scope="module")
-def live_pid():
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
-    yield child.pid
-    child.kill()
-    child.wait(timeout=30)
-
-
 def test_this_process_is_alive():
     assert _stale.process_alive(os.getpid())
 

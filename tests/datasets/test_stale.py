@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
-
-import pytest
 
 from lstm_forecast.datasets._stale import (
     SCRATCH_PREFIX,
@@ -17,28 +13,6 @@ from lstm_forecast.datasets._stale import (
     remove_stale_scratch_folders,
     remove_stale_temporary_files,
 )
-
-
-@pytest.fixture(scope="module")
-def dead_pid() -> int:
-    """The id of a process that has exited (and been reaped)."""
-    child = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return int(child.stdout)
-
-
-@pytest.fixture(scope="module")
-def live_pid():
-    """The id of a process that is running (a child of ours, not the test runner's parent:
-    a mutant that signals "live" writers must not reach the process that runs the tests)."""
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
-    yield child.pid
-    child.kill()
-    child.wait(timeout=30)
 
 
 def test_temporary_files_of_dead_writers_are_removed_and_logged(
