@@ -65,8 +65,10 @@ MUTATED_EDGES := "lstm_forecast.models.ridge.*" "lstm_forecast.onnx.optimisation
 MUTATED_SERVING := "lstm_forecast.serving.*" "lstm_forecast.onnx.forecaster_graph.*" \
 	"lstm_forecast.onnx.feature_graph.*"
 MUTATION_SMOKE := $(CURDIR)/.mutation-smoke
+# The second test makes the MLflow registry the registered-model tests read (beside it).
 SMOKE_FOR_MUTATION = rm -rf $(MUTATION_SMOKE) && LSTM_FORECAST_SMOKE_SHARED=$(MUTATION_SMOKE) \
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests/serving/test_api.py::test_health_and_readiness
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/serving/test_api.py::test_health_and_readiness \
+	tests/serving/test_registered_by_hand.py::test_a_fetch_replaces_the_file_in_place
 MUTATED := "lstm_forecast.timeseries.*" "lstm_forecast.onnx.contract.*" \
 	"lstm_forecast.lineage.*" "lstm_forecast.pipelines.features.*" \
 	"lstm_forecast.pipelines.reporting.*" "lstm_forecast.pipelines.backtest.*" \

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -21,7 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lstm_forecast.serving import ServingSettings, create_app
-from tests.conftest import BLOCK_TORCH, KEDRO, kedro_env
+from tests.conftest import BLOCK_TORCH, KEDRO, _smoke_shared, kedro_env
 
 # What the service reads, and nothing it does not: models, reports, ingested candles.
 SERVED = ("data/06_models", "data/08_reporting", "data/02_intermediate")
@@ -45,6 +46,58 @@ def served_copy(smoke_project: Path, destination: Path) -> Path:
 def served_project(smoke_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the smoke project's published files; tests here only read it."""
     return served_copy(smoke_project, tmp_path_factory.mktemp("served"))
+
+
+# Registered model names in the ``registered_store`` registry.
+REGISTERED = {
+    "lstm": "lstm-forecast-forecaster",  # forecaster.onnx, as `kedro run` registers it
+    "ridge": "ridge-forecaster",  # ridge.forecaster.onnx, logged the same way
+    "two": "two-onnx-files",  # a version whose folder holds two .onnx files
+    "none": "no-onnx-file",  # a version whose folder holds none
+}
+
+
+@pytest.fixture(scope="session")
+def registered_store(smoke_project: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SQLite MLflow registry holding the smoke run's forecasters (``REGISTERED``, each
+    version 1); its tracking URI. Read-only for the tests.
+
+    Made once per session; with ``LSTM_FORECAST_SMOKE_SHARED`` (mutmut: one pytest per
+    mutant) once beside the shared smoke run, as making it takes ~10 s.
+    """
+    shared = _smoke_shared()
+    folder = shared / "mlflow-store" if shared else tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / "mlflow-store.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / "made").exists():
+            for stale in folder.iterdir():
+                shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+            _register_forecasters(smoke_project / "data/06_models", folder, uri)
+            (folder / "made").touch()
+    return uri
+
+
+def _register_forecasters(published: Path, folder: Path, uri: str) -> None:
+    import mlflow
+
+    from lstm_forecast.integrations.mlflow_tracking import log_onnx_model
+
+    mlflow.set_tracking_uri(uri)
+    experiment = mlflow.create_experiment("serving", artifact_location=str(folder / "artifacts"))
+    with mlflow.start_run(experiment_id=experiment) as run:
+        log_onnx_model(published / "forecaster.onnx", REGISTERED["lstm"], since=0.0)
+        log_onnx_model(published / "ridge.forecaster.onnx", REGISTERED["ridge"], since=0.0)
+        for name in ("forecaster.onnx", "ridge.forecaster.onnx"):
+            mlflow.log_artifact(str(published / name), artifact_path="two")
+        mlflow.log_artifact(str(published / "forecaster.json"), artifact_path="none")
+    client = mlflow.MlflowClient()
+    for key in ("two", "none"):  # not MLflow models: registered from the run's folders
+        client.create_registered_model(REGISTERED[key])
+        client.create_model_version(
+            REGISTERED[key], source=f"{run.info.artifact_uri}/{key}", run_id=run.info.run_id
+        )
 
 
 def window(project: Path, bars: int | None = None, asset: str = "BTCUSDT") -> list[dict[str, Any]]:
@@ -85,6 +138,32 @@ def client_for() -> Iterator[Callable[..., TestClient]]:
     yield make
     for client in clients:
         client.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def one_model(smoke_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project whose data/ holds one forecaster (lstm fp32), its reports and candles."""
+    root = tmp_path_factory.mktemp("one-model")
+    models = root / "data/06_models"
+    models.mkdir(parents=True)
+    for name in ("forecaster.onnx", "forecaster.json"):
+        shutil.copy2(smoke_project / "data/06_models" / name, models / name)
+    shutil.copytree(smoke_project / "data/08_reporting", root / "data/08_reporting")
+    shutil.copytree(smoke_project / "data/02_intermediate", root / "data/02_intermediate")
+    return root
+
+
+@pytest.fixture
+def one_model_copy(one_model: Path, tmp_path: Path) -> Path:
+    """A private copy of ``one_model`` that a test may change."""
+    shutil.copytree(one_model / "data", tmp_path / "data")
+    return tmp_path
+
+
+def one_model_client(project: Path, **settings: object) -> TestClient:
+    """A TestClient over ``project`` (not yet started); no watcher unless asked for."""
+    values = {"project_dir": project, "poll_seconds": 0} | settings
+    return TestClient(create_app(ServingSettings(**values)))
 
 
 def free_port() -> int:

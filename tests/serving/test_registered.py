@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import pytest
+from fastapi.testclient import TestClient
 
 from lstm_forecast.errors import ArtifactError
-from lstm_forecast.integrations.mlflow_tracking import RegistryParams, log_onnx_model
+from lstm_forecast.integrations.mlflow_tracking import RegistryParams
+from lstm_forecast.serving import ServingSettings, create_app
 
-from .conftest import window
+from .conftest import REGISTERED, window
 
 NAME = RegistryParams().forecaster_name
+assert REGISTERED["lstm"] == NAME  # the store registers forecaster.onnx as `kedro run` does
 
 
 def test_forecaster_and_network_each_have_a_registry_name():
@@ -19,25 +25,13 @@ def test_forecaster_and_network_each_have_a_registry_name():
     assert registry.name_for("ridge.forecaster.onnx") is None
 
 
-@pytest.fixture(scope="module")
-def store(served_project, tmp_path_factory) -> str:
-    """A SQLite MLflow store holding forecaster.onnx (+ forecaster.json) as version 1."""
-    import mlflow
-
-    folder = tmp_path_factory.mktemp("mlflow")
-    uri = f"sqlite:///{folder / 'mlflow.db'}"
-    mlflow.set_tracking_uri(uri)
-    experiment = mlflow.create_experiment("serving", artifact_location=str(folder / "artifacts"))
-    with mlflow.start_run(experiment_id=experiment):
-        log_onnx_model(served_project / "data/06_models/forecaster.onnx", NAME, since=0.0)
-    return uri
-
-
 def test_a_registered_version_is_served_like_the_published_file(
-    client_for, served_project, store, tmp_path
+    client_for, served_project, registered_store, tmp_path
 ):
     (tmp_path / "data").mkdir()  # no published files at all: only the registry
-    registered = client_for(tmp_path, model_uris=(f"models:/{NAME}/1",), mlflow_tracking_uri=store)
+    registered = client_for(
+        tmp_path, model_uris=(f"models:/{NAME}/1",), mlflow_tracking_uri=registered_store
+    )
     listing = registered.get("/v1/models").json()
     assert [(m["kind"], m["variant"], m["file"]) for m in listing["models"]] == [
         ("lstm", "fp32", "forecaster.onnx")
@@ -50,6 +44,31 @@ def test_a_registered_version_is_served_like_the_published_file(
     assert registered.post("/v1/admin/reload").json()["unchanged"] == []  # fetched again
 
 
-def test_only_registry_uris_are_accepted(client_for, tmp_path, store):
+def test_only_registry_uris_are_accepted(client_for, tmp_path, registered_store):
     with pytest.raises(ArtifactError, match="only models:/"):
-        client_for(tmp_path, model_uris=("/etc/passwd",), mlflow_tracking_uri=store)
+        client_for(tmp_path, model_uris=("/etc/passwd",), mlflow_tracking_uri=registered_store)
+
+
+def test_registered_versions_live_in_a_private_folder_removed_at_exit(registered_store, tmp_path):
+    uris = (f"models:/{REGISTERED['lstm']}/1", f"models:/{REGISTERED['ridge']}/1")
+    settings = ServingSettings(
+        project_dir=tmp_path, poll_seconds=0, model_uris=uris, mlflow_tracking_uri=registered_store
+    )
+    app = create_app(settings)
+    folder = app.state.registry.models_dir
+    assert folder.parent == Path(tempfile.gettempdir())
+    assert folder.name.startswith("lstm-forecast-registered-") and list(folder.iterdir()) == []
+    with TestClient(app) as client:
+        assert sorted(p.name for p in folder.iterdir()) == [
+            "forecaster.json",
+            "forecaster.onnx",
+            "ridge.forecaster.json",
+            "ridge.forecaster.onnx",
+        ]
+        assert client.get("/readyz").json()["models"] == ["lstm/fp32", "ridge/fp32"]
+    assert not folder.exists()
+
+
+def test_without_model_uris_the_published_folder_is_served(tmp_path):
+    app = create_app(ServingSettings(project_dir=tmp_path, poll_seconds=0))
+    assert app.state.registry.models_dir == tmp_path / "data/06_models"
