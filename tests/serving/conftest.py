@@ -79,6 +79,19 @@ def registered_store(smoke_project: Path, tmp_path_factory: pytest.TempPathFacto
     return uri
 
 
+@pytest.fixture
+def tracking_elsewhere(tmp_path: Path) -> Iterator[str]:
+    """MLflow's tracking URI set to an empty store without the models for the test, then
+    put back: what a fetch given the registry's URI must not depend on."""
+    import mlflow
+
+    before = mlflow.get_tracking_uri()
+    elsewhere = str(tmp_path / "mlruns")
+    mlflow.set_tracking_uri(elsewhere)
+    yield elsewhere
+    mlflow.set_tracking_uri(before)
+
+
 def _register_forecasters(published: Path, folder: Path, uri: str) -> None:
     import mlflow
 

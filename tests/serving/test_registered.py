@@ -49,7 +49,9 @@ def test_only_registry_uris_are_accepted(client_for, tmp_path, registered_store)
         client_for(tmp_path, model_uris=("/etc/passwd",), mlflow_tracking_uri=registered_store)
 
 
-def test_registered_versions_live_in_a_private_folder_removed_at_exit(registered_store, tmp_path):
+def test_registered_versions_live_in_a_private_folder_removed_at_exit(
+    registered_store, tmp_path, tracking_elsewhere
+):
     uris = (f"models:/{REGISTERED['lstm']}/1", f"models:/{REGISTERED['ridge']}/1")
     settings = ServingSettings(
         project_dir=tmp_path, poll_seconds=0, model_uris=uris, mlflow_tracking_uri=registered_store

@@ -7,6 +7,7 @@ files; what must land in the folder is worked out from those files.
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
 
 import mlflow
@@ -28,11 +29,15 @@ def _uri(key: str) -> str:
 
 
 def test_each_version_lands_under_its_published_name_with_its_sidecar(
-    registered_store, published, tmp_path, caplog
+    registered_store, published, tmp_path, caplog, monkeypatch
 ):
-    folder = tmp_path / "registered"  # made by the fetch
+    folder = tmp_path / "new" / "registered"  # made by the fetch, parents too
+    scratch = tmp_path / "tmp"  # the system's temporary folder, for this test
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     with caplog.at_level(logging.INFO, logger="lstm_forecast.serving.registered"):
         written = fetch_registered((_uri("lstm"), _uri("ridge")), folder, registered_store)
+    assert list(scratch.iterdir()) == []  # downloaded into the folder, not left in /tmp
     assert written == ["forecaster.onnx", "ridge.forecaster.onnx"]
     assert sorted(p.name for p in folder.iterdir()) == [
         "forecaster.json",
@@ -60,15 +65,13 @@ def test_a_fetch_replaces_the_file_in_place(registered_store, tmp_path):
     assert not (tmp_path / ".download").exists()
 
 
-def test_the_tracking_uri_given_is_used_and_none_keeps_mlflows(registered_store, tmp_path):
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'empty.db'}")  # another, empty store
-    try:
-        assert fetch_registered((_uri("lstm"),), tmp_path / "a", registered_store)
-        assert mlflow.get_tracking_uri() == registered_store
-        assert fetch_registered((_uri("lstm"),), tmp_path / "b", None) == ["forecaster.onnx"]
-        assert mlflow.get_tracking_uri() == registered_store  # None left it as it was
-    finally:
-        mlflow.set_tracking_uri(registered_store)
+def test_the_tracking_uri_given_is_used_and_none_keeps_mlflows(
+    registered_store, tmp_path, tracking_elsewhere
+):
+    assert fetch_registered((_uri("lstm"),), tmp_path / "a", registered_store)
+    assert mlflow.get_tracking_uri() == registered_store
+    assert fetch_registered((_uri("lstm"),), tmp_path / "b", None) == ["forecaster.onnx"]
+    assert mlflow.get_tracking_uri() == registered_store  # None left it as it was
 
 
 @pytest.mark.parametrize(
