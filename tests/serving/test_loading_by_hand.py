@@ -148,7 +148,19 @@ def test_unreadable_files_are_refused_with_the_error(tmp_path, reporting):
 def test_a_network_file_named_as_a_forecaster_is_refused(published, tmp_path, reporting):
     shutil.copy2(published / "model.onnx", tmp_path / "forecaster.onnx")
     refused = _load(tmp_path / "forecaster.onnx", reporting)
-    assert refused.reason == "its contract says artifact 'model', not 'forecaster'"
+    assert refused == Refused(
+        FileSignature("forecaster.onnx", 123, MTIME_NS, 456),
+        "its contract says artifact 'model', not 'forecaster'",
+    )
+
+
+def test_a_forecaster_under_a_name_outside_the_pattern_names_no_kind(
+    published, tmp_path, reporting
+):
+    # The registry skips such names; called directly, the kind read from the name is "".
+    shutil.copy2(published / "forecaster.onnx", tmp_path / "copy.onnx")
+    refused = _load(tmp_path / "copy.onnx", reporting)
+    assert refused.reason == "its contract says model kind 'lstm', its name says ''"
 
 
 def test_another_kinds_forecaster_under_this_name_is_refused(published, tmp_path, reporting):
@@ -253,6 +265,7 @@ def test_a_graph_onnxruntime_refuses_is_refused(published, tmp_path, reporting):
     path.write_bytes(model.SerializeToString())
     refused = _load(path, reporting)
     assert isinstance(refused, Refused)
+    assert refused.signature == FileSignature("ridge.forecaster.onnx", 123, MTIME_NS, 456)
     assert refused.reason.startswith("onnxruntime cannot open it: ")
     assert "NoSuchOperator" in refused.reason
 
