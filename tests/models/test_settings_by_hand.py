@@ -31,7 +31,7 @@ from lstm_forecast.models.lstm_params import (
 )
 from lstm_forecast.models.training_data import training_data
 from lstm_forecast.models.training_params import TrainingParams
-from lstm_forecast.timeseries.preparation import fit_scaler, scaled_arrays, split_windows
+from lstm_forecast.timeseries.preparation import scaled_arrays, split_windows
 from tests.models._data import training_data as synthetic_training_data
 from tests.models.mean_kind import KIND as MEAN
 
@@ -286,7 +286,7 @@ def test_a_kind_by_default_names_onnx_helper_and_one_layout():
 @pytest.fixture(scope="module")
 def stage_outputs():
     """The features stage's outputs for a small synthetic table, with their lineage."""
-    data, table, scaler = synthetic_training_data(rows=120, window_length=4, horizon=2)
+    _, table, scaler = synthetic_training_data(rows=120, window_length=4, horizon=2)
     table = table.copy()
     table.attrs = {}
     scaler = dict(scaler) | {"lineage": {"features": fingerprint_frame(table)}}
