@@ -88,6 +88,12 @@ def test_the_start_recovers_a_known_intercept_and_slope():
     assert settings["seasonal"] == [[], []]
     assert settings["seasonal_index"] == settings["seasonal_harmonics"] == []
     assert settings["seasonal_mean"] == settings["seasonal_scale"] == []
+    # Without harmonics asked for, none enter (hour_sin and hour_cos are features here).
+    default = scaling_settings(
+        ["log_var"], series["names"], series["scaler"], series["matrix"], series["targets"],
+        np.arange(N),
+    )  # fmt: skip
+    assert default == settings
 
 
 def test_the_start_reads_only_the_training_rows_and_skips_missing_values():
@@ -239,7 +245,7 @@ def test_the_seasonal_terms_by_hand():
     )
     module = VolatilityScale(3, 2, settings)
     assert {"seasonal_mean", "seasonal_scale"} <= {name for name, _ in module.named_buffers()}
-    window = torch.randn(5, 2, 3)
+    window = torch.randn(5, 4, 3)
     z = torch.ones(5, 2, 1)
     out = module(window, torch.zeros(5, 3), z).detach().double().numpy()
     last = window[:, -1, :].double().numpy()
@@ -265,3 +271,27 @@ def test_a_scaled_network_starts_from_the_gaussian_forecast_only_with_several_qu
     )
     assert single.head.weight.abs().sum().item() > 0.0  # one quantile: the default init
     assert LSTMForecaster(n_features=3).volatility is None
+
+
+def test_the_hour_and_weekday_harmonics_each_read_their_own_pair():
+    # Features: x, hour_sin, hour_cos, dow_sin, dow_cos; 2 hour harmonics, 1 weekday one.
+    settings = _module_settings(
+        index=[0],
+        feature_scale=[1.0],
+        slope=[[0.0], [0.0]],
+        seasonal_index=[1, 2, 3, 4],
+        seasonal_harmonics=[2, 1],
+        seasonal_mean=[0.0, 0.1, 0.2, 0.3],
+        seasonal_scale=[1.0, 0.5, 2.0, 0.25],
+        seasonal=[[0.3, -0.2, 0.1, 0.05, 0.2, -0.3], [-0.1, 0.4, 0.0, -0.2, 0.1, 0.1]],
+    )
+    module = VolatilityScale(3, 2, settings)
+    window = torch.randn(6, 3, 5)
+    out = module(window, torch.zeros(6, 3), torch.ones(6, 2, 1)).detach().double().numpy()
+    last = window[:, -1, :].double().numpy()
+    raw = last[:, 1:] * np.array([1.0, 0.5, 2.0, 0.25]) + np.array([0.0, 0.1, 0.2, 0.3])
+    hs, hc, ds, dc = raw.T
+    terms = np.column_stack([hc, hs, hc * hc - hs * hs, 2 * hs * hc, dc, ds])
+    log_var = np.array([0.2, -0.4]) + terms @ np.array(settings["seasonal"]).T
+    expected = np.exp(0.5 * log_var) / np.array([0.5, 0.25]) - np.array([0.1, -0.2])
+    np.testing.assert_allclose(out[..., 0], expected, rtol=1e-5)
