@@ -160,7 +160,7 @@ def test_a_checkpoint_rebuilds_the_model_in_eval_mode():
 def test_a_dataset_gathers_windows_by_end_row():
     matrix = np.arange(20, dtype=np.float32).reshape(10, 2)
     targets = np.arange(10, dtype=np.float32).reshape(10, 1) * 10
-    dataset = WindowDataset(matrix, targets, [3, 9, 5], window_length=3)
+    dataset = WindowDataset(matrix, targets, np.array([3, 9, 5], np.int32), window_length=3)
     assert len(dataset) == 3
     assert dataset.end_rows.dtype == np.int64
     window, target = dataset[1]
@@ -264,10 +264,11 @@ def test_weights_leave_out_the_levels_and_are_float32():
 
 def test_onnx_gate_order_by_hand():
     # torch's blocks i, f, g, o (2 rows each) -> ONNX's i, o, f, c.
-    tensor = np.arange(8, dtype=np.float32).reshape(8, 1)
+    tensor = np.arange(16, dtype=np.float32).reshape(8, 2)
     gates = _onnx_gates(tensor)
-    assert gates.flatten().tolist() == [0, 1, 6, 7, 2, 3, 4, 5]
-    assert gates.flags["C_CONTIGUOUS"]
+    assert gates.shape == (8, 2) and gates.flags["C_CONTIGUOUS"]
+    assert gates[:, 0].tolist() == [0, 2, 12, 14, 4, 6, 8, 10]
+    np.testing.assert_array_equal(gates[:, 1], gates[:, 0] + 1)
 
 
 def test_the_folded_layout_holds_each_layers_gates_in_onnx_order():

@@ -112,6 +112,7 @@ def test_the_first_export_of_a_process_runs_in_it_and_later_ones_in_a_spawned_on
     assert recorded == [({"c": 1}, export)] and _Pool.made == []
     assert {op.domain: op.version for op in model.opset_import}[""] == 18
     export_checkpoint({"c": 2}, export)  # isolate_process defaults to on
+    assert recorded[1] == ({"c": 2}, export)
     assert len(_Pool.made) == 1
     assert _Pool.made[0]["max_workers"] == 1
     assert _Pool.made[0]["mp_context"].get_start_method() == "spawn"

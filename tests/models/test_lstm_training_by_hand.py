@@ -5,8 +5,10 @@ start), the epoch history, the loggers and the portable checkpoint.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -34,6 +36,7 @@ def _params(**values) -> LstmParams:
             "learning_rate": 0.02,
             "weight_decay": 0.001,
             "dropout": 0.1,
+            "num_layers": 2,
             "torch_threads": 1,
             "trainer": {"max_epochs": 2, "enable_progress_bar": False, "log_every_n_steps": 20},
             "early_stopping": {"patience": 3, "min_delta": 0.001},
@@ -55,16 +58,29 @@ class _Seen(Callback):
         self.hparams = dict(pl_module.hparams)
 
 
-@pytest.fixture(scope="module")
-def fitted():
+@pytest.fixture
+def fitted(monkeypatch, caplog):
+    """A fit, per test: mutmut links a function only to the test whose run first calls it,
+    so a module-scoped fit would reach the later tests' assertions for no mutant.
+
+    Process-wide state the fit must set is reset first: mutmut forks each mutant's tests
+    from a process that trained already (deterministic algorithms on, seeds in os.environ).
+    """
     data, _, _ = training_data(rows=90, window_length=4, horizon=2, seed=3)
     seen = _Seen()
+    monkeypatch.setenv("PL_SEED_WORKERS", "0")
+    torch.use_deterministic_algorithms(False)
     torch.set_num_threads(2)
     try:
-        with extra_callbacks(seen):
+        with extra_callbacks(seen), caplog.at_level(logging.INFO):
+            started = time.perf_counter()
             trained = train_rank(data, _params())
+            elapsed = time.perf_counter() - started
     finally:
         torch.set_num_threads(1)
+    seen.workers_seeded = os.environ["PL_SEED_WORKERS"]
+    seen.seed_lines = [m for m in caplog.messages if "Seed set" in m]
+    seen.elapsed = elapsed
     return data, seen, trained
 
 
@@ -76,6 +92,8 @@ def test_the_trainer_gets_the_settings_and_the_callbacks(fitted):
     assert trainer.log_every_n_steps == min(20, batches)
     assert trainer.max_epochs == 2
     assert seen.deterministic and seen.threads == 1
+    assert seen.workers_seeded == "1" and seen.seed_lines == []
+    assert trainer.logger is None  # logger kind none, and no tracked run
     assert not any(isinstance(c, ModelSummary) for c in seen.callbacks)
     (best,) = [c for c in seen.callbacks if isinstance(c, ModelCheckpoint)]
     assert (best.monitor, best.mode, best.save_top_k, best.filename) == (
@@ -96,7 +114,7 @@ def test_the_trainer_gets_the_settings_and_the_callbacks(fitted):
         "horizon": 2,
         "quantiles": [0.1, 0.5, 0.9],
         "hidden_size": 3,
-        "num_layers": 1,
+        "num_layers": 2,
         "dropout": 0.1,
         "learning_rate": 0.02,
         "weight_decay": 0.001,
@@ -107,14 +125,15 @@ def test_the_trainer_gets_the_settings_and_the_callbacks(fitted):
 
 
 def test_the_fit_returns_the_best_epoch_its_history_and_a_summary(fitted):
-    data, _, trained = fitted
+    data, seen, trained = fitted
     history = trained.history
     assert list(history.columns) == ["epoch", "train_loss", "val_loss"]
     assert history["epoch"].tolist() == [0, 1]
     assert (history["train_loss"] > 0).all() and (history["val_loss"] > 0).all()
     summary = trained.summary
     seconds = summary.pop("train_seconds")
-    assert seconds > 0 and round(seconds, 2) == seconds
+    assert isinstance(seconds, float) and round(seconds, 2) == seconds
+    assert 0 < seconds <= seen.elapsed + 0.01
     assert summary == {
         "epochs_run": 2,
         "best_epoch": int(history["val_loss"].idxmin()),
@@ -139,12 +158,29 @@ def test_the_fit_returns_the_best_epoch_its_history_and_a_summary(fitted):
     )
 
 
-def test_the_same_seed_gives_the_same_weights():
+def test_the_same_seed_gives_the_same_weights_and_another_seed_others():
     data, _, _ = training_data(rows=60, window_length=3, horizon=1, seed=3)
-    params = _params(trainer={"max_epochs": 1, "enable_progress_bar": False})
-    first = train_rank(data, params).artifact["state_dict"]
+    other, _, _ = training_data(rows=60, window_length=3, horizon=1, seed=4)
+    # One batch an epoch (fewer windows than the batch size): logging every step.
+    params = _params(batch_size=256, trainer={"max_epochs": 1, "enable_progress_bar": False})
+    seen = _Seen()
+    with extra_callbacks(seen):
+        first = train_rank(data, params).artifact["state_dict"]
+    assert len(data.train_ends) < 256 and seen.trainer.log_every_n_steps == 1
     again = train_rank(data, params).artifact["state_dict"]
     assert all(torch.equal(first[name], again[name]) for name in first)
+    reseeded = train_rank(other, params).artifact["state_dict"]
+    assert not torch.equal(first["head.weight"], reseeded["head.weight"])
+
+
+def test_a_volatility_scaled_fit_starts_from_the_training_regression():
+    data, _, _ = training_data(rows=60, window_length=3, horizon=1)
+    params = _params(volatility_scaling=["log_high_low"], trainer={"max_epochs": 1})
+    trained = train_rank(data, params)
+    settings = trained.artifact["hyper_parameters"]["volatility_scaling"]
+    assert settings == lstm_training._scaling(data, params)
+    assert settings["features"] == ["log_high_low"]
+    assert "volatility.intercept" in trained.artifact["state_dict"]
 
 
 def test_a_refused_launch_stops_before_the_fit(monkeypatch):

@@ -266,6 +266,12 @@ def test_a_scaled_network_starts_from_the_gaussian_forecast_only_with_several_qu
     assert isinstance(model.volatility, VolatilityScale)
     assert model.head.weight.abs().sum().item() == 0.0
     torch.testing.assert_close(model.head.bias, standard_start(model.levels).repeat(2))
+    pair = LSTMForecaster(
+        n_features=3, horizon=2, quantiles=(0.25, 0.75), hidden_size=4,
+        volatility_scaling=settings,
+    )  # fmt: skip
+    assert pair.head.weight.abs().sum().item() == 0.0
+    torch.testing.assert_close(pair.head.bias, standard_start(pair.levels).repeat(2))
     single = LSTMForecaster(
         n_features=3, horizon=2, quantiles=(0.5,), hidden_size=4, volatility_scaling=settings
     )
@@ -295,3 +301,28 @@ def test_the_hour_and_weekday_harmonics_each_read_their_own_pair():
     log_var = np.array([0.2, -0.4]) + terms @ np.array(settings["seasonal"]).T
     expected = np.exp(0.5 * log_var) / np.array([0.5, 0.25]) - np.array([0.1, -0.2])
     np.testing.assert_allclose(out[..., 0], expected, rtol=1e-5)
+
+
+def test_the_network_scales_its_monotone_quantiles_by_the_regression_and_its_state():
+    # Head: weights 0, biases 1, 0, ln(e - 1) -> z = 1, 1 + ln 2, 2 + ln 2 at each step.
+    torch.manual_seed(5)
+    model = LSTMForecaster(
+        n_features=3, horizon=2, quantiles=(0.1, 0.5, 0.9), hidden_size=4,
+        volatility_scaling=_module_settings(),
+    ).eval()  # fmt: skip
+    with torch.no_grad():
+        model.head.weight.zero_()
+        model.head.bias.copy_(torch.tensor([1.0, 0.0, math.log(math.e - 1)] * 2))
+        model.volatility.correction.weight.fill_(0.1)  # the state enters log sigma^2
+    window = torch.randn(2, 5, 3)
+    out = model(window)
+    state = model.lstm(window)[0][:, -1, :]
+    last = window[:, -1, :]
+    centred = torch.stack([last[:, 2] * 2.0, last[:, 0] * 0.5], dim=-1)
+    slope = torch.tensor([[0.5, 1.0], [-0.5, 0.25]])
+    correction = 0.1 * state.sum(dim=-1, keepdim=True)  # the same for both steps
+    log_var = torch.tensor([0.2, -0.4]) + centred @ slope.T + 2 * correction
+    sigma = torch.exp(0.5 * log_var) / torch.tensor([0.5, 0.25])
+    z = torch.tensor([1.0, 1.0 + math.log(2.0), 2.0 + math.log(2.0)])
+    expected = sigma[:, :, None] * z - torch.tensor([0.1, -0.2])[None, :, None]
+    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-6)
