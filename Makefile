@@ -67,6 +67,8 @@ MUTATED_SERVING := "lstm_forecast.serving.*" "lstm_forecast.onnx.forecaster_grap
 # The LSTM kind (network, loss, volatility-scaled head, parameters, fit, export) and the
 # model registry; also alone with `make mutation-models`. Not its DDP launchers
 # (lstm_distributed, train_distributed): they start processes (tools/mutation_reviewed.txt).
+# mutmut's first pass runs the whole selection, the service's tests included: hence the
+# shared smoke run here too.
 MUTATED_MODELS := "lstm_forecast.models.x_*" "lstm_forecast.models.base.*" \
 	"lstm_forecast.models.callbacks.*" "lstm_forecast.models.lstm.*" \
 	"lstm_forecast.models.lstm_export.*" "lstm_forecast.models.lstm_network.*" \
@@ -103,7 +105,8 @@ mutation-serving: install ## the same for serving/ and the forecaster's feature 
 		lstm_forecast.onnx.feature_graph
 
 mutation-models: install ## the same for the LSTM kind and the model registry
-	$(BIN)/mutmut run --max-children 2 $(MUTATED_MODELS)
+	$(SMOKE_FOR_MUTATION)
+	LSTM_FORECAST_SMOKE_SHARED=$(MUTATION_SMOKE) $(BIN)/mutmut run --max-children 2 $(MUTATED_MODELS)
 	$(BIN)/python tools/mutation_score.py lstm_forecast.models.__init__ lstm_forecast.models.base \
 		lstm_forecast.models.callbacks lstm_forecast.models.lstm lstm_forecast.models.training \
 		lstm_forecast.models.volatility_scaling
