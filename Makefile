@@ -11,7 +11,7 @@ export KEDRO_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 
-.PHONY: install run serve test viz mlflow-ui bench lint format clean mutation mutation-ingestion mutation-edges mutation-serving
+.PHONY: install run serve test viz mlflow-ui bench lint format clean mutation mutation-ingestion mutation-edges mutation-serving mutation-models
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,17 @@ MUTATED_EDGES := "lstm_forecast.models.ridge.*" "lstm_forecast.onnx.optimisation
 # in .mutation-smoke/ and shared by every mutant's pytest (LSTM_FORECAST_SMOKE_SHARED).
 MUTATED_SERVING := "lstm_forecast.serving.*" "lstm_forecast.onnx.forecaster_graph.*" \
 	"lstm_forecast.onnx.feature_graph.*"
+# The LSTM kind (network, loss, volatility-scaled head, parameters, fit, export) and the
+# model registry; also alone with `make mutation-models`. Not its DDP launchers
+# (lstm_distributed, train_distributed): they start processes (tools/mutation_reviewed.txt).
+# mutmut's first pass runs the whole selection, the service's tests included: hence the
+# shared smoke run here too.
+MUTATED_MODELS := "lstm_forecast.models.x_*" "lstm_forecast.models.base.*" \
+	"lstm_forecast.models.callbacks.*" "lstm_forecast.models.lstm.*" \
+	"lstm_forecast.models.lstm_export.*" "lstm_forecast.models.lstm_network.*" \
+	"lstm_forecast.models.lstm_params.*" "lstm_forecast.models.lstm_training.*" \
+	"lstm_forecast.models.training_data.*" "lstm_forecast.models.training_params.*" \
+	"lstm_forecast.models.volatility_scaling.*"
 MUTATION_SMOKE := $(CURDIR)/.mutation-smoke
 # The second test makes the MLflow registry the registered-model tests read (beside it).
 SMOKE_FOR_MUTATION = rm -rf $(MUTATION_SMOKE) && LSTM_FORECAST_SMOKE_SHARED=$(MUTATION_SMOKE) \
@@ -73,9 +84,9 @@ MUTATED := "lstm_forecast.timeseries.*" "lstm_forecast.onnx.contract.*" \
 	"lstm_forecast.lineage.*" "lstm_forecast.pipelines.features.*" \
 	"lstm_forecast.pipelines.reporting.*" "lstm_forecast.pipelines.backtest.*" \
 	"lstm_forecast.ohlcv_csv.*" "lstm_forecast.pipelines.ingestion.*" $(MUTATED_EDGES) \
-	$(MUTATED_SERVING)
+	$(MUTATED_SERVING) $(MUTATED_MODELS)
 
-mutation: install ## mutation score of the torch-free core and the ingestion, features, reporting, backtest and variants code, the ridge kind, datasets/, the service and the forecaster graphs (~18 min on 2 cores before the last seven were added)
+mutation: install ## mutation score of the torch-free core and the ingestion, features, reporting, backtest and variants code, the ridge and LSTM kinds, the model registry, datasets/, the service and the forecaster graphs (~18 min on 2 cores before the last seven were added)
 	$(SMOKE_FOR_MUTATION)
 	LSTM_FORECAST_SMOKE_SHARED=$(MUTATION_SMOKE) $(BIN)/mutmut run --max-children 2 $(MUTATED)
 	$(BIN)/python tools/mutation_score.py --fail-under 90
@@ -94,6 +105,13 @@ mutation-serving: install ## the same for serving/ and the forecaster's feature 
 	LSTM_FORECAST_SMOKE_SHARED=$(MUTATION_SMOKE) $(BIN)/mutmut run --max-children 2 $(MUTATED_SERVING)
 	$(BIN)/python tools/mutation_score.py lstm_forecast.serving lstm_forecast.onnx.forecaster_graph \
 		lstm_forecast.onnx.feature_graph
+
+mutation-models: install ## the same for the LSTM kind and the model registry
+	$(SMOKE_FOR_MUTATION)
+	LSTM_FORECAST_SMOKE_SHARED=$(MUTATION_SMOKE) $(BIN)/mutmut run --max-children 2 $(MUTATED_MODELS)
+	$(BIN)/python tools/mutation_score.py lstm_forecast.models.__init__ lstm_forecast.models.base \
+		lstm_forecast.models.callbacks lstm_forecast.models.lstm lstm_forecast.models.training \
+		lstm_forecast.models.volatility_scaling
 
 # Exits non-zero when a script fails (a missed goal is a printed NO, not a failure).
 bench: install ## the benchmarks in benchmarks/, printing side-by-side ratios

@@ -38,13 +38,31 @@ class LSTMForecaster(pl.LightningModule):
         window_length: int | None = None,
         feature_names: list[str] | None = None,
         volatility_scaling: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__()
+    ) -> None:  # pragma: no mutate block
         # window_length and feature_names are not used by the network; they travel in the
         # checkpoint so that export can describe the model without other inputs.
         # volatility_scaling: None, or ``volatility_scaling.scaling_settings`` (the head's
         # quantiles are then standardised and scaled by a log-variance regression).
+        # save_hyperparameters reads the arguments from the calling frame, which must be a
+        # function named __init__; mutmut renames the functions it mutates, so __init__ only
+        # records them (unmutated) and _build makes the layers (mutated, `make mutation`).
+        super().__init__()
         self.save_hyperparameters()
+        self._build(
+            n_features, horizon, quantiles, hidden_size, num_layers, dropout, volatility_scaling
+        )
+
+    def _build(
+        self,
+        n_features: int,
+        horizon: int,
+        quantiles: tuple[float, ...] | list[float],
+        hidden_size: int,
+        num_layers: int,
+        dropout: float,
+        volatility_scaling: dict[str, Any] | None,
+    ) -> None:
+        """The LSTM, the monotone head and (optionally) the volatility-scaled output."""
         self.n_quantiles = len(quantiles)
         self.horizon = horizon
         self.lstm = nn.LSTM(
