@@ -33,7 +33,7 @@ serve: install ## the forecasting service on http://$(HOST):$(PORT) (page at /, 
 # --dist loadscope keeps each test module on one worker, so a module's set-up (a tracked
 # run, the fault-injection runs, a live server) is made once, not once per worker.
 test: install ## the whole test suite (small `smoke` settings), on two workers
-	$(BIN)/python -m pytest -n 2 --dist loadscope
+	$(BIN)/python -m pytest -n 2 --dist loadscope --no-loadscope-reorder
 
 test-fast: install ## the edit loop: only tests that start no `kedro run`, server or browser
 	$(BIN)/python -m pytest -n 2 -m "not e2e and not browser"

@@ -39,8 +39,17 @@ SIZES = (("default h32", 32, 1), ("large h128x2", 128, 2))
 GOAL_BATCH1, GOAL_BATCH256, GOAL_SIZE = 4.0, 2.0, 1 / 3
 
 
+_BUILT: dict[tuple[int, int], tuple[object, dict[str, object]]] = {}
+
+
 def build_models(hidden: int, layers: int, params: dict) -> tuple[object, dict[str, object]]:
-    """The torch model and its fp32 / opt / int8 ONNX files."""
+    """The torch model and its fp32 / opt / int8 ONNX files (made once per size)."""
+    if (hidden, layers) not in _BUILT:
+        _BUILT[hidden, layers] = _build_models(hidden, layers, params)
+    return _BUILT[hidden, layers]
+
+
+def _build_models(hidden: int, layers: int, params: dict) -> tuple[object, dict[str, object]]:
     import torch
 
     from lstm_forecast.models.lstm_export import export_checkpoint

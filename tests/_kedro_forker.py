@@ -19,6 +19,7 @@ tests) do not come here: they start their own process.
 from __future__ import annotations
 
 import atexit
+import importlib
 import json
 import os
 import sys
@@ -48,6 +49,12 @@ import torch  # noqa: E402, F401
 import lstm_forecast.pipeline_registry  # noqa: E402, F401
 from lstm_forecast.models import lstm, ridge  # noqa: E402, F401
 from lstm_forecast.onnx import forecaster_graph  # noqa: E402, F401
+
+# What the first dynamo export of a run imports (networkx, onnx's reference ops, onnxscript):
+# about 0.6 s a run. Imports only: an export made here would pin later exports' axes
+# (lstm_forecast.models.lstm_export, (b)).
+for _module in ("networkx", "onnx.reference", "onnxscript", "torch.onnx._internal.exporter._core"):
+    importlib.import_module(_module)
 
 
 def _become_kedro(request: dict) -> None:

@@ -68,9 +68,35 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         reads_smoke = "smoke_project" in getattr(item, "fixturenames", ()) and not made
         if reads_smoke or _starts_processes(item, skip=("smoke_project",) if made else ()):
             item.add_marker(pytest.mark.e2e)
-    # The long tests first: two workers then finish together instead of one waiting on the
-    # last long module (the order within each group, and so within each module, is kept).
-    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+    # The long tests first, the longest modules first of all: two workers then finish
+    # together instead of one waiting on the last long module (the order within each group,
+    # and so within each module, is kept). `make test` passes --no-loadscope-reorder, or
+    # xdist would reorder modules by their number of tests.
+    items.sort(key=_schedule_rank)
+
+
+# The modules that take longest (seconds on a quiet 2-core machine, `--durations=0`),
+# longest first. A module missing here only runs later among the end-to-end ones.
+_LONGEST_MODULES = (
+    "tests/test_fault_injection.py",  # 80-105
+    "tests/benchmarks/test_run_all_optional.py",  # 55
+    "tests/integrations/test_dask_runner.py",  # 75
+    "tests/benchmarks/test_run_all.py",  # 50
+    "tests/models/test_distributed.py",  # 56
+    "tests/models/test_lstm_export.py",  # 40
+    "tests/integrations/test_mlflow_tracking.py",  # 35-45
+    "tests/pipelines/tuning/test_run.py",  # 30
+    "tests/onnx/test_optimisation.py",  # 28
+    "tests/models/test_registry.py",  # 25
+    "tests/test_end_to_end.py",  # 25
+    "tests/test_intervals.py",  # 21
+)
+
+
+def _schedule_rank(item: pytest.Item) -> tuple[bool, int]:
+    module = item.nodeid.split("::", 1)[0]
+    rank = _LONGEST_MODULES.index(module) if module in _LONGEST_MODULES else len(_LONGEST_MODULES)
+    return item.get_closest_marker("e2e") is None, rank
 
 
 # A test that calls one of these (itself or in a fixture it uses) starts another process.

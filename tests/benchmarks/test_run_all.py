@@ -3,6 +3,9 @@
 ``run_all.py --quick`` runs each script in its own process; it exits 1 when one fails
 (a missed goal is only a printed NO). A script that raises is what makes it fail, checked
 here with a throw-away script in a copy of the folder.
+
+The optional scripts (minutes at full size) run in tests/benchmarks/test_run_all_optional.py:
+a module of its own, so that the two halves run on two test workers at once.
 """
 
 from __future__ import annotations
@@ -32,12 +35,33 @@ def _run_all(folder: Path, *args: str, timeout: float) -> subprocess.CompletedPr
     )
 
 
-def test_every_benchmark_runs_at_tiny_sizes() -> None:
-    result = _run_all(BENCHMARKS, timeout=1500)
+def scripts(optional: bool) -> list[str]:
+    """The benchmarks ``run_all.py`` finds, the optional ones or the others."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import run_all
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    return [name for name in run_all.discover() if (name in run_all.OPTIONAL) is optional]
+
+
+def run_quick(names: list[str]) -> None:
+    """``run_all.py --quick --only <names>``: each runs, none fails."""
+    assert names
+    result = _run_all(BENCHMARKS, f"--only={','.join(names)}", timeout=1500)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-4000:]
-    for script in sorted(BENCHMARKS.glob("bench_*.py")):
-        assert f"===== {script.name} --quick" in result.stdout  # discovered, none left out
+    for name in names:
+        assert f"===== bench_{name}.py --quick" in result.stdout
     assert "FAILED" not in result.stdout
+
+
+def test_every_benchmark_is_in_one_of_the_two_halves() -> None:
+    found = sorted(path.stem.removeprefix("bench_") for path in BENCHMARKS.glob("bench_*.py"))
+    assert sorted(scripts(optional=False) + scripts(optional=True)) == found
+
+
+def test_every_benchmark_but_the_optional_ones_runs_at_tiny_sizes() -> None:
+    run_quick(scripts(optional=False))
 
 
 def test_a_failing_script_fails_the_run(tmp_path: Path) -> None:

@@ -93,6 +93,49 @@ def test_a_second_writer_is_refused_with_who_holds_the_lock(tmp_path: Path) -> N
     assert FileLock(path).acquire()  # the holder ended: free again
 
 
+_LOCK_THEN_WRITE = """
+import fcntl, json, os, socket, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+fcntl.lockf(fd, fcntl.LOCK_EX)
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+if float(sys.argv[2]) >= 0:
+    details = dict(pid=os.getpid(), host=socket.gethostname(), command="kedro run", started="x")
+    os.pwrite(fd, json.dumps(details).encode(), 0)
+sys.stdin.read()
+"""
+
+
+@pytest.mark.parametrize("delay", [0.3, -1.0], ids=["written late", "never written"])
+def test_a_run_refused_before_the_holder_wrote_its_details_waits_for_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, delay: float
+) -> None:
+    # The holder locks first and writes who it is a moment later; a run refused in that
+    # moment waits for the details (up to DETAILS_WAIT_S) instead of naming nobody.
+    monkeypatch.setattr(run_lock, "DETAILS_WAIT_S", 1.5)
+    path = tmp_path / "data" / ".kedro-run.lock"
+    path.parent.mkdir()
+    child = subprocess.Popen(
+        [sys.executable, "-c", _LOCK_THEN_WRITE, str(path), str(delay)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout.readline().strip() == "locked"
+        refused = FileLock(path)
+        assert not refused.acquire()
+        assert refused.last_text == ""  # refused before the details were there
+        message = str(run_lock.refusal(tmp_path / "data", refused))
+    finally:
+        child.stdin.close()
+        child.wait(timeout=30)
+    if delay >= 0:
+        assert message.startswith(f'another kedro run (pid {child.pid}, started x, "kedro run")')
+    else:
+        assert message.startswith("another kedro run (details not written yet) is writing")
+
+
 def test_a_killed_holders_lock_is_taken_over_and_logged(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

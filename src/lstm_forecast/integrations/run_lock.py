@@ -37,6 +37,7 @@ import os
 import shlex
 import socket
 import sys
+import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePath
@@ -216,19 +217,32 @@ def _top_folder(path: Path, project: Path) -> str | None:
     return parts[0] if len(parts) > 1 else None
 
 
+# A holder writes its details just after it takes the lock; a run refused in between
+# waits this long for them rather than say nothing of who holds it.
+DETAILS_WAIT_S = 2.0
+
+
 def refusal(root: Path, lock: FileLock) -> RunLockedError:
     """The message for a run that found ``lock`` taken: who holds it, what to do."""
-    holders = [Holder.parse(lock.last_text)]
-    if holders[0] is None or not _alive(
-        holders[0]
-    ):  # the main lock shared by side runs: they say who they are
-        holders = [Holder.parse(_peek(p)) for p in sorted(root.glob(".kedro-run-*.lock"))]
-    described = [h.describe() for h in holders if h is not None] or ["details not written yet"]
-    who = "; ".join(described)
+    deadline = time.monotonic() + DETAILS_WAIT_S
+    text = lock.last_text
+    while not (described := _holders(root, text)) and time.monotonic() < deadline:
+        time.sleep(0.02)
+        text = _peek(lock.path)
+    who = "; ".join(described or ["details not written yet"])
     return RunLockedError(
         f"another kedro run ({who}) is writing to {_shown(root)}/; wait for it, or run "
         "this one with --env/--params pointing at another data folder"
     )
+
+
+def _holders(root: Path, text: str) -> list[str]:
+    """Who holds the lock whose file says ``text``, or the side runs sharing it."""
+    holders = [Holder.parse(text)]
+    if holders[0] is None or not _alive(holders[0]):
+        # The main lock shared by side runs: they say who they are.
+        holders = [Holder.parse(_peek(p)) for p in sorted(root.glob(".kedro-run-*.lock"))]
+    return [h.describe() for h in holders if h is not None]
 
 
 def _shown(root: Path) -> str:
