@@ -87,6 +87,11 @@ def test_d_export_of_a_train_mode_model_has_dropout_off(checkpoint):
     np.testing.assert_array_equal(_run(exported, windows), _run(exported, windows))
 
 
+# The legacy exporter's own notices (deprecated, traced): about torch, not this project.
+@pytest.mark.filterwarnings("ignore:You are using the legacy TorchScript:DeprecationWarning")
+@pytest.mark.filterwarnings("ignore:The feature will be removed:DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
+@pytest.mark.filterwarnings("ignore:Exporting a model to ONNX with a batch_size:UserWarning")
 @pytest.mark.parametrize("exporter", ["dynamo", "torchscript"])
 def test_e_an_export_carries_no_debugging_metadata_or_local_paths(
     dynamo_export, checkpoint, exporter

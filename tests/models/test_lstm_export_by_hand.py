@@ -218,6 +218,11 @@ def _run(model: onnx.ModelProto, windows: np.ndarray) -> np.ndarray:
     return session.run([OUTPUT_NAME], {INPUT_NAME: windows})[0]
 
 
+# The legacy exporter's own notices (deprecated, traced): about torch, not this project.
+@pytest.mark.filterwarnings("ignore:You are using the legacy TorchScript:DeprecationWarning")
+@pytest.mark.filterwarnings("ignore:The feature will be removed:DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
+@pytest.mark.filterwarnings("ignore:Exporting a model to ONNX with a batch_size:UserWarning")
 def test_a_real_export_in_this_process_agrees_with_torch():
     # torchscript: a dynamo export takes 3-15 s per mutant (tests/models/test_lstm_export.py
     # exports with dynamo, in the suite).
