@@ -66,7 +66,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     made = shared is not None and (shared / "smoke-shared" / "passed").exists()
     for item in items:
         reads_smoke = "smoke_project" in getattr(item, "fixturenames", ()) and not made
-        if reads_smoke or _starts_processes(item, skip=("smoke_project",) if made else ()):
+        skip = _BARE_PROCESS_FIXTURES + (("smoke_project",) if made else ())
+        if reads_smoke or _starts_processes(item, skip=skip):
             item.add_marker(pytest.mark.e2e)
     # The long tests first, the longest modules first of all: two workers then finish
     # together instead of one waiting on the last long module (the order within each group,
@@ -100,6 +101,10 @@ def _schedule_rank(item: pytest.Item) -> tuple[bool, int]:
 
 
 # A test that calls one of these (itself or in a fixture it uses) starts another process.
+# Fixtures that start only a bare interpreter (a pid that has exited, one that sleeps), once
+# per module in milliseconds: a test using them stays a unit test, and so stays in
+# `make mutation`'s selection (-m "not e2e"), which reaches the stale-file cleanup only so.
+_BARE_PROCESS_FIXTURES = ("dead_pid", "live_pid")
 _PROCESS_STARTERS = ("run_kedro(", "run_command(", "modules_loaded(", "subprocess.", "Popen(")
 
 
