@@ -75,3 +75,18 @@ def test_folds_that_do_not_fit_are_refused_in_these_words():
         "A backtest of 2 folds x 50 test bars with 30 validation bars does not fit in 189 bars "
         "with a training window left; lower backtest.test_bars or backtest.val_bars."
     )
+
+
+def test_an_asset_that_ends_before_the_test_block_does_not_end_the_others():
+    # AAA's 150 bars end before the fold's test rows (250..299 of the shared time axis).
+    short = make_candles(150).assign(asset="AAA")
+    long = make_candles(300, seed=4).assign(asset="BBB", segment=1)
+    both = pd.concat([short, long], ignore_index=True)
+    plan = plan_folds(both, PARAMS, folds=2)["folds"][1]
+    table, _, data, test_ends = _fold_data(both, plan, PARAMS)
+    assert test_ends.tolist() == list(range(150 + 249, 150 + 298))  # BBB's origins only
+    got = _baselines(table, test_ends, plan, data, PARAMS)
+    median = data.quantiles.index(0.5)
+    np.testing.assert_allclose(
+        got["random_walk"][:, 0, median], table["close"].to_numpy()[test_ends]
+    )
