@@ -21,20 +21,13 @@ from kedro.io import DataCatalog
 from kedro.pipeline import Node, Pipeline
 
 from lstm_forecast.integrations import run_lock
-from lstm_forecast.integrations.run_lock import (
-    FileLock,
-    Holder,
-    RunLockedError,
-    RunLockHooks,
-    command_line,
-    data_root,
-    plan,
-)
+from lstm_forecast.integrations.lock_file import FileLock, Holder, command_line
+from lstm_forecast.integrations.run_lock import RunLockedError, RunLockHooks, data_root, plan
 
 _HOLD = """
 import sys
 from pathlib import Path
-from lstm_forecast.integrations.run_lock import FileLock
+from lstm_forecast.integrations.lock_file import FileLock
 locks = [FileLock(Path(p), shared=s == "shared") for p, s in zip(sys.argv[1::2], sys.argv[2::2])]
 print(all(lock.acquire() for lock in locks), flush=True)
 sys.stdin.read()
@@ -152,7 +145,7 @@ def test_a_killed_holders_lock_is_taken_over_and_logged(
     )
     path.write_text(json.dumps(stale.__dict__))
     lock = FileLock(path)
-    with caplog.at_level(logging.WARNING, logger=run_lock.__name__):
+    with caplog.at_level(logging.WARNING, logger="lstm_forecast.integrations.lock_file"):
         assert lock.acquire()
     assert f"its holder (pid {dead_pid}, started 2026-01-01 00:00:00 UTC" in caplog.text
     assert "was killed" in caplog.text

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from lstm_forecast.integrations.run_lock import FileLock
+from lstm_forecast.integrations.lock_file import FileLock
 
 from ..conftest import KEDRO, copy_project, kedro_env, run_kedro
 from ..serving.conftest import Server, post_json, window
