@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging.config
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import sys
 from multiprocessing.context import BaseContext
@@ -55,3 +56,11 @@ def start_method() -> str:
     """``"forkserver"``, with ``PRELOAD`` set, for APIs that take a method's name (torch's)."""
     context()
     return "forkserver"
+
+
+def start_server() -> None:
+    """Start the server now, ``PRELOAD`` imported, for a library that starts its own
+    children through the forkserver (the Dask runner's local workers): whoever starts the
+    server sets what it imports, and Dask would start it with only its own packages."""
+    context()
+    multiprocessing.forkserver.ensure_running()
