@@ -6,9 +6,10 @@ shipped year's windows (the ingestion and features pipelines run first, in a tem
 of the project), base parameters, every epoch run (early stopping off). Two figures each:
 - in the ranks: training windows x epochs / rank 0's fit time (Trainer, process group,
   training and validation epochs; from the training summary);
-- whole call: the same windows / the wall time of ``fit``, spawning the workers included
-  (each imports torch and Lightning afresh).
-Both sizes use the same spawn path, so the ratio is DDP's scaling, not the spawn's cost.
+- whole call: the same windows / the wall time of ``fit``, starting the workers included
+  (forked from the forkserver of ``models.fresh_process``; the first fit of this process
+  also starts that server, which imports torch and Lightning once).
+Both sizes use the same start path, so the ratio is DDP's scaling, not the start's cost.
 
 Memory: what a spawned rank holds of a large feature matrix when it receives the matrix as a
 pickled numpy array (a private copy per rank) against a tensor in shared memory (what the

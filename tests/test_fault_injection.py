@@ -12,7 +12,7 @@ second copy's leftovers are moved beside the same datasets there).
 
 The killed runs are Kedro sessions forked from a process that imported everything once
 (tests/_kedro_fork_server.py), which cuts each from about 6 s of CPU to well under that; the
-run after them is the real `kedro run` CLI.
+run after them is the real `kedro run` CLI (``run_kedro``, as in every other test).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import pytest
 
 from lstm_forecast.datasets._faults import FAULT_ENV
 
-from .conftest import kedro_env
+from .conftest import kedro_env, run_kedro
 
 pytestmark = pytest.mark.e2e
 
@@ -160,15 +160,9 @@ class _Worker:
                 leftover.rename(self.project / folder.relative_to(other.project) / leftover.name)
 
     def run_whole(self) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(  # the real CLI, as a user would run it
-            [str(Path(sys.executable).parent / "kedro"), "run", "--env=smoke"],
-            cwd=self.project,
-            env=_ENV,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=600,
-        )
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("COLUMNS", _ENV["COLUMNS"])
+            return run_kedro(self.project, "run", "--env=smoke", check=False)
 
 
 @pytest.fixture(scope="module")

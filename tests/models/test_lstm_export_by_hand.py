@@ -20,7 +20,7 @@ import torch
 from onnx import TensorProto, helper
 
 from lstm_forecast.errors import ArtifactError
-from lstm_forecast.models import lstm_export
+from lstm_forecast.models import fresh_process, lstm_export
 from lstm_forecast.models.lstm_export import export_checkpoint, export_module
 from lstm_forecast.models.lstm_network import LSTMForecaster, model_from_checkpoint
 from lstm_forecast.onnx.contract import INPUT_NAME, OUTPUT_NAME, shape_of
@@ -74,6 +74,9 @@ def test_a_process_claims_its_one_export_once():
     assert not lstm_export._claim_this_process()
 
 
+_adopted: list = []
+
+
 class _Pool:
     """Runs the submitted call inline and records how the pool was made."""
 
@@ -96,7 +99,10 @@ class _Pool:
 def recorded(monkeypatch):
     calls = []
     _Pool.made = []
+    _adopted.clear()
     monkeypatch.setattr(lstm_export, "ProcessPoolExecutor", _Pool)
+    # The child's first step; inline here, it would reset this worker's logging.
+    monkeypatch.setattr(fresh_process, "adopt", _adopted.append)
 
     def export_bytes(checkpoint, export):
         calls.append((checkpoint, export))
@@ -106,16 +112,17 @@ def recorded(monkeypatch):
     return calls
 
 
-def test_the_first_export_of_a_process_runs_in_it_and_later_ones_in_a_spawned_one(recorded):
+def test_the_first_export_of_a_process_runs_in_it_and_later_ones_in_a_fresh_one(recorded):
     export = {"exporter": "dynamo", "opset": 18}
     model = export_checkpoint({"c": 1}, export)
-    assert recorded == [({"c": 1}, export)] and _Pool.made == []
+    assert recorded == [({"c": 1}, export)] and _Pool.made == [] and _adopted == []
     assert {op.domain: op.version for op in model.opset_import}[""] == 18
     export_checkpoint({"c": 2}, export)  # isolate_process defaults to on
     assert recorded[1] == ({"c": 2}, export)
     assert len(_Pool.made) == 1
     assert _Pool.made[0]["max_workers"] == 1
-    assert _Pool.made[0]["mp_context"].get_start_method() == "spawn"
+    assert _Pool.made[0]["mp_context"].get_start_method() == "forkserver"
+    assert _adopted == [fresh_process.caller_state()]  # the child runs as this process would
     export_checkpoint({"c": 3}, export | {"isolate_process": False})
     assert len(_Pool.made) == 1 and len(recorded) == 3
 

@@ -19,6 +19,7 @@ The launch checks (``relaunch_refusal``) live in ``lstm_params``, which every pa
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import socket
@@ -31,7 +32,10 @@ import numpy as np
 
 from lstm_forecast.integrations import mlflow_tracking as tracking
 
+from . import fresh_process
 from .lstm_params import SPAWN, launched_externally
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from .base import TrainedModel, TrainingData
@@ -84,13 +88,14 @@ def _spawn(data: TrainingData, params: LstmParams) -> TrainedModel:
                     worker_params(params),
                     str(result),
                     tracking.handoff(),
+                    fresh_process.caller_state(),
                 ),
                 nprocs=processes,
-                start_method="spawn",
+                # Forked from a server that imported torch and Lightning once (fresh_process),
+                # not a new interpreter per rank.
+                start_method=fresh_process.start_method(),
             )
         except (mp.ProcessRaisedException, mp.ProcessExitedException) as error:
-            # An exit without a traceback is usually a script that starts training without
-            # an `if __name__ == "__main__":` guard (spawned workers import the main module).
             raise RuntimeError(f"A DDP worker process failed: {error}") from None
         # Our own file, written by rank 0 a moment ago.
         with result.open("rb") as stream:
@@ -107,8 +112,10 @@ def _worker(
     params: LstmParams,
     result: str,
     tracked_run: tuple[str, str, int] | None,
+    caller: fresh_process.CallerState,
 ) -> None:
     """One spawned rank: join the process group on this machine, train, rank 0 hands back."""
+    fresh_process.adopt(caller)
     os.environ.update(
         MASTER_ADDR="127.0.0.1",
         MASTER_PORT=str(port),
@@ -122,6 +129,7 @@ def _worker(
     if tracked_run is not None:  # epoch losses into the `kedro run`'s MLflow run (rank 0 logs)
         tracking.bind_run(*tracked_run)
     trained = train_rank(replace(skeleton, matrix=matrix.numpy(), targets=targets.numpy()), params)
+    logger.info("DDP rank %d of %d finished its share of the fit.", rank, processes)
     if trained is not None:
         partial = f"{result}.partial"
         with open(partial, "wb") as stream:

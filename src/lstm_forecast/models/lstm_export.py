@@ -12,14 +12,14 @@ Measured with torch 2.13 (each guarded here, each with a test):
 
 For (b) a process exports at most one LSTM: the first export of a process runs in it
 (measured: neither Lightning training nor earlier dynamo exports of other modules in the
-process pin its axes), every later one in a freshly spawned process. A default `kedro run`
-exports one LSTM, so it spawns nothing and imports torch once.
+process pin its axes), every later one in a child forked from Python's forkserver
+(``fresh_process``): it has imported torch and this module and exported nothing. A default
+`kedro run` exports one LSTM, so it starts no child.
 """
 
 from __future__ import annotations
 
 import io
-import multiprocessing
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -31,6 +31,7 @@ from lstm_forecast.errors import ArtifactError
 from lstm_forecast.onnx.contract import INPUT_NAME, OUTPUT_NAME
 from lstm_forecast.onnx.exporter_metadata import without_exporter_metadata
 
+from . import fresh_process
 from .lstm_network import LSTMForecaster, model_from_checkpoint
 
 EXPORTERS = ("dynamo", "torchscript")
@@ -54,10 +55,7 @@ def export_checkpoint(checkpoint: dict[str, Any], export: dict[str, Any]) -> onn
     if export["exporter"] not in EXPORTERS:
         raise ValueError(f"export.exporter must be one of {EXPORTERS}, not {export['exporter']!r}.")
     if export.get("isolate_process", True) and not _claim_this_process():
-        # (b): a spawned interpreter has no exporter state left from an earlier export.
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-            payload = pool.submit(_export_bytes, checkpoint, export).result()
+        payload = _export_in_a_fresh_process(checkpoint, export)
     else:
         payload = _export_bytes(checkpoint, export)
     model = onnx.load_model_from_string(payload)
@@ -79,6 +77,20 @@ def _claim_this_process() -> bool:
             return False
         _STATE["lstm_exported_here"] = True
         return True
+
+
+def _export_in_a_fresh_process(checkpoint: dict[str, Any], export: dict[str, Any]) -> bytes:
+    # (b): a new child per export, so no export sees another's exporter state.
+    with ProcessPoolExecutor(max_workers=1, mp_context=fresh_process.context()) as pool:
+        state = fresh_process.caller_state()
+        return pool.submit(_export_in_child, state, checkpoint, export).result()
+
+
+def _export_in_child(
+    state: fresh_process.CallerState, checkpoint: dict[str, Any], export: dict[str, Any]
+) -> bytes:
+    fresh_process.adopt(state)
+    return _export_bytes(checkpoint, export)
 
 
 def _export_bytes(checkpoint: dict[str, Any], export: dict[str, Any]) -> bytes:
