@@ -11,6 +11,7 @@ import yaml
 from matplotlib.figure import Figure
 
 from lstm_forecast import models
+from lstm_forecast.pipelines.features.nodes import build_features
 from lstm_forecast.pipelines.reporting import create_pipeline
 from lstm_forecast.pipelines.reporting.nodes import (
     compute_forecast_metrics,
@@ -21,9 +22,12 @@ from lstm_forecast.pipelines.reporting.nodes import (
     summarise_run,
 )
 from lstm_forecast.pipelines.reporting.params import ReportingParams
+from lstm_forecast.timeseries import baselines as baseline_kinds
 from lstm_forecast.timeseries import forecasts
+from tests.synthetic import make_candles
 
 from ...conftest import PROJECT_ROOT
+from ..conftest import FEATURES
 
 REPORTING = ReportingParams.model_validate(
     yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_reporting.yml").read_text())["reporting"]
@@ -283,3 +287,58 @@ def test_summary_text_is_its_log_lines_and_strips_trailing_slashes_only(scored, 
     assert summary["reports"] == ["out/RUN_X/a"]
     assert summary["text"] == caplog.records[-1].getMessage().split("\n")
     assert summary["text"][-1] == "  Reports in out/RUN_X/ (browse them with `kedro viz run`)."
+
+
+def test_two_assets_baselines_by_hand_from_each_assets_own_rows():
+    # Two assets of 300 hourly bars on the same dates, BBB at a tenth of AAA's price.
+    first, second = make_candles(300).assign(asset="AAA"), make_candles(300, seed=1)
+    second = second.assign(asset="BBB", segment=second["segment"] + 1)
+    second[["open", "high", "low", "close"]] *= 0.1
+    table = build_features(pd.concat([first, second], ignore_index=True), FEATURES)
+    ends = np.array([250, 260, 270, 555, 565])  # AAA's rows 250.., BBB's rows 255 and 265
+    windows = pd.DataFrame(
+        {"start_row": ends - 7, "end_row": ends, "asset": ["AAA"] * 3 + ["BBB"] * 2}
+    )
+    split = {"val_start": "2024-01-10T00:00:00+00:00"}  # bar 216 of each asset
+    step = np.ones((len(ends), 2, 3))  # the model's numbers do not matter, its layout does
+    model = forecasts.to_frame(
+        table["timestamp"].iloc[ends], ends, step, LEVELS, "1h", step[..., 0]
+    )
+    out = forecast_baselines(table, split, windows, REPORTING, m=model)
+    assert out.columns.tolist() == [
+        "origin_time", "h", "forecast_time", "last_close", "actual_close",
+        "q0.05", "q0.5", "q0.95", "model", "asset",
+    ]  # fmt: skip
+    assert out.index.equals(pd.RangeIndex(4 * 5 * 2))
+    assert list(dict.fromkeys(out["model"])) == list(baseline_kinds.BASELINES)
+    assert (out["forecast_time"] - out["origin_time"] == pd.to_timedelta(out["h"], "h")).all()
+    # Each asset's baselines: forecast_all on that asset's rows alone, its rows counted there.
+    expected = {
+        name: baseline_kinds.forecast_all(
+            table.iloc[rows].reset_index(drop=True),
+            ends[windows["asset"] == name] - rows.start,
+            pd.Timestamp(split["val_start"]),
+            horizon=2,
+            levels=np.array(LEVELS),
+            window_length=8,
+            decay=REPORTING.ewma_decay,
+        )
+        for name, rows in (("AAA", slice(0, 300)), ("BBB", slice(300, 600)))
+    }
+    close = table["close"].to_numpy()
+    for base in baseline_kinds.BASELINES:
+        mine = out[out["model"] == base]
+        assert mine["asset"].tolist() == np.repeat(windows["asset"], 2).tolist()
+        assert mine["origin_time"].tolist() == table["timestamp"].iloc[np.repeat(ends, 2)].tolist()
+        np.testing.assert_array_equal(mine["actual_close"], close[ends[:, None] + [1, 2]].ravel())
+        both = np.concatenate([expected["AAA"][base], expected["BBB"][base]]).reshape(-1, 3)
+        np.testing.assert_allclose(mine[["q0.05", "q0.5", "q0.95"]], both, rtol=1e-12)
+    # One asset without an asset column: the same numbers, and no asset column either.
+    alone = forecast_baselines(
+        table.iloc[:300].drop(columns="asset"), split, windows.iloc[:3].drop(columns="asset"),
+        REPORTING, m=model,
+    )  # fmt: skip
+    assert "asset" not in alone
+    pd.testing.assert_frame_equal(
+        alone, out[out["asset"] == "AAA"].drop(columns="asset").reset_index(drop=True)
+    )
