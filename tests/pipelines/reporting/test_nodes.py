@@ -333,6 +333,11 @@ def test_two_assets_baselines_by_hand_from_each_assets_own_rows():
         np.testing.assert_array_equal(mine["actual_close"], close[ends[:, None] + [1, 2]].ravel())
         both = np.concatenate([expected["AAA"][base], expected["BBB"][base]]).reshape(-1, 3)
         np.testing.assert_allclose(mine[["q0.05", "q0.5", "q0.95"]], both, rtol=1e-12)
+    # An asset without test windows (AAA here) is passed over, not the end of the loop.
+    pd.testing.assert_frame_equal(
+        forecast_baselines(table, split, windows.iloc[3:], REPORTING, m=model),
+        out[out["asset"] == "BBB"].reset_index(drop=True),
+    )
     # One asset without an asset column: the same numbers, and no asset column either.
     alone = forecast_baselines(
         table.iloc[:300].drop(columns="asset"), split, windows.iloc[:3].drop(columns="asset"),
