@@ -194,6 +194,17 @@ def copy_project(destination: Path, root: Path = ROOT) -> Path:
 
 
 # ------------------------------------------------------------------------------- summary
+def session_run(project: Path, env: str | None = None, pipelines: list[str] | None = None) -> None:
+    """A Kedro session run of ``project`` in this process (what `kedro run` does), for a
+    script's set-up: forked by ``run_all.py --quick``, it pays no imports of its own."""
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+
+    bootstrap_project(project)
+    with KedroSession.create(project_path=project, env=env) as session:
+        session.run(pipeline_names=pipelines)
+
+
 def summary_row(
     question: str, *, ours: str, reference: str, ratio: str, goal: str, met: bool | None
 ) -> dict[str, Any]:

@@ -36,14 +36,11 @@ MATRIX_MIB = 256  # the memory probe's matrix: ~ five years of one-minute candle
 def load_data(project: Path) -> tuple[Any, Any]:
     """The shipped year through the real ingestion and features pipelines; training data."""
     from kedro.framework.session import KedroSession
-    from kedro.framework.startup import bootstrap_project
 
     from lstm_forecast.models.training_data import training_data
     from lstm_forecast.models.training_params import TrainingParams
 
-    bootstrap_project(project)
-    with KedroSession.create(project_path=project) as session:
-        session.run(pipeline_names=["ingestion", "features"])
+    c.session_run(project, pipelines=["ingestion", "features"])
     with KedroSession.create(project_path=project) as session:
         context = session.load_context()
         training = TrainingParams.model_validate(context.params["training"])

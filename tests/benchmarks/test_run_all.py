@@ -52,7 +52,8 @@ def run_quick(names: list[str]) -> None:
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-4000:]
     for name in names:
         assert f"===== bench_{name}.py --quick" in result.stdout
-    assert "FAILED" not in result.stdout
+    # The table, not the scripts' own output: a set-up run's log may say FAILED of a check.
+    assert "FAILED" not in result.stdout[result.stdout.rindex("Summary (") :]
 
 
 def test_every_benchmark_is_in_one_of_the_two_halves() -> None:

@@ -91,8 +91,8 @@ import fcntl, json, os, socket, sys, time
 fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
 fcntl.lockf(fd, fcntl.LOCK_EX)
 print("locked", flush=True)
-time.sleep(float(sys.argv[2]))
-if float(sys.argv[2]) >= 0:
+if float(sys.argv[2]) >= 0:  # a negative delay: the details are never written
+    time.sleep(float(sys.argv[2]))
     details = dict(pid=os.getpid(), host=socket.gethostname(), command="kedro run", started="x")
     os.pwrite(fd, json.dumps(details).encode(), 0)
 sys.stdin.read()
