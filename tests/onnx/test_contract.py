@@ -338,3 +338,9 @@ def test_from_dict_makes_the_lengths_whole_numbers_as_a_json_reader_may_give_flo
     contract = OnnxContract.from_dict(values)
     assert (contract.window_length, contract.context_length) == (4, 9)
     assert type(contract.context_length) is int and type(contract.window_length) is int
+
+
+def test_a_feature_this_code_does_not_compute_is_named_in_the_refusal():
+    with pytest.raises(ArtifactError) as refused:
+        _contract(feature_names=("log_return", "made_up"))
+    assert "features ['made_up'] are not ones this code computes" in str(refused.value)
