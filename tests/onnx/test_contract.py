@@ -330,3 +330,17 @@ def test_a_context_or_feature_set_that_cannot_hold_the_features_is_refused(chang
     with pytest.raises(ArtifactError, match="Invalid ONNX contract") as error:
         _contract(**changes)
     assert named in str(error.value)
+
+
+def test_from_dict_makes_the_lengths_whole_numbers_as_a_json_reader_may_give_floats():
+    # A JSON writer elsewhere may store 4 as 4.0: the contract holds ints either way.
+    values = _contract(context_length=9).to_dict() | {"window_length": 4.0, "context_length": 9.0}
+    contract = OnnxContract.from_dict(values)
+    assert (contract.window_length, contract.context_length) == (4, 9)
+    assert type(contract.context_length) is int and type(contract.window_length) is int
+
+
+def test_a_feature_this_code_does_not_compute_is_named_in_the_refusal():
+    with pytest.raises(ArtifactError) as refused:
+        _contract(feature_names=("log_return", "made_up"))
+    assert "features ['made_up'] are not ones this code computes" in str(refused.value)
