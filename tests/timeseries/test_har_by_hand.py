@@ -28,12 +28,11 @@ def test_the_range_comes_from_high_and_low_without_a_log_high_low_column():
     )
 
 
-def test_the_bar_interval_is_the_most_common_step():
-    # Nanosecond times, as ingestion writes them (bar_interval reads asi8 as nanoseconds).
-    stamps = pd.Series(pd.Timestamp("2024-01-01") + pd.to_timedelta([0, 1, 2, 4], "h")).dt.as_unit(
-        "ns"
-    )
-    assert har.bar_interval(stamps) == pd.Timedelta(1, "h")
+@pytest.mark.parametrize("unit", ["ns", "us", "s"])
+def test_the_bar_interval_is_the_most_common_step_in_any_unit(unit):
+    # Ingestion writes nanoseconds; a column pandas 3 made in microseconds gave 1/1000 of it.
+    stamps = pd.Series(pd.Timestamp("2024-01-01") + pd.to_timedelta([0, 1, 2, 4], "h"))
+    assert har.bar_interval(stamps.dt.as_unit(unit)) == pd.Timedelta(1, "h")
 
 
 def test_naive_times_are_read_as_utc():

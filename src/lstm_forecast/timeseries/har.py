@@ -76,7 +76,8 @@ def design_matrix(
 
 def bar_interval(stamps: pd.Series) -> pd.Timedelta:
     """The data's bar interval: the most common gap between consecutive bars."""
-    steps = pd.Series(np.diff(pd.DatetimeIndex(stamps).asi8))
+    # In nanoseconds whatever the column's unit (pandas 3 also makes "us" columns).
+    steps = pd.Series(np.diff(pd.DatetimeIndex(stamps).as_unit("ns").asi8))
     return pd.Timedelta(int(steps.mode().iloc[0]), unit="ns")
 
 
