@@ -120,15 +120,11 @@ class DaskRunner(AbstractRunner):
             n_workers,
             self._threads_per_worker,
         )
-        # Workers fork from the forkserver that has torch, Lightning and the model code
-        # imported (models.fresh_process); spawned, each imported them afresh, ~4 s of CPU.
+        # Workers fork from the forkserver with torch and the model code imported (a spawned
+        # one imported them afresh, ~4 s of CPU); not daemons: the export starts a process.
         fresh_process.start_server()
-        settings = {
-            "distributed.worker.multiprocessing-method": "forkserver",
-            # Daemon processes may not start children, and the export stage starts one.
-            "distributed.worker.daemon": False,
-        }
-        with dask.config.set(settings):
+        settings = {"multiprocessing-method": "forkserver", "daemon": False}
+        with dask.config.set({f"distributed.worker.{key}": v for key, v in settings.items()}):
             cluster = LocalCluster(
                 n_workers=n_workers,
                 threads_per_worker=self._threads_per_worker,
@@ -140,9 +136,7 @@ class DaskRunner(AbstractRunner):
                 # free loopback port rather than 8787, which another run may hold.
                 scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                 silence_logs=logging.WARNING,
-                # A forked worker starts with the server's environment (from when it
-                # started); each Nanny sets this run's in its worker first.
-                env=dict(os.environ),
+                env=dict(os.environ),  # not the forkserver's, from when it started
             )
         return Client(cluster), cluster
 
