@@ -111,12 +111,19 @@ def test_the_asset_list_is_checked():
         clean_assets({}, "", _ingestion([]))
 
 
-def test_last_bar_drop_removes_each_files_newest_bar_whatever_the_row_order():
+def test_last_bar_drop_removes_each_files_newest_bar_whatever_the_row_order(caplog):
     rows = _hours("2024-01-01", 12)
     newest_first = _csv(rows[::-1])  # a download written newest first (the long ETH file)
     files = _files(AAA=_csv(rows), BBB=newest_first)
     kept, _ = clean_assets(files, "", _ingestion(["AAA", "BBB"]))
-    dropped, report = clean_assets(files, "", _ingestion(["AAA", "BBB"], last_bar="drop"))
+    with caplog.at_level("INFO", logger="lstm_forecast.pipelines.ingestion.nodes"):
+        dropped, report = clean_assets(files, "", _ingestion(["AAA", "BBB"], last_bar="drop"))
+    said = [r.getMessage() for r in caplog.records if "dropped the newest bar" in r.getMessage()]
+    assert said == [
+        f"data/01_raw/candles/{name}.csv: dropped the newest bar, 2024-01-01T11:00:00+00:00 "
+        "(ingestion.last_bar=drop)."
+        for name in ("AAA", "BBB")
+    ]
     for name in ("AAA", "BBB"):
         mine = dropped[dropped["asset"] == name]
         assert len(mine) == 11 and report["by_asset"][name]["rows_kept"] == 11
