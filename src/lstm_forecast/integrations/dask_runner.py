@@ -120,11 +120,13 @@ class DaskRunner(AbstractRunner):
             n_workers,
             self._threads_per_worker,
         )
-        # Workers fork from the forkserver with torch and the model code imported (a spawned
-        # one imported them afresh, ~4 s of CPU); not daemons: the export starts a process.
+        # Forked from the preloaded forkserver, not daemons (the export starts a process).
         fresh_process.start_server()
-        settings = {"multiprocessing-method": "forkserver", "daemon": False}
-        with dask.config.set({f"distributed.worker.{key}": v for key, v in settings.items()}):
+        settings = {
+            "distributed.worker.multiprocessing-method": "forkserver",
+            "distributed.worker.daemon": False,
+        }
+        with dask.config.set(settings):
             cluster = LocalCluster(
                 n_workers=n_workers,
                 threads_per_worker=self._threads_per_worker,

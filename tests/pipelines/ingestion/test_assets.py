@@ -100,8 +100,12 @@ def test_assets_of_different_intervals_are_refused():
     )
     files = _files(AAA=_csv(_hours("2024-01-01", 8)), BBB=_csv([daily]))
     ingestion = _ingestion(["AAA", "BBB"], asset_layouts={"BBB": {"interval": "1D"}})
-    with pytest.raises(CandleDataError, match="different bar intervals"):
+    with pytest.raises(CandleDataError) as refused:
         clean_assets(files, "", ingestion)
+    assert str(refused.value) == (
+        "The assets have different bar intervals (seconds: {'AAA': 3600.0, 'BBB': 86400.0}); one "
+        "model forecasts one interval. Fix: ingestion.interval, or ingestion.asset_layouts."
+    )
 
 
 def test_the_asset_list_is_checked():

@@ -46,21 +46,6 @@ def test_a_missing_asset_file_is_refused_word_for_word():
     )
 
 
-def test_assets_of_different_intervals_are_refused_word_for_word():
-    daily = "\n".join(
-        f"{s:%Y-%m-%d},{100 + i},{101 + i},{99 + i},{100 + i},5"
-        for i, s in enumerate(pd.date_range("2024-01-01", periods=8, freq="D"))
-    )
-    files = _files(AAA=_csv(_hours("2024-01-01", 8)), BBB=_csv([daily]))
-    ingestion = _ingestion(["AAA", "BBB"], asset_layouts={"BBB": {"interval": "1D"}})
-    with pytest.raises(CandleDataError) as refused:
-        clean_assets(files, "", ingestion)
-    assert str(refused.value) == (
-        "The assets have different bar intervals (seconds: {'AAA': 3600.0, 'BBB': 86400.0}); one "
-        "model forecasts one interval. Fix: ingestion.interval, or ingestion.asset_layouts."
-    )
-
-
 def test_raw_csv_takes_the_layout_of_its_stem():
     ingestion = _ingestion(["AAA"], raw_csv="data/01_raw/BBB.csv", asset_layouts={"BBB": PIPE_MS})
     candles, _ = clean_assets({}, _pipe_ms(8), ingestion)
