@@ -1,18 +1,21 @@
 """Kill `kedro run` in the middle of every dataset write: data/ is never left torn.
 
 For each dataset the smoke run writes (read from the pipeline and the catalog, so datasets
-added later are covered), a run of the node that writes it is killed with SIGKILL once half
-of that dataset's bytes have reached the disk (``LSTM_FORECAST_FAULT=<dataset>:<bytes>``,
-see ``lstm_forecast.datasets._faults``), and once more just before the rename that would
+added later are covered), a run is killed with SIGKILL once half of that dataset's bytes
+have reached the disk (``LSTM_FORECAST_FAULT=<dataset>:<bytes>``, see
+``lstm_forecast.datasets._faults``), and once more just before the rename that would
 publish ``model.onnx``. After each kill: the dataset's previous file is byte-identical, the
 bytes written so far sit in a temporary file beside it, and every dataset path holds a
 complete file (unchanged, or rewritten whole and loadable through the catalog). The next
-`kedro run` removes the temporary files and succeeds (one run, in the first copy, after the
-second copy's leftovers are moved beside the same datasets there).
+`kedro run` removes the temporary files and succeeds.
 
-The killed runs are Kedro sessions forked from a process that imported everything once
-(tests/_kedro_fork_server.py), which cuts each from about 6 s of CPU to well under that; the
-run after them is the real `kedro run` CLI (``run_kedro``, as in every other test).
+The killed runs are forks of one `kedro run --env=smoke` (a Kedro session in a process
+that imported everything once, tests/_kedro_fork_server.py), made at each dataset's save:
+the fork arms the fault as a run of that dataset's nodes would (the variable, then the
+project's hook on those nodes) and is killed; after the checks, the run saves the dataset
+itself and goes on to the next. So the pipeline runs once, not once per dataset (a node
+with several files trained or exported once per file). The run after them is the real
+`kedro run` CLI (``run_kedro``, as in every other test).
 """
 
 from __future__ import annotations
@@ -23,13 +26,13 @@ import shutil
 import signal
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from lstm_forecast.datasets._atomic import parse_temporary
 from lstm_forecast.datasets._faults import FAULT_ENV
 
 from .conftest import kedro_env, run_kedro
@@ -39,8 +42,6 @@ pytestmark = pytest.mark.e2e
 logger = logging.getLogger(__name__)
 
 FORK_SERVER = Path(__file__).with_name("_kedro_fork_server.py")
-# Killed runs go two at a time, each worker in its own copy of the project.
-_WORKERS = 2
 # Wide log lines, so that no message is split by a line break.
 _ENV = {**kedro_env(), "COLUMNS": "400"}
 
@@ -94,7 +95,7 @@ class _Sessions:
 
 
 class _Worker:
-    """Kills runs one after another in its own copy of the project, then runs it whole."""
+    """Kills every write from one run in its copy of the project, then runs it whole."""
 
     def __init__(self, project: Path) -> None:
         self.project = project
@@ -112,25 +113,37 @@ class _Worker:
             for p in folder.glob(".*.tmp")
         }
 
-    def kill(self, name: str, when: str) -> Kill:
-        spec = self.written[name]
-        before = self.temporaries()
-        log_file = self.project / "logs" / f"kill-{name}-{when}.log"
-        log_file.parent.mkdir(exist_ok=True)
-        # = `kedro run --env=smoke --nodes=<node and its in-memory inputs' makers>`, fault set
-        returncode = self.sessions.request(
-            op="run",
-            nodes=spec["nodes"],
-            env={FAULT_ENV: f"{name}:{when}"},
-            log=str(log_file),
-        )["returncode"]
-        log = " ".join(log_file.read_text().split())
+    def kill_all(self, jobs: list[tuple[str, str]]) -> list[Kill]:
+        """= `kedro run --env=smoke`, forked at each job's save (tests/_kedro_fork_server.py):
+        the fork, the fault set as for a run of the nodes writing that dataset, is killed;
+        the files are checked; then the run saves the dataset itself and goes on."""
+        logs = self.project / "logs"
+        requested = [
+            [name, when, str(logs / f"kill-{name}-{when}.log"), *self.written[name]["nodes"]]
+            for name, when in jobs
+        ]
+        kills, before = [], self.temporaries()
+        answer = self.sessions.request(
+            op="run", nodes=None, kill_at_saves=requested, log=str(logs / "forked-run.log")
+        )
+        while "killed" in answer:
+            name, _, when = answer["killed"].rpartition(":")
+            kills.append(self.inspect(name, when, answer["returncode"], before))
+            before = self.temporaries()
+            answer = self.sessions.request(op="continue")
+        assert answer["returncode"] == 0, "the run forked at each save failed: logs/forked-run.log"
+        self.sessions.close()
+        return kills
+
+    def inspect(self, name: str, when: str, returncode: int, before: dict[str, int]) -> Kill:
+        """What the killed write of ``name`` left: its temporary file, every dataset's file."""
+        log = " ".join((self.project / "logs" / f"kill-{name}-{when}.log").read_text().split())
         kill_at = log.rfind(f"{FAULT_ENV}: killing")
         message = log[kill_at:][:120] if kill_at >= 0 else log[-300:]
         path = self.paths[name]
         kill = Kill(
             name,
-            spec["node"],
+            self.written[name]["node"],
             f"{name}:{when}",
             returncode,
             message,
@@ -148,17 +161,6 @@ class _Worker:
                 self.previous[other] = self.paths[other].read_bytes()
         return kill
 
-    def kill_all(self, jobs: list[tuple[str, str]]) -> tuple[list[Kill], set[str]]:
-        kills = [self.kill(name, when) for name, when in jobs]
-        self.sessions.close()
-        return kills, set(self.temporaries())
-
-    def take_leftovers_of(self, other: _Worker) -> None:
-        """Move what the other copy's kills left into this copy, beside the same datasets."""
-        for folder in other.folders:
-            for leftover in folder.glob(".*.tmp"):
-                leftover.rename(self.project / folder.relative_to(other.project) / leftover.name)
-
     def run_whole(self) -> subprocess.CompletedProcess[str]:
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv("COLUMNS", _ENV["COLUMNS"])
@@ -167,35 +169,26 @@ class _Worker:
 
 @pytest.fixture(scope="module")
 def faults(smoke_project: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """Every dataset's killed run, on copies of the smoke project; then a full run in each."""
-    root = tmp_path_factory.mktemp("faults")
-    projects = [root / f"project{i}" for i in range(_WORKERS)]
-    for project in projects:
-        shutil.copytree(smoke_project, project, ignore=shutil.ignore_patterns("build", "logs"))
-    with ThreadPoolExecutor(_WORKERS) as pool:
-        workers = list(pool.map(_Worker, projects))
-    written = workers[0].written
+    """Every dataset's killed write, on a copy of the smoke project; then a full run there."""
+    project = tmp_path_factory.mktemp("faults") / "project"
+    shutil.copytree(smoke_project, project, ignore=shutil.ignore_patterns("build", "logs"))
+    worker = _Worker(project)
+    written = worker.written
     assert all(not Path(spec["filepath"]).is_absolute() for spec in written.values()), written
-    good = dict(workers[0].previous)
+    good = dict(worker.previous)
     jobs = [(name, str(max(1, len(good[name]) // 2))) for name in written]
     # A kill after the last byte, before the rename (the case the issue saw leave a .tmp).
     jobs.append(("lstm.onnx_model", "rename"))
-    with ThreadPoolExecutor(_WORKERS) as pool:
-        results = list(pool.map(lambda i: workers[i].kill_all(jobs[i::_WORKERS]), range(_WORKERS)))
-    order = [f"{name}:{when}" for name, when in jobs]
-    kills = sorted((k for result in results for k in result[0]), key=lambda k: order.index(k.fault))
+    kills = worker.kill_all(jobs)
     _log_table(kills)
-    # One whole run cleans up after every kill: the other copies' leftovers join the first's.
-    for other in workers[1:]:
-        workers[0].take_leftovers_of(other)
     return {
-        "projects": projects,
+        "project": project,
         "written": written,
         "good": good,
+        "faults": [f"{name}:{when}" for name, when in jobs],
         "kills": kills,
-        "leftovers": set().union(*(result[1] for result in results)),
-        "gathered": set(workers[0].temporaries()),
-        "final": workers[0].run_whole(),
+        "leftovers": set(worker.temporaries()),
+        "final": worker.run_whole(),
     }
 
 
@@ -211,12 +204,16 @@ def _log_table(kills: list[Kill]) -> None:
     logger.warning("Fault injection results:\n%s", "\n".join(lines))
 
 
+def _dataset_paths(faults: dict) -> list[Path]:
+    return [faults["project"] / spec["filepath"] for spec in faults["written"].values()]
+
+
 def test_the_datasets_under_test_are_every_file_the_smoke_run_wrote(faults):
     # The list comes from the pipeline and the catalog; every file a run leaves in the data
     # layers must be one of them (or a checkpoint's sha256 record), or a write went around
     # the catalog and this module would not see it.
-    project = faults["projects"][0]
-    paths = {(project / spec["filepath"]).resolve() for spec in faults["written"].values()}
+    project = faults["project"]
+    paths = {path.resolve() for path in _dataset_paths(faults)}
     outside = [
         path.relative_to(project)
         for layer in sorted((project / "data").iterdir())
@@ -232,6 +229,7 @@ def test_the_datasets_under_test_are_every_file_the_smoke_run_wrote(faults):
 
 
 def test_every_write_is_killed_half_way_through_its_bytes(faults):
+    assert sorted(kill.fault for kill in faults["kills"]) == sorted(faults["faults"])
     for kill in faults["kills"]:
         assert kill.returncode == -signal.SIGKILL, (
             f"{kill.fault}: the run exited {kill.returncode} instead of being killed, so the "
@@ -260,13 +258,16 @@ def test_no_dataset_path_holds_an_empty_or_partial_file_after_any_kill(faults):
 
 
 def test_the_next_run_removes_the_leftovers_and_succeeds(faults):
-    assert faults["leftovers"]  # the kills did leave temporary files for it to remove
-    assert faults["gathered"] == faults["leftovers"]  # every copy's, beside its dataset
-    project, final = faults["projects"][0], faults["final"]
+    project, final = faults["project"], faults["final"]
+    # The kills did leave temporary files for it to remove, each beside its dataset's file.
+    assert faults["leftovers"]
+    files = {f"{path.parent.name}/{path.name}" for path in _dataset_paths(faults)}
+    for leftover in faults["leftovers"]:
+        folder, name = leftover.split("/")
+        assert f"{folder}/{parse_temporary(name)[0]}" in files, leftover
     assert final.returncode == 0, final.stderr[-4000:]
     log = " ".join((final.stdout + final.stderr).split())
     assert "Removed" in log and "interrupted by a killed run" in log
-    for copy in faults["projects"]:
-        assert not list((copy / "data").rglob(".*.tmp"))
+    assert not list((project / "data").rglob(".*.tmp"))
     for name, spec in faults["written"].items():
         assert (project / spec["filepath"]).stat().st_size > 0, name
