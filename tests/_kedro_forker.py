@@ -57,6 +57,10 @@ for _module in ("networkx", "onnx.reference", "onnxscript", "torch.onnx._interna
     importlib.import_module(_module)
 
 
+# The `kedro` console script, the main module of a real `kedro` process.
+KEDRO_SCRIPT = str(Path(sys.executable).parent / "kedro")
+
+
 def _become_kedro(request: dict) -> None:
     """In the child: the process `kedro <argv>` would be; ends it with its exit code."""
     os.chdir(request["cwd"])
@@ -69,6 +73,9 @@ def _become_kedro(request: dict) -> None:
         os.dup2(target, fd)
         os.close(target)
     sys.argv = ["kedro", *request["argv"]]
+    # Children started by spawn or a forkserver (Dask's local workers, second exports) run
+    # the parent's main script first: `kedro`'s, not this server's imports and descriptors.
+    sys.modules["__main__"].__file__ = KEDRO_SCRIPT
     # A fresh interpreter makes rich's console and reads conf/logging.yml of its working
     # folder on importing Kedro, with its own environment (COLUMNS sets the console's width).
     rich._console = None

@@ -1,9 +1,11 @@
 """``lstm_forecast.integrations.dask_runner.DaskRunner``: the same outputs as the sequential runner.
 
-End to end: `kedro run` with each runner in its own copy of the project, then every
-dataset the pipeline persists is loaded through the catalog and compared. To compare
-another pipeline, add a ``Case`` to ``CASES``. In process: small pipelines on a two-worker
-``LocalCluster`` show where nodes, data, hooks and errors go.
+End to end: one `kedro run` of every case's pipeline with the Dask runner (one cluster for
+all) in a new copy of the project, and each pipeline with the sequential runner in its own
+copy (the default pipeline's is the session's smoke run); then every dataset each pipeline
+persists is loaded through the catalog and compared. To compare another pipeline, add a
+``Case`` to ``CASES``. In process: small pipelines on the runner's own ``LocalCluster`` and
+on one started outside it show where nodes, data, hooks and errors go.
 """
 
 from __future__ import annotations
@@ -33,36 +35,29 @@ from tests.conftest import RAW_CSV, copy_project, run_kedro
 from tests.integrations.dask_project.nodes import failing_pipeline, fan_out_pipeline
 from tests.integrations.dask_project.settings import LOG_ENV
 
-DASK = ("--runner=lstm_forecast.integrations.dask_runner.DaskRunner", "--runner-params=n_workers=2")
+RUNNER = "--runner=lstm_forecast.integrations.dask_runner.DaskRunner"
+DASK = (RUNNER, "--runner-params=n_workers=2")
 
 
 # --------------------------------------------------------------------- end to end
 @dataclass(frozen=True)
 class Case:
-    """One `kedro run` to make with both runners; every dataset it persists must match."""
+    """A registered pipeline run with both runners; every dataset it persists must match."""
 
     id: str
-    args: tuple[str, ...]  # after `kedro run`
-    pipeline: str = "__default__"  # the registered pipeline those args run
+    pipeline: str
     # Keys left out of the comparison wherever they appear: wall-clock figures.
     ignore_keys: frozenset[str] = frozenset({"train_seconds"})
-    # Start from a copy of the smoke run's outputs (for a pipeline that reads them).
-    from_smoke_run: bool = False
     # The session's `kedro run --env=smoke` (the smoke_project fixture) is the sequential
-    # run: one run fewer on a small machine.
+    # run: one run fewer on a small machine. Otherwise the sequential runner runs the
+    # pipeline on a copy of the smoke run's outputs (for a pipeline that reads them).
     sequential_is_smoke_run: bool = False
 
 
 CASES = (
-    Case(id="default", args=("--env=smoke",), sequential_is_smoke_run=True),
+    Case(id="default", pipeline="__default__", sequential_is_smoke_run=True),
     # The backtest's folds are namespaces: on two workers they train at the same time.
-    Case(
-        id="backtest",
-        args=("--env=smoke", "--pipelines=backtest"),
-        pipeline="backtest",
-        from_smoke_run=True,
-        ignore_keys=frozenset({"train_seconds"}),
-    ),
+    Case(id="backtest", pipeline="backtest"),
 )
 
 
@@ -86,31 +81,39 @@ def persisted_outputs(pipeline_name: str, catalog: DataCatalog) -> list[str]:
     )
 
 
-def run_with_both_runners(
-    case: Case, workdir: Path, smoke_project: Path
-) -> tuple[dict[str, Path], dict[str, str]]:
-    """Run ``case`` with the sequential and the Dask runner, each in its own project copy.
+def assert_made_by_the_run(project: Path, pipelines: list[str]) -> None:
+    """None of the datasets the pipelines persist exists yet in ``project``."""
+    catalog = catalog_of(project)
+    made_already = [
+        name for p in pipelines for name in persisted_outputs(p, catalog) if catalog.exists(name)
+    ]
+    assert not made_already, f"{made_already} exist before the run; it must make them"
 
-    Returns:
-        The project folder and the console output of each run, by runner.
-    """
-    projects, logs = {}, {"sequential": ""}
-    for runner, extra in (("sequential", ()), ("dask", DASK)):
-        if runner == "sequential" and case.sequential_is_smoke_run:
-            projects[runner] = smoke_project
-            continue
-        project = workdir / runner
-        if case.from_smoke_run:
-            shutil.copytree(smoke_project, project)
-        else:
-            copy_project(project)
-        catalog = catalog_of(project)
-        made_already = [n for n in persisted_outputs(case.pipeline, catalog) if catalog.exists(n)]
-        assert not made_already, f"{made_already} exist before the run; it must make them"
-        result = run_kedro(project, "run", *case.args, *extra)
-        projects[runner] = project
-        logs[runner] = result.stdout + result.stderr
-    return projects, logs
+
+@pytest.fixture(scope="module")
+def dask_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """Every case's pipeline in one `kedro run` with the Dask runner (one cluster for all),
+    in a new copy of the project. Returns the project and the run's console output."""
+    project = copy_project(tmp_path_factory.mktemp("dask") / "project")
+    pipelines = [case.pipeline for case in CASES]
+    assert_made_by_the_run(project, pipelines)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COLUMNS", "250")  # log lines unwrapped by Kedro's rich handler
+        result = run_kedro(
+            project, "run", "--env=smoke", f"--pipelines={','.join(pipelines)}", *DASK
+        )
+    return project, result.stdout + result.stderr
+
+
+def sequential_run(case: Case, workdir: Path, smoke_project: Path) -> Path:
+    """The project folder where the sequential runner made ``case``'s outputs."""
+    if case.sequential_is_smoke_run:
+        return smoke_project
+    project = workdir / "sequential"
+    shutil.copytree(smoke_project, project)
+    assert_made_by_the_run(project, [case.pipeline])
+    run_kedro(project, "run", "--env=smoke", f"--pipelines={case.pipeline}")
+    return project
 
 
 def assert_same(left: Any, right: Any, where: str, ignore: frozenset[str] = frozenset()) -> None:
@@ -143,10 +146,9 @@ def assert_same(left: Any, right: Any, where: str, ignore: frozenset[str] = froz
 @pytest.mark.e2e
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
 def test_dask_runner_makes_what_the_sequential_runner_makes(
-    case, smoke_project, tmp_path, monkeypatch
+    case, dask_run, smoke_project, tmp_path
 ):
-    monkeypatch.setenv("COLUMNS", "250")  # log lines unwrapped by Kedro's rich handler
-    projects, logs = run_with_both_runners(case, tmp_path, smoke_project)
+    projects = {"dask": dask_run[0], "sequential": sequential_run(case, tmp_path, smoke_project)}
     catalogs = {runner: catalog_of(project) for runner, project in projects.items()}
     names = persisted_outputs(case.pipeline, catalogs["dask"])
     assert names, f"the {case.pipeline} pipeline persists nothing to compare"
@@ -162,7 +164,7 @@ def test_dask_runner_makes_what_the_sequential_runner_makes(
             continue
         assert_same(sequential, catalogs["dask"].load(name), name, case.ignore_keys)
     assert len(write_only) < len(names) / 2, write_only  # most outputs were compared
-    log = logs["dask"]
+    log = dask_run[1]
     assert "Starting a local Dask cluster: 2 worker process(es)" in log
     # Each node ran once, in a worker (Kedro logs "Running node" where a node runs).
     nodes = log.count("Running node: ")
@@ -184,7 +186,8 @@ def test_a_node_failing_on_a_worker_fails_the_run_with_its_own_message(tmp_path)
         "--env=smoke",
         "--pipelines=ingestion",
         "--params=raw_csv=data/01_raw/bad.csv",
-        *DASK,
+        RUNNER,
+        "--runner-params=n_workers=1",  # the error reaches the run from any worker
         check=False,
     )
     log = result.stdout + result.stderr
@@ -204,28 +207,42 @@ def _catalog(tmp_path: Path) -> DataCatalog:
     )
 
 
+@pytest.fixture(scope="module")
+def stand_in_project(tmp_path_factory: pytest.TempPathFactory):
+    """Runs made in this process belong to the stand-in package (tests/integrations/
+    dask_project): workers load its settings, whose hook appends to the file returned."""
+    log = tmp_path_factory.mktemp("hooks") / "hooks.log"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(LOG_ENV, str(log))  # before any cluster starts: workers inherit it
+        patch.setattr(kedro_project, "PACKAGE_NAME", "tests.integrations.dask_project")
+        yield log
+
+
+@pytest.fixture(scope="module")
+def fan_out_run(stand_in_project: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One run of the fan-out pipeline on the runner's own two-worker ``LocalCluster``:
+    its outputs, its folder and the hook events the workers recorded."""
+    folder = tmp_path_factory.mktemp("fan_out")
+    outputs = DaskRunner(n_workers=2).run(fan_out_pipeline(), _catalog(folder))
+    events = [line.split() for line in stand_in_project.read_text().splitlines()]
+    return {"combined": outputs["combined"].load(), "folder": folder, "events": events}
+
+
 @pytest.mark.e2e  # starts a Dask cluster's worker processes
-def test_memory_data_reaches_other_workers_and_independent_nodes_run_in_parallel(tmp_path):
-    outputs = DaskRunner(n_workers=2).run(fan_out_pipeline(), _catalog(tmp_path))
-    combined = outputs["combined"].load()
+def test_memory_data_reaches_other_workers_and_independent_nodes_run_in_parallel(fan_out_run):
+    combined = fan_out_run["combined"]
     assert combined["doubled"] == [2, 4, 6]  # a MemoryDataset, handed from task to task
-    assert JSONDataset(filepath=str(tmp_path / "stored.json")).load() == [4, 8, 12]
+    assert JSONDataset(filepath=str(fan_out_run["folder"] / "stored.json")).load() == [4, 8, 12]
     pid_b, pid_c = combined["pids"]
     assert os.getpid() not in {pid_b, pid_c, combined["here"]}
     assert pid_b != pid_c  # the two independent nodes ran in the two workers
 
 
 @pytest.mark.e2e  # starts a Dask cluster's worker processes
-def test_node_hooks_run_on_the_workers(tmp_path, monkeypatch):
-    # Workers load the settings of the package the run belongs to: here, one that
-    # registers a recording hook.
-    import kedro.framework.project as kedro_project
-
-    log = tmp_path / "hooks.log"
-    monkeypatch.setenv(LOG_ENV, str(log))  # before the cluster starts: workers inherit it
-    monkeypatch.setattr(kedro_project, "PACKAGE_NAME", "tests.integrations.dask_project")
-    DaskRunner(n_workers=2).run(fan_out_pipeline(), _catalog(tmp_path))
-    events = [line.split() for line in log.read_text().splitlines()]
+def test_node_hooks_run_on_the_workers(fan_out_run):
+    # Workers load the settings of the package the run belongs to: here, the stand-in
+    # package, which registers a recording hook.
+    events = fan_out_run["events"]
     ran = sorted(name for event, name, _ in events if event == "before_node_run")
     assert ran == ["b", "c", "combine", "double", "store"]
     assert {name for event, name, _ in events if event == "after_dataset_saved"} >= {
@@ -237,13 +254,13 @@ def test_node_hooks_run_on_the_workers(tmp_path, monkeypatch):
 
 
 @pytest.mark.e2e  # starts a Dask cluster's worker processes
-def test_a_failing_node_raises_its_own_error_here(tmp_path):
+def test_a_failing_node_raises_its_own_error_here(tmp_path, stand_in_project):
     with pytest.raises(ValueError, match=r"cannot use \[2, 4, 6\]: set numbers"):
         DaskRunner(n_workers=1).run(failing_pipeline(), _catalog(tmp_path))
 
 
 @pytest.fixture(scope="module")
-def running_cluster():
+def running_cluster(stand_in_project):
     """A cluster started outside the runner, as a user's would be; one worker."""
     with (
         LocalCluster(
