@@ -4,8 +4,9 @@ End to end: one `kedro run` of every case's pipeline with the Dask runner (one c
 all) in a new copy of the project, and each pipeline with the sequential runner in its own
 copy (the default pipeline's is the session's smoke run); then every dataset each pipeline
 persists is loaded through the catalog and compared. To compare another pipeline, add a
-``Case`` to ``CASES``. In process: small pipelines on the runner's own ``LocalCluster`` and
-on one started outside it show where nodes, data, hooks and errors go.
+``Case`` to ``CASES``. A node failing on a worker of a cluster started outside the run
+fails `kedro run` with its own message. In process: small pipelines on the runner's own
+``LocalCluster`` and on one started outside it show where nodes, data, hooks and errors go.
 """
 
 from __future__ import annotations
@@ -173,7 +174,7 @@ def test_dask_runner_makes_what_the_sequential_runner_makes(
 
 
 @pytest.mark.e2e
-def test_a_node_failing_on_a_worker_fails_the_run_with_its_own_message(tmp_path):
+def test_a_node_failing_on_a_worker_fails_the_run_with_its_own_message(tmp_path, running_cluster):
     project = copy_project(tmp_path / "project")
     lines = RAW_CSV.read_text().splitlines()
     fields = lines[200].split(",")
@@ -187,7 +188,9 @@ def test_a_node_failing_on_a_worker_fails_the_run_with_its_own_message(tmp_path)
         "--pipelines=ingestion",
         "--params=raw_csv=data/01_raw/bad.csv",
         RUNNER,
-        "--runner-params=n_workers=1",  # the error reaches the run from any worker
+        # The module's running cluster (the runner's own LocalCluster fails in process,
+        # below): the error comes back from a worker the run did not start.
+        f"--runner-params=address={running_cluster[0].scheduler_address}",
         check=False,
     )
     log = result.stdout + result.stderr
