@@ -37,7 +37,6 @@ from tests.integrations.dask_project.nodes import failing_pipeline, fan_out_pipe
 from tests.integrations.dask_project.settings import LOG_ENV
 
 RUNNER = "--runner=lstm_forecast.integrations.dask_runner.DaskRunner"
-DASK = (RUNNER, "--runner-params=n_workers=2")
 
 
 # --------------------------------------------------------------------- end to end
@@ -100,9 +99,8 @@ def dask_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     assert_made_by_the_run(project, pipelines)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("COLUMNS", "250")  # log lines unwrapped by Kedro's rich handler
-        result = run_kedro(
-            project, "run", "--env=smoke", f"--pipelines={','.join(pipelines)}", *DASK
-        )
+        args = ("--env=smoke", f"--pipelines={','.join(pipelines)}", RUNNER)
+        result = run_kedro(project, "run", *args, "--runner-params=n_workers=2")
     return project, result.stdout + result.stderr
 
 
@@ -202,12 +200,8 @@ def test_a_node_failing_on_a_worker_fails_the_run_with_its_own_message(tmp_path,
 # ---------------------------------------------------------------------- in process
 def _catalog(tmp_path: Path) -> DataCatalog:
     # "stored" persists to a file; the other intermediate datasets live in memory.
-    return DataCatalog(
-        {
-            "numbers": MemoryDataset([1, 2, 3]),
-            "stored": JSONDataset(filepath=str(tmp_path / "stored.json")),
-        }
-    )
+    stored = JSONDataset(filepath=str(tmp_path / "stored.json"))
+    return DataCatalog({"numbers": MemoryDataset([1, 2, 3]), "stored": stored})
 
 
 @pytest.fixture(scope="module")
@@ -248,11 +242,8 @@ def test_node_hooks_run_on_the_workers(fan_out_run):
     events = fan_out_run["events"]
     ran = sorted(name for event, name, _ in events if event == "before_node_run")
     assert ran == ["b", "c", "combine", "double", "store"]
-    assert {name for event, name, _ in events if event == "after_dataset_saved"} >= {
-        "doubled",
-        "stored",
-        "combined",
-    }
+    saved = {name for event, name, _ in events if event == "after_dataset_saved"}
+    assert saved >= {"doubled", "stored", "combined"}
     assert str(os.getpid()) not in {pid for *_, pid in events}
 
 
