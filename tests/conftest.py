@@ -79,12 +79,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 # The modules that take longest (seconds on a quiet 2-core machine, `--durations=0`),
 # longest first. A module missing here only runs later among the end-to-end ones.
 _LONGEST_MODULES = (
-    "tests/test_fault_injection.py",  # 80-105
     "tests/benchmarks/test_run_all_optional.py",  # 55
-    "tests/integrations/test_dask_runner.py",  # 75
-    "tests/benchmarks/test_run_all.py",  # 50
     "tests/models/test_distributed.py",  # 56
+    "tests/benchmarks/test_run_all.py",  # 50
+    "tests/integrations/test_dask_runner.py",  # 40-50
     "tests/models/test_lstm_export.py",  # 40
+    "tests/test_fault_injection.py",  # 35-42
     "tests/integrations/test_mlflow_tracking.py",  # 35-45
     "tests/pipelines/tuning/test_run.py",  # 30
     "tests/onnx/test_optimisation.py",  # 28
