@@ -9,7 +9,9 @@ process imports them once; then each request line on stdin
 
 forks a child that becomes what ``kedro <argv>`` started in ``cwd`` with ``env`` would be:
 the same CLI entry point (``kedro.framework.cli.main``), the project's logging file read
-afresh in that folder, output in the two files. It answers ``{"pid": n}`` at once and
+afresh in that folder, output in the two files. With ``"code": source`` in the request the
+child runs ``python -c <source> <argv>`` instead (a test that registers a kind before the
+CLI, or exports twice in one process). It answers ``{"pid": n}`` at once and
 ``{"returncode": n}`` when the child ends (negative for a signal, as ``subprocess`` says).
 Each child also starts the project's forkserver (``lstm_forecast.models.fresh_process``) as a
 fork of itself before the run, not as a new interpreter that imports torch again.
@@ -102,7 +104,6 @@ def _become_kedro(request: dict) -> None:
         os.dup2(target, fd)
         os.close(target)
     _start_the_forkserver()
-    sys.argv = ["kedro", *request["argv"]]
     # A fresh interpreter makes rich's console and reads conf/logging.yml of its working
     # folder on importing Kedro, with its own environment (COLUMNS sets the console's width).
     rich._console = None
@@ -110,7 +111,12 @@ def _become_kedro(request: dict) -> None:
     kedro_project.LOGGING = kedro_project._ProjectLogging()
     code: int | str | None = 0
     try:
-        kedro.framework.cli.cli.main()  # click ends it with SystemExit, as in `kedro`
+        if "code" in request:  # `python -c <code> <argv>`
+            sys.argv = ["-c", *request["argv"]]
+            exec(compile(request["code"], "<string>", "exec"), {"__name__": "__main__"})
+        else:
+            sys.argv = ["kedro", *request["argv"]]
+            kedro.framework.cli.cli.main()  # click ends it with SystemExit, as in `kedro`
     except SystemExit as stop:
         code = stop.code
     except BaseException:
