@@ -13,6 +13,7 @@ afresh in that folder, output in the two files. With ``"code": source`` in the r
 child runs ``python -c <source> <argv>`` instead (a test that registers a kind before the
 CLI, or exports twice in one process). It answers ``{"pid": n}`` at once and
 ``{"returncode": n}`` when the child ends (negative for a signal, as ``subprocess`` says).
+With ``"offline": true`` the child first leaves the network (what ``unshare -n`` does).
 Each child also starts the project's forkserver (``lstm_forecast.models.fresh_process``) as a
 fork of itself before the run, not as a new interpreter that imports torch again.
 
@@ -23,6 +24,7 @@ tests) do not come here: they start their own process.
 from __future__ import annotations
 
 import atexit
+import ctypes
 import importlib
 import json
 import multiprocessing.connection
@@ -68,6 +70,9 @@ from lstm_forecast.onnx import forecaster_graph  # noqa: E402, F401
 # (lstm_forecast.models.lstm_export, (b)).
 for _module in ("networkx", "onnx.reference", "onnxscript", "torch.onnx._internal.exporter._core"):
     importlib.import_module(_module)
+
+
+_CLONE_NEWNET = 0x40000000  # <sched.h>; os.unshare arrives only in Python 3.12
 
 
 def _import_what_runs_import() -> None:
@@ -117,8 +122,17 @@ def _start_the_forkserver() -> None:
     server._forkserver_pid = pid
 
 
+def _leave_the_network() -> None:
+    """In the child: a network namespace of its own, with no network (``unshare -n``)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(_CLONE_NEWNET) != 0:
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET) failed")
+
+
 def _become_kedro(request: dict) -> None:
     """In the child: the process `kedro <argv>` would be; ends it with its exit code."""
+    if request.get("offline"):
+        _leave_the_network()
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])

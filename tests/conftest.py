@@ -211,7 +211,7 @@ def run_kedro(
     prefix = _offline_prefix() if offline else []
     if os.environ.get("LSTM_FORECAST_TEST_FORK", "1") == "0":
         return run_command([*prefix, KEDRO, *args], project, check=check, timeout=timeout)
-    result = _forker(tuple(prefix)).run(list(args), project, kedro_env(), timeout)
+    result = _forker().run(list(args), project, kedro_env(), timeout, offline=bool(prefix))
     if check and result.returncode != 0:
         pytest.fail(
             f"`kedro {' '.join(args)[:300]}` exited {result.returncode}:\n"
@@ -240,10 +240,10 @@ def run_python(
 class _KedroForker:
     """The client of ``tests/_kedro_forker.py``: one server per test worker, one run at a time."""
 
-    def __init__(self, prefix: Sequence[str] = ()) -> None:
+    def __init__(self) -> None:
         self._log = tempfile.TemporaryFile(prefix="kedro-forker-")  # noqa: SIM115 (its lifetime)
         self._server = subprocess.Popen(
-            [*prefix, sys.executable, str(Path(__file__).with_name("_kedro_forker.py"))],
+            [sys.executable, str(Path(__file__).with_name("_kedro_forker.py"))],
             cwd=PROJECT_ROOT,
             env=kedro_env(),
             stdin=subprocess.PIPE,
@@ -284,10 +284,11 @@ class _KedroForker:
         env: dict[str, str],
         timeout: float,
         code: str | None = None,
+        offline: bool = False,
     ) -> subprocess.CompletedProcess[str]:
         with self._lock, tempfile.TemporaryDirectory(prefix="kedro-fork-run-") as folder:
             out, err = Path(folder, "stdout"), Path(folder, "stderr")
-            request = {"argv": args, "cwd": str(cwd), "env": env}
+            request = {"argv": args, "cwd": str(cwd), "env": env, "offline": offline}
             if code is not None:
                 request["code"] = code
             self._server.stdin.write(
@@ -309,13 +310,9 @@ class _KedroForker:
             )
 
 
-_FORKERS: dict[tuple[str, ...], _KedroForker] = {}
-
-
-def _forker(prefix: tuple[str, ...] = ()) -> _KedroForker:
-    if prefix not in _FORKERS:
-        _FORKERS[prefix] = _KedroForker(prefix)
-    return _FORKERS[prefix]
+@functools.cache
+def _forker() -> _KedroForker:
+    return _KedroForker()
 
 
 @functools.cache
