@@ -194,6 +194,35 @@ def copy_project(destination: Path, root: Path = ROOT) -> Path:
 
 
 # ------------------------------------------------------------------------------- summary
+# Set by ``run_all.py --quick``: a project folder after a whole `kedro run --env=smoke`,
+# shared by every script that needs a run's outputs (``smoke_project``); made there by the
+# first script that asks when it does not exist yet.
+SMOKE_RUN_ENV = "LSTM_FORECAST_BENCH_SMOKE_RUN"
+
+
+def smoke_project(destination: Path, pipelines: list[str] | None = None) -> Path:
+    """A project in ``destination`` after `kedro run --env=smoke` (at least ``pipelines``),
+    for a --quick script that needs a run's outputs and must run without `make run` first.
+
+    Under ``run_all.py --quick`` one run serves every script (``SMOKE_RUN_ENV``: the test
+    suite's shared smoke run, or one made by the first script that asks), copied here so
+    that nothing a script writes beside the outputs reaches the others. Alone, a script
+    makes its own, only ``pipelines``: a session in this process.
+    """
+    shared = os.environ.get(SMOKE_RUN_ENV)
+    if not shared:
+        session_run(copy_project(destination), env="smoke", pipelines=pipelines)
+        return destination
+    shared_project = Path(shared)
+    if not shared_project.is_dir():
+        # Made beside it and renamed when complete: a folder that exists is a whole run.
+        making = shared_project.with_name(f"{shared_project.name}.making-{os.getpid()}")
+        session_run(copy_project(making), env="smoke")
+        making.rename(shared_project)
+    shutil.copytree(shared_project, destination, symlinks=True)
+    return destination
+
+
 def session_run(project: Path, env: str | None = None, pipelines: list[str] | None = None) -> None:
     """A Kedro session run of ``project`` in this process (what `kedro run` does), for a
     script's set-up: forked by ``run_all.py --quick``, it pays no imports of its own."""
