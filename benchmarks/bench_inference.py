@@ -66,7 +66,9 @@ def main() -> None:
     logging.disable(logging.WARNING)
     warnings.filterwarnings("ignore")
 
-    params = c.load_params()
+    # --quick: the smoke settings' model (window 12, hidden 8); the dynamo export's time
+    # grows with the window.
+    params = c.load_config("parameters", "smoke") if args.quick else c.load_params()
     length = params["features"]["window_length"]
     n_features = 6
     project_runtime = params["onnxruntime"]

@@ -235,7 +235,9 @@ def main() -> None:
         versions += f"openvino {openvino.__version__}"
     else:
         versions += f"no OpenVINO ({missing})"
-    params = c.load_params()
+    # --quick: the smoke settings' window (12 bars), horizon and quantiles; the dynamo
+    # export's time grows with the window.
+    params = c.load_config("parameters", "smoke") if args.quick else c.load_params()
     print(
         f"[variants] CPU flags that matter: {', '.join(cpu_flags()) or 'none found'}; "
         f"{versions}; load average at start {os.getloadavg()}",
