@@ -9,8 +9,12 @@ process imports them once; then each request line on stdin
 
 forks a child that becomes what ``kedro <argv>`` started in ``cwd`` with ``env`` would be:
 the same CLI entry point (``kedro.framework.cli.main``), the project's logging file read
-afresh in that folder, output in the two files. It answers ``{"pid": n}`` at once and
+afresh in that folder, output in the two files. With ``"code": source`` in the request the
+child runs ``python -c <source> <argv>`` instead (a test that registers a kind before the
+CLI, or exports twice in one process). It answers ``{"pid": n}`` at once and
 ``{"returncode": n}`` when the child ends (negative for a signal, as ``subprocess`` says).
+Each child also starts the project's forkserver (``lstm_forecast.models.fresh_process``) as a
+fork of itself before the run, not as a new interpreter that imports torch again.
 
 Runs that must show what a fresh interpreter imports (torch-free inference, the start-up
 tests) do not come here: they start their own process.
@@ -21,7 +25,10 @@ from __future__ import annotations
 import atexit
 import importlib
 import json
+import multiprocessing.connection
+import multiprocessing.forkserver
 import os
+import socket
 import sys
 import traceback
 from pathlib import Path
@@ -57,6 +64,34 @@ for _module in ("networkx", "onnx.reference", "onnxscript", "torch.onnx._interna
     importlib.import_module(_module)
 
 
+def _start_the_forkserver() -> None:
+    """In the child, before the run: the forkserver of ``lstm_forecast.models.fresh_process``,
+    forked from this pre-imported process instead of a new interpreter importing torch,
+    Lightning and onnx (about 5 s of CPU).
+
+    Like the one a `kedro run` starts on first use, it is the run's own child, shares its
+    standard output and error, and has exported and trained nothing; a run's ddp_spawn
+    ranks, local Dask workers and second LSTM export fork from it. It ends with the run.
+    """
+    server = multiprocessing.forkserver._forkserver
+    address = multiprocessing.connection.arbitrary_address("AF_UNIX")
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(address)
+    listener.listen()
+    alive_r, alive_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(alive_w)
+        try:
+            multiprocessing.forkserver.main(listener.fileno(), alive_r, [])
+        finally:
+            os._exit(0)
+    listener.close()
+    os.close(alive_r)
+    server._forkserver_address, server._forkserver_alive_fd = address, alive_w
+    server._forkserver_pid = pid
+
+
 def _become_kedro(request: dict) -> None:
     """In the child: the process `kedro <argv>` would be; ends it with its exit code."""
     os.chdir(request["cwd"])
@@ -68,7 +103,7 @@ def _become_kedro(request: dict) -> None:
         target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.dup2(target, fd)
         os.close(target)
-    sys.argv = ["kedro", *request["argv"]]
+    _start_the_forkserver()
     # A fresh interpreter makes rich's console and reads conf/logging.yml of its working
     # folder on importing Kedro, with its own environment (COLUMNS sets the console's width).
     rich._console = None
@@ -76,7 +111,12 @@ def _become_kedro(request: dict) -> None:
     kedro_project.LOGGING = kedro_project._ProjectLogging()
     code: int | str | None = 0
     try:
-        kedro.framework.cli.cli.main()  # click ends it with SystemExit, as in `kedro`
+        if "code" in request:  # `python -c <code> <argv>`
+            sys.argv = ["-c", *request["argv"]]
+            exec(compile(request["code"], "<string>", "exec"), {"__name__": "__main__"})
+        else:
+            sys.argv = ["kedro", *request["argv"]]
+            kedro.framework.cli.cli.main()  # click ends it with SystemExit, as in `kedro`
     except SystemExit as stop:
         code = stop.code
     except BaseException:
