@@ -23,6 +23,7 @@ import atexit
 import contextlib
 import gc
 import json
+import multiprocessing.forkserver
 import os
 import platform
 import runpy
@@ -106,6 +107,7 @@ def run_forked(argv: list[str], timeout: float) -> int | None:
     sys.stderr.flush()
     pid = os.fork()
     if pid == 0:
+        forget_inherited_forkserver()
         code: object = 0
         try:
             sys.argv = list(argv)
@@ -135,6 +137,18 @@ def run_forked(argv: list[str], timeout: float) -> int | None:
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
     return None
+
+
+def forget_inherited_forkserver() -> None:
+    """In a forked child: forget a multiprocessing forkserver that this process inherited.
+
+    The tests run this runner in a fork of their pre-imported process, which starts a
+    forkserver first (tests/_kedro_forker.py): it is not this child's child, and
+    multiprocessing would wait on it as one and fail. The script starts its own on first
+    use, as it does in a new interpreter. Nothing to forget otherwise.
+    """
+    server = multiprocessing.forkserver._forkserver
+    server._forkserver_pid = server._forkserver_address = server._forkserver_alive_fd = None
 
 
 def versions() -> str:
