@@ -159,37 +159,6 @@ def run_child(script: Path, args: list[str], timeout: float | None = None) -> di
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def forked_child(func: Callable[..., None], args: list[str]) -> dict[str, Any]:
-    """``run_child``'s answer from ``func(*args)`` run in a fork of this process instead of
-    a new interpreter: for --quick, where the imports of a fresh one are most of the cost.
-    ``func`` prints its JSON line last, as the ``--child`` entry point does."""
-    read, write = os.pipe()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read)
-        os.dup2(write, 1)
-        code = 0
-        try:
-            func(*args)
-        except BaseException:
-            import traceback
-
-            traceback.print_exc()
-            code = 1
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)  # not the parent's exit handlers
-    os.close(write)
-    with os.fdopen(read) as stream:
-        output = stream.read()
-    status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
-    if status != 0:
-        raise RuntimeError(f"{func.__name__}({', '.join(args)}) in a fork exited {status}")
-    return json.loads(output.strip().splitlines()[-1])
-
-
 def bench_env() -> dict[str, str]:
     """Telemetry off and one thread per numeric library, as the project runs."""
     return {
@@ -226,32 +195,9 @@ def copy_project(destination: Path, root: Path = ROOT) -> Path:
 
 # ------------------------------------------------------------------------------- summary
 # Set by ``run_all.py --quick``: a project folder after a whole `kedro run --env=smoke`,
-# shared by every script that needs a run's outputs (``smoke_project``); made there by the
-# first script that asks when it does not exist yet.
+# shared by every script that needs a run's outputs (``_quick.smoke_project``); made there
+# by the first script that asks when it does not exist yet.
 SMOKE_RUN_ENV = "LSTM_FORECAST_BENCH_SMOKE_RUN"
-
-
-def smoke_project(destination: Path, pipelines: list[str] | None = None) -> Path:
-    """A project in ``destination`` after `kedro run --env=smoke` (at least ``pipelines``),
-    for a --quick script that needs a run's outputs and must run without `make run` first.
-
-    Under ``run_all.py --quick`` one run serves every script (``SMOKE_RUN_ENV``: the test
-    suite's shared smoke run, or one made by the first script that asks), copied here so
-    that nothing a script writes beside the outputs reaches the others. Alone, a script
-    makes its own, only ``pipelines``: a session in this process.
-    """
-    shared = os.environ.get(SMOKE_RUN_ENV)
-    if not shared:
-        session_run(copy_project(destination), env="smoke", pipelines=pipelines)
-        return destination
-    shared_project = Path(shared)
-    if not shared_project.is_dir():
-        # Made beside it and renamed when complete: a folder that exists is a whole run.
-        making = shared_project.with_name(f"{shared_project.name}.making-{os.getpid()}")
-        session_run(copy_project(making), env="smoke")
-        making.rename(shared_project)
-    shutil.copytree(shared_project, destination, symlinks=True)
-    return destination
 
 
 def session_run(project: Path, env: str | None = None, pipelines: list[str] | None = None) -> None:

@@ -32,6 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c
+import _quick
 
 MATRIX_MIB = 256  # the memory probe's matrix: ~ five years of one-minute candles x 25 features
 
@@ -39,7 +40,7 @@ MATRIX_MIB = 256  # the memory probe's matrix: ~ five years of one-minute candle
 def load_data(folder: Path, quick: bool) -> tuple[Any, Any]:
     """The shipped year through the real ingestion and features pipelines; training data.
 
-    --quick: a smoke run's (``_common.smoke_project``; run_all's shared one when there is).
+    --quick: a smoke run's (``_quick.smoke_project``; run_all's shared one when there is).
     """
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
@@ -50,7 +51,7 @@ def load_data(folder: Path, quick: bool) -> tuple[Any, Any]:
     pipelines = ["ingestion", "features"]
     env = "smoke" if quick else None
     if quick:
-        project = c.smoke_project(folder / "project", pipelines)
+        project = _quick.smoke_project(folder / "project", pipelines)
     else:
         project = c.copy_project(folder / "project")
         c.session_run(project, pipelines=pipelines)

@@ -1,7 +1,7 @@
 """Question 6: what the self-contained forecaster.onnx costs next to model.onnx.
 
 Both published files of one run (``data/06_models`` after `make run`, or ``--models DIR``;
-``--quick`` without them: a `kedro run --env=smoke`'s, ``_common.smoke_project``),
+``--quick`` without them: a `kedro run --env=smoke`'s, ``_quick.smoke_project``),
 in onnxruntime with the project's ``onnxruntime`` settings, on real windows of the
 shipped CSV:
 
@@ -26,6 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c
+import _quick
 from bench_inference import ROUNDS, latencies
 
 BIG_BATCH = 256
@@ -40,7 +41,7 @@ def main() -> None:
             # A fresh clone has published nothing: --quick times a smoke run's files, so the
             # script runs (and cannot rot) without a `make run` first (as bench_serving.py).
             print("[forecaster] no published model: a `kedro run --env=smoke`'s files ...")
-            args.models = c.smoke_project(Path(tmp) / "project") / "data" / "06_models"
+            args.models = _quick.smoke_project(Path(tmp) / "project") / "data" / "06_models"
         _bench(args)
 
 

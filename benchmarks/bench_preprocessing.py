@@ -31,6 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c
+import _quick
 import _synthetic
 
 SCRIPT = Path(__file__).resolve()
@@ -161,7 +162,7 @@ def measure(
             if index < count:
                 args = [name, str(csv_path), interval]
                 if quick and (index or name != next(iter(repeats))):
-                    runs[name].append(c.forked_child(child, args))
+                    runs[name].append(_quick.forked_child(child, args))
                 else:
                     runs[name].append(c.run_child(SCRIPT, args))
     return {

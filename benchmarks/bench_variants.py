@@ -104,11 +104,6 @@ def blocks(
     return samples
 
 
-def rounds(args) -> int:
-    """Interleaved blocks per measurement: one in --quick, which asks only whether it runs."""
-    return 1 if args.quick else ROUNDS
-
-
 def validated(factories: dict, threads: int, windows: np.ndarray, reference: np.ndarray):
     """The runtimes whose output is within tolerance of onnxruntime fp32, and every error."""
     kept, errors = {}, {}
@@ -141,7 +136,7 @@ def measure(label: str, hidden: int, layers: int, params: dict, args) -> tuple[l
         for batch in BATCHES:
             part = windows[:batch].copy()
             timed = {n: (prep, lambda f=call, x=part: f(x)) for n, (prep, call) in kept.items()}
-            found = blocks(timed, calls[batch], rounds(args))
+            found = blocks(timed, calls[batch], args.rounds)
             medians[batch] = {n: c.median(s) for n, s in found.items()}
             speedups[threads, batch] = {
                 n: medians[batch]["torch"] / m for n, m in medians[batch].items() if n != "torch"
@@ -180,7 +175,7 @@ def settings_sweep(params: dict, args) -> None:
                 session = R.ort_session(payload, threads, **settings)
                 calls[label] = (lambda: None, lambda x, s=session: s.run(None, {"window": x}))
             timed = {n: (prep, lambda f=call: f(batch)) for n, (prep, call) in calls.items()}
-            found = blocks(timed, 1 if args.quick else 30, rounds(args))
+            found = blocks(timed, 1 if args.quick else 30, args.rounds)
             medians = {n: c.median(s) for n, s in found.items()}
             base = medians[next(iter(R.ORT_SETTINGS))]
             for label in R.ORT_SETTINGS:
@@ -218,6 +213,7 @@ def main() -> None:
     parsed.add_argument("--profile", action="store_true", help="where the time goes")
     parsed.add_argument("--no-settings", action="store_true", help="skip the onnxruntime settings")
     args = parsed.parse_args(sys.argv[1:])
+    args.rounds = 1 if args.quick else ROUNDS  # --quick asks only whether each one runs
     import onnxruntime
     import torch
 

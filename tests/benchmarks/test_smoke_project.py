@@ -17,6 +17,7 @@ from ..conftest import PROJECT_ROOT
 
 sys.path.insert(0, str(PROJECT_ROOT / "benchmarks"))
 import _common as c
+import _quick
 import run_all
 
 sys.path.remove(str(PROJECT_ROOT / "benchmarks"))
@@ -41,8 +42,8 @@ def test_under_run_all_the_first_script_makes_the_run_and_the_others_copy_it(
 ) -> None:
     with run_all.shared_smoke_run(None):
         shared = Path(os.environ[c.SMOKE_RUN_ENV])
-        first = c.smoke_project(tmp_path / "first", ["ingestion", "features"])
-        second = c.smoke_project(tmp_path / "second")
+        first = _quick.smoke_project(tmp_path / "first", ["ingestion", "features"])
+        second = _quick.smoke_project(tmp_path / "second")
         assert [(env, pipelines) for _, env, pipelines in runs] == [("smoke", None)]
         assert shared.is_dir() and not list(shared.parent.glob("*.making-*"))
         for copy in (first, second):
@@ -57,12 +58,12 @@ def test_a_given_smoke_run_is_copied_and_never_remade(runs: list, tmp_path: Path
     given = c.copy_project(tmp_path / "given")
     (given / "data/06_models/model.onnx").write_bytes(b"given")
     with run_all.shared_smoke_run(given):
-        copy = c.smoke_project(tmp_path / "copy")
+        copy = _quick.smoke_project(tmp_path / "copy")
     assert runs == []
     assert (copy / "data/06_models/model.onnx").read_bytes() == b"given"
     assert given.is_dir()  # not run_all's to remove
 
 
 def test_alone_a_script_makes_only_the_pipelines_it_needs(runs: list, tmp_path: Path) -> None:
-    project = c.smoke_project(tmp_path / "alone", ["ingestion", "features"])
+    project = _quick.smoke_project(tmp_path / "alone", ["ingestion", "features"])
     assert runs == [(project, "smoke", ["ingestion", "features"])]
