@@ -13,15 +13,21 @@ export MLFLOW_DISABLE_TELEMETRY := true
 
 .PHONY: install run serve test viz mlflow-ui bench lint format clean mutation mutation-ingestion mutation-edges mutation-serving mutation-models
 
+# Installed but never imported by `make test` (read off the .pyc files' access times after a
+# fresh-clone `make test`): plotly, MLflow's server, torch's compiler and test helpers...
+# Python compiles them on first import if something does import them; skipping them
+# cut compileall's CPU by 14% (40.3 -> 34.8 s user, median of 2 each).
+NEVER_IMPORTED := /site-packages/(plotly|databricks|fontTools|textual|setuptools|tensorboard|libcst|skl2onnx|graphql|gunicorn)/|/torch/(_inductor|testing|_vendor)/|/sympy/(physics|stats|parsing)/|/mlflow/(server|gateway|assistant)/
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --no-compile -e ".[dev,openvino]"
 	@# What pip would byte-compile, on every core instead of one (about 60 s -> 30 s on 2
-	@# cores), less the packages' own test suites (a fifth of the bytes; never imported
-	@# here). A few packages ship files that are not Python 3 (templates): pip skips them
+	@# cores), less the packages' own test suites (a fifth of the bytes) and NEVER_IMPORTED.
+	@# A few packages ship files that are not Python 3 (templates): pip skips them
 	@# silently, and so does this.
-	$(BIN)/python -m compileall -qq -j 0 -x '/tests?/' $(VENV)/lib || true
+	$(BIN)/python -m compileall -qq -j 0 -x '/tests?/|$(NEVER_IMPORTED)' $(VENV)/lib || true
 	touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install the project with its dev tools

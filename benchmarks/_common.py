@@ -194,6 +194,12 @@ def copy_project(destination: Path, root: Path = ROOT) -> Path:
 
 
 # ------------------------------------------------------------------------------- summary
+# Set by ``run_all.py --quick``: a project folder after a whole `kedro run --env=smoke`,
+# shared by every script that needs a run's outputs (``_quick.smoke_project``); made there
+# by the first script that asks when it does not exist yet.
+SMOKE_RUN_ENV = "LSTM_FORECAST_BENCH_SMOKE_RUN"
+
+
 def session_run(project: Path, env: str | None = None, pipelines: list[str] | None = None) -> None:
     """A Kedro session run of ``project`` in this process (what `kedro run` does), for a
     script's set-up: forked by ``run_all.py --quick``, it pays no imports of its own."""

@@ -14,6 +14,9 @@ Both sizes use the same start path, so the ratio is DDP's scaling, not the start
 Memory: what a spawned rank holds of a large feature matrix when it receives the matrix as a
 pickled numpy array (a private copy per rank) against a tensor in shared memory (what the
 training node passes: one copy, mapped by every rank). From /proc/self/smaps_rollup.
+
+``--quick`` (does it all run?): a smoke run's windows (256), 1 epoch, 1 then 2 processes,
+an 8 MiB matrix handed to ranks forked from the same forkserver as the fits.
 """
 
 from __future__ import annotations
@@ -29,23 +32,36 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c
+import _quick
 
 MATRIX_MIB = 256  # the memory probe's matrix: ~ five years of one-minute candles x 25 features
 
 
-def load_data(project: Path) -> tuple[Any, Any]:
-    """The shipped year through the real ingestion and features pipelines; training data."""
+def load_data(folder: Path, quick: bool) -> tuple[Any, Any]:
+    """The shipped year through the real ingestion and features pipelines; training data.
+
+    --quick: a smoke run's (``_quick.smoke_project``; run_all's shared one when there is).
+    """
     from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
 
     from lstm_forecast.models.training_data import training_data
     from lstm_forecast.models.training_params import TrainingParams
 
-    c.session_run(project, pipelines=["ingestion", "features"])
-    with KedroSession.create(project_path=project) as session:
+    pipelines = ["ingestion", "features"]
+    env = "smoke" if quick else None
+    if quick:
+        project = _quick.smoke_project(folder / "project", pipelines)
+    else:
+        project = c.copy_project(folder / "project")
+        c.session_run(project, pipelines=pipelines)
+    bootstrap_project(project)  # done already where this process ran the pipelines
+    with KedroSession.create(project_path=project, env=env) as session:
         context = session.load_context()
         training = TrainingParams.model_validate(context.params["training"])
+        catalog = context.catalog  # built anew, parameters and all, at each access
         inputs = ("features", "feature_scaler", "train_windows", "val_windows")
-        data = training_data(*(context.catalog.load(name) for name in inputs), training)
+        data = training_data(*(catalog.load(name) for name in inputs), training)
         return data, training.for_kind("lstm")
 
 
@@ -90,11 +106,18 @@ def _private_and_shared(rank: int, payload: Any, queue: Any) -> None:
     )
 
 
-def memory_probe(mib: int) -> dict[str, tuple[float, float]]:
-    """Mean private and shared bytes of 2 spawned ranks, per way of handing them the matrix."""
+def memory_probe(mib: int, quick: bool) -> dict[str, tuple[float, float]]:
+    """Mean private and shared bytes of 2 spawned ranks, per way of handing them the matrix.
+
+    --quick forks the ranks from the fits' forkserver (``models.fresh_process``, torch
+    imported once) instead of 4 new interpreters that each import torch: the same probe
+    and hand-over, at a quarter of the CPU; its figures mean nothing at 8 MiB anyway.
+    """
     import numpy as np
     import torch
     import torch.multiprocessing as mp
+
+    from lstm_forecast.models import fresh_process
 
     matrix = np.random.default_rng(0).standard_normal((mib * 1024 * 1024 // 100, 25), np.float32)
     results = {}
@@ -102,8 +125,11 @@ def memory_probe(mib: int) -> dict[str, tuple[float, float]]:
         ("pickled numpy array", matrix),
         ("tensor in shared memory", torch.from_numpy(matrix).share_memory_()),
     ):
-        queue = mp.get_context("spawn").SimpleQueue()
-        mp.start_processes(_private_and_shared, args=(payload, queue), nprocs=2)
+        method = fresh_process.start_method() if quick else "spawn"
+        queue = mp.get_context(method).SimpleQueue()
+        mp.start_processes(
+            _private_and_shared, args=(payload, queue), nprocs=2, start_method=method
+        )
         rows = [queue.get() for _ in range(2)]
         results[label] = (
             sum(row[1] for row in rows) / 2,
@@ -121,7 +147,7 @@ def main() -> None:
     epochs = 1 if args.quick else 2
 
     with tempfile.TemporaryDirectory(prefix="bench-ddp-") as folder:
-        data, params = load_data(c.copy_project(Path(folder) / "project"))
+        data, params = load_data(Path(folder), args.quick)
     if args.quick:  # does the spawn path run at all? a few batches, not a measurement
         data = dataclasses.replace(
             data, train_ends=data.train_ends[:256], val_ends=data.val_ends[:64]
@@ -155,7 +181,7 @@ def main() -> None:
     c.print_table(["DDP (gloo, CPU)", "windows/s in ranks", "windows/s whole call", "wall"], rows)
 
     mib = 8 if args.quick else MATRIX_MIB
-    memory = memory_probe(mib)
+    memory = memory_probe(mib, args.quick)
     print()
     c.print_table(
         [f"a {mib} MiB matrix handed to 2 spawned ranks as", "private per rank", "shared"],

@@ -34,15 +34,17 @@ ROUNDS = 5
 Variant = tuple[Callable[[], object], Callable[[], object]]  # (prepare a block, one call)
 
 
-def latencies(variants: dict[str, Variant], calls: int) -> dict[str, list[float]]:
+def latencies(
+    variants: dict[str, Variant], calls: int, rounds: int = ROUNDS
+) -> dict[str, list[float]]:
     """Per-call seconds of each variant: ``calls`` calls each, split over interleaved rounds."""
-    per_round = max(1, calls // ROUNDS)
+    per_round = max(1, calls // rounds)
     samples: dict[str, list[float]] = {name: [] for name in variants}
     for prepare, func in variants.values():
         prepare()
         for _ in range(min(per_round, 20)):  # warm-up: allocator, thread pools, caches
             func()
-    for _ in range(ROUNDS):
+    for _ in range(rounds):
         for name, (prepare, func) in variants.items():
             prepare()
             for _ in range(per_round):
@@ -64,7 +66,9 @@ def main() -> None:
     logging.disable(logging.WARNING)
     warnings.filterwarnings("ignore")
 
-    params = c.load_params()
+    # --quick: the smoke settings' model (window 12, hidden 8); the dynamo export's time
+    # grows with the window.
+    params = c.load_config("parameters", "smoke") if args.quick else c.load_params()
     length = params["features"]["window_length"]
     n_features = 6
     project_runtime = params["onnxruntime"]
@@ -121,11 +125,12 @@ def main() -> None:
         found |= {f"onnxruntime {name}": ort_call(name, batch_np) for name in sessions}
         return found
 
-    calls_single, calls_big = (20, 2) if args.quick else (2000, 100)
+    # --quick (does each variant run?): 2 calls and 1 call, in one round.
+    calls_single, calls_big, rounds = (2, 1, 1) if args.quick else (2000, 100, ROUNDS)
     print(f"[inference] batch 1: {calls_single} calls per variant ...", flush=True)
-    one = latencies(variants(single, torch_single), calls_single)
+    one = latencies(variants(single, torch_single), calls_single, rounds)
     print(f"[inference] batch {BIG_BATCH}: {calls_big} calls per variant ...", flush=True)
-    big = latencies(variants(windows, torch_big), calls_big)
+    big = latencies(variants(windows, torch_big), calls_big, rounds)
 
     torch_name = f"torch eager, {project_threads} thread(s)"
     p50 = {name: c.percentile(s, 50) for name, s in one.items()}

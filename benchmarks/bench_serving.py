@@ -29,6 +29,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c
+import _quick
 
 CLIENTS = (1, 8, 64)
 BATCH = 64
@@ -48,11 +49,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-serving-") as tmp:
         if args.quick and not (project / "data/06_models/forecaster.onnx").exists():
             # A fresh clone has published nothing: --quick serves a smoke run's files, so
-            # the script runs (and cannot rot) without a `make run` first. The run is set-up,
-            # not measured: a session in this process.
-            project = c.copy_project(Path(tmp) / "project")
-            print(f"[serving] no published model: `kedro run --env=smoke` in {project} ...")
-            c.session_run(project, env="smoke")
+            # the script runs (and cannot rot) without a `make run` first (set-up, not timed).
+            print("[serving] no published model: a `kedro run --env=smoke`'s files ...")
+            project = _quick.smoke_project(Path(tmp) / "project")
         if not (project / "data/06_models/forecaster.onnx").exists():
             sys.exit(
                 f"{project}/data/06_models/forecaster.onnx is missing: run `kedro run` there first"
@@ -63,7 +62,7 @@ def main() -> None:
 def _bench(project: Path, args: Any) -> None:
     max_requests, max_seconds = (300, 3.0) if args.quick else (4000, 10.0)
     single, batch, columns, feed = _payloads(project)
-    direct = _direct(project, feed, max_seconds)
+    direct = _direct(project, feed, 0.3 if args.quick else max_seconds)  # 3 s: most of --quick
     server, url = _start(project)
     try:
         rows = []

@@ -15,6 +15,8 @@ Two pairs:
 - project settings: Lightning as ``train_lstm`` runs it (per-epoch validation, CSV logger,
   ModelCheckpoint, EarlyStopping, deterministic) but without the progress bar, against the
   plain loop with a validation pass per epoch.
+
+``--quick`` (does every variant run?): 2 batches of training windows, 2 epochs, 1 fit each.
 """
 
 from __future__ import annotations
@@ -96,6 +98,9 @@ def main() -> None:
     training = params["training"]["lstm"]
     torch.set_num_threads(training["torch_threads"])
     data = load_data(params)
+    if args.quick:  # does every variant run? 2 batches, not the year's 23
+        data["train"] = data["train"].iloc[: 2 * training["batch_size"]]
+        data["val"] = data["val"].iloc[: training["batch_size"]]
     length = data["length"]
     datamodule = WindowDataModule(
         matrix=data["matrix"],

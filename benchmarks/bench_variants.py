@@ -83,16 +83,18 @@ def _build_models(hidden: int, layers: int, params: dict) -> tuple[object, dict[
 
 
 def blocks(
-    calls: dict[str, tuple[Callable[[], object], Callable[[], object]]], total: int
+    calls: dict[str, tuple[Callable[[], object], Callable[[], object]]],
+    total: int,
+    rounds: int = ROUNDS,
 ) -> dict[str, list[float]]:
-    """Per-call seconds: ``total`` calls per entry, in ``ROUNDS`` interleaved blocks."""
-    per_block = max(1, total // ROUNDS)
+    """Per-call seconds: ``total`` calls per entry, in ``rounds`` interleaved blocks."""
+    per_block = max(1, total // rounds)
     samples: dict[str, list[float]] = {name: [] for name in calls}
     for prepare, call in calls.values():
         prepare()
         for _ in range(min(per_block, 10)):
             call()
-    for _ in range(ROUNDS):
+    for _ in range(rounds):
         for name, (prepare, call) in calls.items():
             prepare()
             for _ in range(per_block):
@@ -125,7 +127,8 @@ def measure(label: str, hidden: int, layers: int, params: dict, args) -> tuple[l
     windows = np.random.default_rng(0).standard_normal((BIG_BATCH, length, 6)).astype(np.float32)
     reference = R.ort_session(payloads["fp32"], 1).run(None, {"window": windows})[0]
     factories = R.runtimes(model, payloads, openvino=args.openvino)
-    calls = {1: 8, 64: 4, BIG_BATCH: 4} if args.quick else {1: 500, 64: 60, BIG_BATCH: 40}
+    # --quick: one warm-up and one timed call per runtime and batch (does each run?).
+    calls = {1: 1, 64: 1, BIG_BATCH: 1} if args.quick else {1: 500, 64: 60, BIG_BATCH: 40}
     rows, speedups = [], {}
     for threads in (1, 2):
         kept, errors = validated(factories, threads, windows, reference)
@@ -133,7 +136,8 @@ def measure(label: str, hidden: int, layers: int, params: dict, args) -> tuple[l
         for batch in BATCHES:
             part = windows[:batch].copy()
             timed = {n: (prep, lambda f=call, x=part: f(x)) for n, (prep, call) in kept.items()}
-            medians[batch] = {n: c.median(s) for n, s in blocks(timed, calls[batch]).items()}
+            found = blocks(timed, calls[batch], args.rounds)
+            medians[batch] = {n: c.median(s) for n, s in found.items()}
             speedups[threads, batch] = {
                 n: medians[batch]["torch"] / m for n, m in medians[batch].items() if n != "torch"
             }
@@ -171,7 +175,8 @@ def settings_sweep(params: dict, args) -> None:
                 session = R.ort_session(payload, threads, **settings)
                 calls[label] = (lambda: None, lambda x, s=session: s.run(None, {"window": x}))
             timed = {n: (prep, lambda f=call: f(batch)) for n, (prep, call) in calls.items()}
-            medians = {n: c.median(s) for n, s in blocks(timed, 4 if args.quick else 30).items()}
+            found = blocks(timed, 1 if args.quick else 30, args.rounds)
+            medians = {n: c.median(s) for n, s in found.items()}
             base = medians[next(iter(R.ORT_SETTINGS))]
             for label in R.ORT_SETTINGS:
                 rows.append(
@@ -208,6 +213,7 @@ def main() -> None:
     parsed.add_argument("--profile", action="store_true", help="where the time goes")
     parsed.add_argument("--no-settings", action="store_true", help="skip the onnxruntime settings")
     args = parsed.parse_args(sys.argv[1:])
+    args.rounds = 1 if args.quick else ROUNDS  # --quick asks only whether each one runs
     import onnxruntime
     import torch
 
@@ -225,7 +231,9 @@ def main() -> None:
         versions += f"openvino {openvino.__version__}"
     else:
         versions += f"no OpenVINO ({missing})"
-    params = c.load_params()
+    # --quick: the smoke settings' window (12 bars), horizon and quantiles; the dynamo
+    # export's time grows with the window.
+    params = c.load_config("parameters", "smoke") if args.quick else c.load_params()
     print(
         f"[variants] CPU flags that matter: {', '.join(cpu_flags()) or 'none found'}; "
         f"{versions}; load average at start {os.getloadavg()}",

@@ -9,8 +9,13 @@ process imports them once; then each request line on stdin
 
 forks a child that becomes what ``kedro <argv>`` started in ``cwd`` with ``env`` would be:
 the same CLI entry point (``kedro.framework.cli.main``), the project's logging file read
-afresh in that folder, output in the two files. It answers ``{"pid": n}`` at once and
+afresh in that folder, output in the two files. With ``"code": source`` in the request the
+child runs ``python -c <source> <argv>`` instead (a test that registers a kind before the
+CLI, or exports twice in one process). It answers ``{"pid": n}`` at once and
 ``{"returncode": n}`` when the child ends (negative for a signal, as ``subprocess`` says).
+With ``"offline": true`` the child first leaves the network (what ``unshare -n`` does).
+Each child also starts the project's forkserver (``lstm_forecast.models.fresh_process``) as a
+fork of itself before the run, not as a new interpreter that imports torch again.
 
 Runs that must show what a fresh interpreter imports (torch-free inference, the start-up
 tests) do not come here: they start their own process.
@@ -19,11 +24,17 @@ tests) do not come here: they start their own process.
 from __future__ import annotations
 
 import atexit
+import ctypes
 import importlib
 import json
+import multiprocessing.connection
+import multiprocessing.forkserver
 import os
+import pkgutil
+import socket
 import sys
 import traceback
+from importlib.metadata import entry_points
 from pathlib import Path
 
 # Run as a script, Python puts tests/ first on the path, where the test packages that
@@ -45,8 +56,12 @@ import pytorch_lightning  # noqa: E402, F401
 import rich  # noqa: E402
 import sklearn.preprocessing  # noqa: E402, F401
 import torch  # noqa: E402, F401
+import yaml  # noqa: E402
+from kedro.io.core import parse_dataset_definition  # noqa: E402
 
-import lstm_forecast.pipeline_registry  # noqa: E402, F401
+import lstm_forecast  # noqa: E402
+import lstm_forecast.pipeline_registry  # noqa: E402
+from lstm_forecast import settings  # noqa: E402
 from lstm_forecast.models import lstm, ridge  # noqa: E402, F401
 from lstm_forecast.onnx import forecaster_graph  # noqa: E402, F401
 
@@ -57,12 +72,67 @@ for _module in ("networkx", "onnx.reference", "onnxscript", "torch.onnx._interna
     importlib.import_module(_module)
 
 
-# The `kedro` console script, the main module of a real `kedro` process.
-KEDRO_SCRIPT = str(Path(sys.executable).parent / "kedro")
+_CLONE_NEWNET = 0x40000000  # <sched.h>; os.unshare arrives only in Python 3.12
+
+
+def _import_what_runs_import() -> None:
+    """Every module of the project (its pipelines and the libraries their nodes import:
+    optuna, scoringrules, ...), the plugins' hooks a run registers and the catalog's dataset
+    types: about 1 s of CPU a run when each child imports them itself. Imports only, and
+    never MLflow (kedro-mlflow's own hook, which imports it, is disabled in settings.py)."""
+    for info in pkgutil.walk_packages(lstm_forecast.__path__, "lstm_forecast."):
+        importlib.import_module(info.name)
+    for hook in entry_points(group="kedro.hooks"):
+        if hook.dist.name.replace("-", "_") not in settings.DISABLE_HOOKS_FOR_PLUGINS:
+            hook.load()
+    catalog = yaml.safe_load((Path(__file__).parents[1] / "conf/base/catalog.yml").read_text())
+    for entry in catalog.values():
+        spec = entry
+        while isinstance(spec, dict) and "type" in spec:  # a partitioned one names its parts'
+            parse_dataset_definition({"type": spec["type"]})
+            spec = spec.get("dataset")
+    assert "mlflow" not in sys.modules, "a tracked run must import MLflow itself"
+
+
+def _start_the_forkserver() -> None:
+    """In the child, before the run: the forkserver of ``lstm_forecast.models.fresh_process``,
+    forked from this pre-imported process instead of a new interpreter importing torch,
+    Lightning and onnx (about 5 s of CPU).
+
+    Like the one a `kedro run` starts on first use, it is the run's own child, shares its
+    standard output and error, and has exported and trained nothing; a run's ddp_spawn
+    ranks, local Dask workers and second LSTM export fork from it. It ends with the run.
+    """
+    server = multiprocessing.forkserver._forkserver
+    address = multiprocessing.connection.arbitrary_address("AF_UNIX")
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(address)
+    listener.listen()
+    alive_r, alive_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(alive_w)
+        try:
+            multiprocessing.forkserver.main(listener.fileno(), alive_r, [])
+        finally:
+            os._exit(0)
+    listener.close()
+    os.close(alive_r)
+    server._forkserver_address, server._forkserver_alive_fd = address, alive_w
+    server._forkserver_pid = pid
+
+
+def _leave_the_network() -> None:
+    """In the child: a network namespace of its own, with no network (``unshare -n``)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(_CLONE_NEWNET) != 0:
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET) failed")
 
 
 def _become_kedro(request: dict) -> None:
     """In the child: the process `kedro <argv>` would be; ends it with its exit code."""
+    if request.get("offline"):
+        _leave_the_network()
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
@@ -72,10 +142,7 @@ def _become_kedro(request: dict) -> None:
         target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.dup2(target, fd)
         os.close(target)
-    sys.argv = ["kedro", *request["argv"]]
-    # Children started by spawn or a forkserver (Dask's local workers, second exports) run
-    # the parent's main script first: `kedro`'s, not this server's imports and descriptors.
-    sys.modules["__main__"].__file__ = KEDRO_SCRIPT
+    _start_the_forkserver()
     # A fresh interpreter makes rich's console and reads conf/logging.yml of its working
     # folder on importing Kedro, with its own environment (COLUMNS sets the console's width).
     rich._console = None
@@ -83,7 +150,12 @@ def _become_kedro(request: dict) -> None:
     kedro_project.LOGGING = kedro_project._ProjectLogging()
     code: int | str | None = 0
     try:
-        kedro.framework.cli.cli.main()  # click ends it with SystemExit, as in `kedro`
+        if "code" in request:  # `python -c <code> <argv>`
+            sys.argv = ["-c", *request["argv"]]
+            exec(compile(request["code"], "<string>", "exec"), {"__name__": "__main__"})
+        else:
+            sys.argv = ["kedro", *request["argv"]]
+            kedro.framework.cli.cli.main()  # click ends it with SystemExit, as in `kedro`
     except SystemExit as stop:
         code = stop.code
     except BaseException:
@@ -106,6 +178,7 @@ def _answer(message: dict) -> None:
 
 
 def main() -> None:
+    _import_what_runs_import()
     _answer({"ready": True})
     for line in sys.stdin:
         request = json.loads(line)

@@ -105,7 +105,14 @@ def _schedule_rank(item: pytest.Item) -> tuple[bool, int]:
 # per module in milliseconds: a test using them stays a unit test, and so stays in
 # `make mutation`'s selection (-m "not e2e"), which reaches the stale-file cleanup only so.
 _BARE_PROCESS_FIXTURES = ("dead_pid", "live_pid")
-_PROCESS_STARTERS = ("run_kedro(", "run_command(", "modules_loaded(", "subprocess.", "Popen(")
+_PROCESS_STARTERS = (
+    "run_kedro(",
+    "run_python(",
+    "run_command(",
+    "modules_loaded(",
+    "subprocess.",
+    "Popen(",
+)
 
 
 def _starts_processes(item: pytest.Item, skip: Sequence[str] = ()) -> bool:
@@ -204,7 +211,7 @@ def run_kedro(
     prefix = _offline_prefix() if offline else []
     if os.environ.get("LSTM_FORECAST_TEST_FORK", "1") == "0":
         return run_command([*prefix, KEDRO, *args], project, check=check, timeout=timeout)
-    result = _forker(tuple(prefix)).run(list(args), project, kedro_env(), timeout)
+    result = _forker().run(list(args), project, kedro_env(), timeout, offline=bool(prefix))
     if check and result.returncode != 0:
         pytest.fail(
             f"`kedro {' '.join(args)[:300]}` exited {result.returncode}:\n"
@@ -213,13 +220,30 @@ def run_kedro(
     return result
 
 
+def run_python(
+    code: str, cwd: Path, *args: str, check: bool = True, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """``python -c <code> <args>`` in ``cwd``, as a fork of the pre-imported process that
+    ``run_kedro`` uses (``LSTM_FORECAST_TEST_FORK=0``: a new interpreter). Not for code that
+    checks what an interpreter imports: that needs ``modules_loaded``."""
+    if os.environ.get("LSTM_FORECAST_TEST_FORK", "1") == "0":
+        return run_command([sys.executable, "-c", code, *args], cwd, check=check, timeout=timeout)
+    result = _forker().run(list(args), cwd, kedro_env(), timeout, code=code)
+    if check and result.returncode != 0:
+        pytest.fail(
+            f"`python -c {code[:200]!r}` exited {result.returncode}:\n"
+            f"{result.stdout[-4000:]}\n{result.stderr[-6000:]}"
+        )
+    return result
+
+
 class _KedroForker:
     """The client of ``tests/_kedro_forker.py``: one server per test worker, one run at a time."""
 
-    def __init__(self, prefix: Sequence[str] = ()) -> None:
+    def __init__(self) -> None:
         self._log = tempfile.TemporaryFile(prefix="kedro-forker-")  # noqa: SIM115 (its lifetime)
         self._server = subprocess.Popen(
-            [*prefix, sys.executable, str(Path(__file__).with_name("_kedro_forker.py"))],
+            [sys.executable, str(Path(__file__).with_name("_kedro_forker.py"))],
             cwd=PROJECT_ROOT,
             env=kedro_env(),
             stdin=subprocess.PIPE,
@@ -254,11 +278,19 @@ class _KedroForker:
         raise RuntimeError(f"the Kedro fork server stopped; its output:\n{said}")
 
     def run(
-        self, args: list[str], cwd: Path, env: dict[str, str], timeout: float
+        self,
+        args: list[str],
+        cwd: Path,
+        env: dict[str, str],
+        timeout: float,
+        code: str | None = None,
+        offline: bool = False,
     ) -> subprocess.CompletedProcess[str]:
         with self._lock, tempfile.TemporaryDirectory(prefix="kedro-fork-run-") as folder:
             out, err = Path(folder, "stdout"), Path(folder, "stderr")
-            request = {"argv": args, "cwd": str(cwd), "env": env}
+            request = {"argv": args, "cwd": str(cwd), "env": env, "offline": offline}
+            if code is not None:
+                request["code"] = code
             self._server.stdin.write(
                 json.dumps({**request, "stdout": str(out), "stderr": str(err)}) + "\n"
             )
@@ -271,20 +303,16 @@ class _KedroForker:
                 self._read(timeout=60)
                 raise subprocess.TimeoutExpired(["kedro", *args], timeout) from None
             return subprocess.CompletedProcess(
-                ["kedro", *args],
+                ["kedro", *args] if code is None else [sys.executable, "-c", code, *args],
                 returncode,
                 out.read_text(errors="replace"),
                 err.read_text(errors="replace"),
             )
 
 
-_FORKERS: dict[tuple[str, ...], _KedroForker] = {}
-
-
-def _forker(prefix: tuple[str, ...] = ()) -> _KedroForker:
-    if prefix not in _FORKERS:
-        _FORKERS[prefix] = _KedroForker(prefix)
-    return _FORKERS[prefix]
+@functools.cache
+def _forker() -> _KedroForker:
+    return _KedroForker()
 
 
 @functools.cache

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +16,7 @@ from lstm_forecast.models import lstm_export
 from lstm_forecast.models.lstm_export import export_checkpoint, export_module
 from lstm_forecast.models.lstm_network import LSTMForecaster, model_from_checkpoint
 from lstm_forecast.onnx.contract import INPUT_NAME, OUTPUT_NAME, shape_of
+from tests.conftest import run_python
 from tests.models.conftest import DYNAMO, HORIZON, N_FEATURES, QUANTILES, WINDOW, make_checkpoint
 
 
@@ -140,13 +139,7 @@ print(json.dumps([after_first, len(spawned), symbolic]))
 def test_b_a_process_exports_its_first_lstm_itself_and_later_ones_in_a_fresh_process():
     # A default run exports one LSTM: no process to spawn, torch imported once. The second
     # export of a process must not run in it (b), so it goes to a spawned one.
-    root = str(Path(__file__).resolve().parents[2])
-    result = subprocess.run(
-        [sys.executable, "-c", _TWO_EXPORTS.format(root=root)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    # A fork of the tests' pre-imported process: it has exported nothing, as a new one.
+    root = Path(__file__).resolve().parents[2]
+    result = run_python(_TWO_EXPORTS.format(root=str(root)), root)
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [0, 1, [True, True]]

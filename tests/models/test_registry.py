@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 
@@ -13,7 +12,7 @@ from tests.conftest import (
     copy_project,
     kedro_cli_code,
     modules_loaded,
-    run_command,
+    run_python,
 )
 
 # Registers the test-only kind, then hands over to the real Kedro CLI. Nothing in this kind
@@ -40,7 +39,7 @@ def test_kinds_load_lazily_without_torch():
 @pytest.mark.e2e
 def test_a_third_kind_registered_in_a_test_trains_exports_validates_and_reports(tmp_path):
     project = copy_project(tmp_path / "project")
-    run_command([sys.executable, "-c", _RUN_WITH_MEAN_KIND], project)
+    run_python(_RUN_WITH_MEAN_KIND, project)
     report = json.loads((project / "data/08_reporting/mean_validation_report.json").read_text())
     assert report["passed"] and report["weight_check"]["passed"]
     assert (project / "data/06_models/mean.onnx").is_file()
