@@ -76,21 +76,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=_schedule_rank)
 
 
-# The modules that take longest (seconds on a quiet 2-core machine, `--durations=0`),
-# longest first. A module missing here only runs later among the end-to-end ones.
+# The modules that take longest (seconds in a quiet 2-core `make test`, each module's first
+# test start to last test end), roughly longest first: this order ended both workers within
+# a second of each other. A module missing here only runs later among the end-to-end ones.
 _LONGEST_MODULES = (
-    "tests/benchmarks/test_run_all_optional.py",  # 55
-    "tests/models/test_distributed.py",  # 56
-    "tests/benchmarks/test_run_all.py",  # 50
-    "tests/integrations/test_dask_runner.py",  # 40-50
-    "tests/models/test_lstm_export.py",  # 40
-    "tests/test_fault_injection.py",  # 35-42
-    "tests/integrations/test_mlflow_tracking.py",  # 35-45
-    "tests/pipelines/tuning/test_run.py",  # 30
-    "tests/onnx/test_optimisation.py",  # 28
-    "tests/models/test_registry.py",  # 25
-    "tests/test_end_to_end.py",  # 25
-    "tests/test_intervals.py",  # 21
+    "tests/benchmarks/test_run_all_optional.py",  # 57, with the session's smoke run it makes
+    "tests/models/test_distributed.py",  # 38
+    "tests/benchmarks/test_run_all.py",  # 18
+    "tests/integrations/test_dask_runner.py",  # 31
+    "tests/models/test_lstm_export.py",  # 25
+    "tests/test_fault_injection.py",  # 29
+    "tests/integrations/test_mlflow_tracking.py",  # 34
+    "tests/pipelines/tuning/test_run.py",  # 21
+    "tests/onnx/test_optimisation.py",  # 7
+    "tests/models/test_registry.py",  # 11
+    "tests/test_end_to_end.py",  # 13
+    "tests/test_intervals.py",  # 13
 )
 
 
