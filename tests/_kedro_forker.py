@@ -60,10 +60,7 @@ import yaml  # noqa: E402
 from kedro.io.core import parse_dataset_definition  # noqa: E402
 
 import lstm_forecast  # noqa: E402
-import lstm_forecast.pipeline_registry  # noqa: E402
 from lstm_forecast import settings  # noqa: E402
-from lstm_forecast.models import lstm, ridge  # noqa: E402, F401
-from lstm_forecast.onnx import forecaster_graph  # noqa: E402, F401
 
 # What the first dynamo export of a run imports (networkx, onnx's reference ops, onnxscript):
 # about 0.6 s a run. Imports only: an export made here would pin later exports' axes

@@ -176,6 +176,18 @@ def kedro_env() -> dict[str, str]:
     }
 
 
+def _checked(
+    result: subprocess.CompletedProcess[str], command: str, check: bool
+) -> subprocess.CompletedProcess[str]:
+    """``result``; with ``check``, an unexpected exit fails the test with its output's end."""
+    if check and result.returncode != 0:
+        pytest.fail(
+            f"`{command[:300]}` exited {result.returncode}:\n"
+            f"{result.stdout[-4000:]}\n{result.stderr[-6000:]}"
+        )
+    return result
+
+
 def run_command(
     argv: Sequence[str], cwd: Path | None = None, *, check: bool = True, timeout: float = 600
 ) -> subprocess.CompletedProcess[str]:
@@ -190,12 +202,7 @@ def run_command(
         timeout=timeout,
         check=False,
     )
-    if check and result.returncode != 0:
-        pytest.fail(
-            f"`{' '.join(argv)[:300]}` exited {result.returncode}:\n"
-            f"{result.stdout[-4000:]}\n{result.stderr[-6000:]}"
-        )
-    return result
+    return _checked(result, " ".join(argv), check)
 
 
 def run_kedro(
@@ -213,12 +220,7 @@ def run_kedro(
     if os.environ.get("LSTM_FORECAST_TEST_FORK", "1") == "0":
         return run_command([*prefix, KEDRO, *args], project, check=check, timeout=timeout)
     result = _forker().run(list(args), project, kedro_env(), timeout, offline=bool(prefix))
-    if check and result.returncode != 0:
-        pytest.fail(
-            f"`kedro {' '.join(args)[:300]}` exited {result.returncode}:\n"
-            f"{result.stdout[-4000:]}\n{result.stderr[-6000:]}"
-        )
-    return result
+    return _checked(result, f"kedro {' '.join(args)}", check)
 
 
 def run_python(
@@ -230,12 +232,7 @@ def run_python(
     if os.environ.get("LSTM_FORECAST_TEST_FORK", "1") == "0":
         return run_command([sys.executable, "-c", code, *args], cwd, check=check, timeout=timeout)
     result = _forker().run(list(args), cwd, kedro_env(), timeout, code=code)
-    if check and result.returncode != 0:
-        pytest.fail(
-            f"`python -c {code[:200]!r}` exited {result.returncode}:\n"
-            f"{result.stdout[-4000:]}\n{result.stderr[-6000:]}"
-        )
-    return result
+    return _checked(result, f"python -c {code!r}", check)
 
 
 class _KedroForker:
